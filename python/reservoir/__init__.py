@@ -1,0 +1,1 @@
+"""reservoir: inventory reservation engine."""
