@@ -1,4 +1,31 @@
-//! reservoir-engine: placeholder
+//! reservoir-engine: the in-memory core of reservoir.
+//!
+//! Stock counters per SKU and location, reservations with TTL expiry, a change log with
+//! sequence numbers drained by the ledger writer, and pick-path ordering. Plain Rust: no
+//! Python, no clock (time is passed in as `now_ms`), no I/O.
+
+pub mod batch;
+pub mod catalogue;
+pub mod engine;
+pub mod error;
+pub mod expiry;
+pub mod ids;
+pub mod limits;
+pub mod log;
+pub mod pickpath;
+pub mod reservation;
+pub mod stock;
+
+pub use batch::{summarize, BatchSummary, ReservationChange};
+pub use engine::{Engine, LineRequest, Outcome, ReservationView, Snapshot};
+pub use error::{EngineError, Result, Shortage};
+pub use ids::{parse_reservation_id, reservation_id, LocId, ReservationSeq, SkuId};
+pub use limits::Limits;
+pub use log::{Change, Kind, LogEntry};
+pub use reservation::{Line, Lines, Status};
+pub use stock::{Level, LevelDelta};
+
+/// The crate's version.
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }

@@ -1,0 +1,166 @@
+"""Typed stub of the Rust core (`rust_core/py`). Checked against the extension by a test.
+
+Time is always passed in (`now_ms`: milliseconds since the Unix epoch); the core never reads
+a clock. SKUs and location codes cross as `str`, reservation ids as stable strings.
+"""
+
+from typing import Final
+
+__version__: Final[str]
+
+# --- errors: one tree, mapped from the core's single error enum ---------------------------
+
+class ReservoirError(Exception):
+    """Base of every error the core raises. `code` is a stable kebab-case name."""
+
+    code: str
+
+class InvalidInput(ReservoirError):
+    """A field is out of range or malformed; `field` names it. Nothing changed."""
+
+    field: str
+
+class LimitExceeded(InvalidInput):
+    """A configured limit (lines per reservation, open holds, …) would be exceeded."""
+
+    limit: int
+
+class UnknownSku(ReservoirError):
+    sku: str
+
+class UnknownLocation(ReservoirError):
+    location: str
+
+class InsufficientStock(ReservoirError):
+    """Not enough available stock; nothing was reserved.
+
+    `shortages` is a list of `(sku, requested, available)`.
+    """
+
+    shortages: list[tuple[str, int, int]]
+
+class ReservationNotFound(ReservoirError):
+    reservation_id: str
+
+class InvalidState(ReservoirError):
+    """The reservation is not in a state that allows the operation (`status` is its state)."""
+
+    reservation_id: str
+    status: str
+
+class Backpressure(ReservoirError):
+    """The undrained log is full: the writer is behind. Retry shortly (HTTP 503)."""
+
+    pending: int
+
+# --- values -----------------------------------------------------------------------------------
+
+class Limits:
+    lines_per_reservation_max: int
+    quantity_per_line_max: int
+    ttl_ms_max: int
+    holds_max: int
+    log_entries_max: int
+    def __init__(
+        self,
+        *,
+        lines_per_reservation_max: int = 100,
+        quantity_per_line_max: int = 1_000_000,
+        ttl_ms_max: int = 86_400_000,
+        holds_max: int = 10_000_000,
+        log_entries_max: int = 1_000_000,
+    ) -> None: ...
+
+# A level as read: (sku, location, on_hand, reserved, committed, available, sellable)
+LevelRow = tuple[str, str, int, int, int, int, bool]
+
+# An allocated line: (sku, location, quantity)
+LineRow = tuple[str, str, int]
+
+class Reservation:
+    """An open reservation as the engine holds it (held or committed)."""
+
+    id: str
+    status: str  # "held" | "committed" | "released" | "expired"
+    expires_at_ms: int
+    lines: list[LineRow]
+    lsn: int  # the log entry that made this state; durable once the writer passed it
+
+class Outcome:
+    """The result of commit / release / extend / ship on a reservation."""
+
+    id: str
+    status: str
+    changed: bool  # False when the call was a no-op (already in that state)
+    expires_at_ms: int
+    lines: list[LineRow]
+    lsn: int  # wait until this LSN is durable before answering
+
+# A drained log row, one per ledger line:
+# (lsn, at_ms, kind, reservation_id | None, sku, location, quantity, expires_at_ms | None)
+# kind is one of: receipt, adjustment, reserve, commit, release, cancel, expire (more kinds,
+# e.g. ship, come with their operations). expires_at_ms is set on `reserve` rows. A change
+# that writes no ledger line (extend) appears only in `Batch.reservations`.
+LogRow = tuple[int, int, str, str | None, str, str, int, int | None]
+
+class Batch:
+    """What `Engine.drain` hands the writer: everything logged up to `last_lsn`."""
+
+    first_lsn: int
+    last_lsn: int
+    rows: list[LogRow]
+    # net change of every level the batch touched: (sku, location, d_on_hand, d_reserved,
+    # d_committed); applied as increments so the table always equals SUM(ledger)
+    level_deltas: list[tuple[str, str, int, int, int]]
+    # final state of each reservation the batch touched: (reservation_id, status,
+    # expires_at_ms when the batch created it or moved its expiry, else None)
+    reservations: list[tuple[str, str, int | None]]
+    def __len__(self) -> int: ...
+
+class Engine:
+    def __init__(self, limits: Limits | None = None) -> None: ...
+    # catalogue
+    def define_sku(self, sku: str) -> None: ...
+    def define_location(self, code: str, sellable: bool = True) -> None: ...
+    def has_sku(self, sku: str) -> bool: ...
+    def has_location(self, code: str) -> bool: ...
+    # stock movements (logged)
+    def receive(self, sku: str, location: str, quantity: int, now_ms: int) -> tuple[int, LevelRow]:
+        """Returns (lsn, level after)."""
+    def adjust(self, sku: str, location: str, delta: int, now_ms: int) -> tuple[int, LevelRow]: ...
+    # reservations (logged)
+    def reserve(
+        self, lines: list[tuple[str, int, str | None]], ttl_ms: int, now_ms: int
+    ) -> Reservation:
+        """Holds all lines or none. A line without a location is allocated over the SKU's
+        sellable locations, largest available first (ties: location code), splitting if needed.
+        """
+    def commit(self, reservation_id: str, now_ms: int) -> Outcome: ...
+    def release(self, reservation_id: str, now_ms: int) -> Outcome: ...
+    def extend(self, reservation_id: str, ttl_ms: int, now_ms: int) -> Outcome: ...
+    def expire_due(self, now_ms: int, max_count: int = 100_000) -> int:
+        """Expires holds due at `now_ms` (O(due)); returns how many."""
+    def get(self, reservation_id: str) -> Reservation | None:
+        """An open reservation, or a recently finished one not yet pruned; else None."""
+    # reads
+    def levels(self, sku: str) -> list[LevelRow]: ...
+    def all_levels(self) -> list[LevelRow]: ...
+    def open_holds(self) -> int: ...
+    def next_expiry_ms(self) -> int | None: ...
+    # the log
+    @property
+    def last_lsn(self) -> int: ...
+    def pending(self) -> int: ...
+    def drain(self, max_rows: int) -> Batch: ...
+    def prune_finished(self, upto_lsn: int) -> None:
+        """Forgets finished reservations whose final entry is durable (<= upto_lsn)."""
+    # recovery (not logged)
+    def load_level(self, sku: str, location: str, on_hand: int, reserved: int, committed: int) -> None: ...
+    def load_reservation(
+        self, reservation_id: str, status: str, expires_at_ms: int, lines: list[LineRow]
+    ) -> None: ...
+    def set_lsn(self, lsn: int) -> None: ...
+    def set_next_reservation_seq(self, seq: int) -> None: ...
+
+def reservation_seq(reservation_id: str) -> int:
+    """The numeric sequence inside a reservation id (raises InvalidInput if malformed)."""

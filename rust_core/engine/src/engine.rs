@@ -1,0 +1,918 @@
+//! The engine: applies operations atomically in memory and logs every change.
+//!
+//! Every operation checks everything first and then changes state; a refused operation
+//! changes nothing. Time comes in as `now_ms`; the engine never reads a clock.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
+use crate::catalogue::Catalogue;
+use crate::error::{EngineError, Result, Shortage};
+use crate::expiry::ExpiryTimers;
+use crate::ids::{LocId, ReservationSeq, SkuId};
+use crate::limits::Limits;
+use crate::log::{Change, ChangeLog, LogEntry};
+use crate::reservation::{Finished, Hold, Line, Lines, Status};
+use crate::stock::{Level, LevelDelta, StockTable};
+
+/// One requested line of a reservation.
+#[derive(Debug, Clone, Copy)]
+pub struct LineRequest<'a> {
+    pub sku: &'a str,
+    pub quantity: i64,
+    /// Where to hold the units; `None` lets the engine allocate (see [`Engine::reserve`]).
+    pub location: Option<&'a str>,
+}
+
+/// A reservation as the engine knows it: open, or finished and not yet pruned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReservationView {
+    pub seq: ReservationSeq,
+    pub status: Status,
+    pub expires_at_ms: i64,
+    pub lines: Lines,
+    /// Answer only once this LSN is durable.
+    pub lsn: u64,
+}
+
+/// The result of an operation on an existing reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub view: ReservationView,
+    /// False when the call changed nothing (it was already in that state).
+    pub changed: bool,
+}
+
+/// The engine's whole observable state, for comparing two engines (replay, recovery).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub levels: BTreeMap<(String, String), (i64, i64, i64)>,
+    pub open: BTreeMap<ReservationSeq, OpenState>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Engine {
+    limits: Limits,
+    catalogue: Catalogue,
+    stock: StockTable,
+    holds: FxHashMap<ReservationSeq, Hold>,
+    finished: FxHashMap<ReservationSeq, Finished>,
+    finished_order: VecDeque<(u64, ReservationSeq)>,
+    timers: ExpiryTimers,
+    log: ChangeLog,
+    next_seq: ReservationSeq,
+}
+
+/// Units this request already planned to take, per level.
+type Taken = SmallVec<[(SkuId, LocId, i64); 4]>;
+/// A request line with its SKU and location resolved.
+type ResolvedLine = (SkuId, i64, Option<LocId>);
+/// An open reservation by code: (status, expires_at_ms, [(sku, location, quantity)]).
+pub type OpenState = (Status, i64, Vec<(String, String, u32)>);
+
+impl Engine {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            catalogue: Catalogue::new(limits.catalogue_entries_max),
+            stock: StockTable::default(),
+            holds: FxHashMap::default(),
+            finished: FxHashMap::default(),
+            finished_order: VecDeque::new(),
+            timers: ExpiryTimers::default(),
+            log: ChangeLog::default(),
+            next_seq: 1,
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    // --- catalogue ---------------------------------------------------------------------------
+
+    pub fn define_sku(&mut self, sku: &str) -> Result<SkuId> {
+        let (id, _) = self.catalogue.define_sku(sku)?;
+        self.stock.ensure_sku(id);
+        Ok(id)
+    }
+
+    pub fn define_location(&mut self, code: &str, sellable: bool) -> Result<LocId> {
+        self.catalogue.define_location(code, sellable)
+    }
+
+    // --- stock movements ---------------------------------------------------------------------
+
+    /// Adds received units to `on_hand`. Returns the LSN and the level after.
+    pub fn receive(
+        &mut self,
+        sku: &str,
+        location: &str,
+        quantity: i64,
+        now_ms: i64,
+    ) -> Result<(u64, Level)> {
+        self.check_log_room()?;
+        self.check_quantity("quantity", quantity)?;
+        let (sku, location) = self.resolve(sku, location)?;
+        self.stock.apply(
+            sku,
+            location,
+            LevelDelta {
+                on_hand: quantity,
+                ..LevelDelta::default()
+            },
+        );
+        let lsn = self.log.append(
+            now_ms,
+            Change::Receipt {
+                sku,
+                location,
+                quantity,
+            },
+        );
+        Ok((lsn, *self.stock.entry(sku, location)))
+    }
+
+    /// Changes `on_hand` by a signed count correction. `on_hand` may not go below zero; it
+    /// may go below `reserved + committed` (shrinkage), which then reads as a shortfall.
+    pub fn adjust(
+        &mut self,
+        sku: &str,
+        location: &str,
+        delta: i64,
+        now_ms: i64,
+    ) -> Result<(u64, Level)> {
+        self.check_log_room()?;
+        if delta == 0 {
+            return Err(EngineError::invalid("delta", "must not be zero"));
+        }
+        self.check_quantity("delta", delta.abs())?;
+        let (sku, location) = self.resolve(sku, location)?;
+        let on_hand = self.stock.get(sku, location).map_or(0, |l| l.on_hand);
+        if on_hand + delta < 0 {
+            return Err(EngineError::invalid(
+                "delta",
+                format!("would make on_hand negative ({on_hand} on hand)"),
+            ));
+        }
+        self.stock.apply(
+            sku,
+            location,
+            LevelDelta {
+                on_hand: delta,
+                ..LevelDelta::default()
+            },
+        );
+        let lsn = self.log.append(
+            now_ms,
+            Change::Adjustment {
+                sku,
+                location,
+                delta,
+            },
+        );
+        Ok((lsn, *self.stock.entry(sku, location)))
+    }
+
+    // --- reservations ------------------------------------------------------------------------
+
+    /// Holds every line or none. A line naming a location holds there (it must be sellable);
+    /// a line without one is allocated over the SKU's sellable locations, the one with the
+    /// most available units first (ties: lower location id, i.e. defined first), splitting
+    /// the line when one location is not enough. Lines naming a location are served first.
+    pub fn reserve(
+        &mut self,
+        lines: &[LineRequest<'_>],
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> Result<ReservationView> {
+        self.check_log_room()?;
+        if lines.is_empty() {
+            return Err(EngineError::invalid("lines", "must have at least one line"));
+        }
+        if lines.len() > self.limits.lines_per_reservation_max {
+            return Err(EngineError::LimitExceeded {
+                field: "lines".into(),
+                limit: self.limits.lines_per_reservation_max as u64,
+            });
+        }
+        self.check_ttl(ttl_ms)?;
+        if self.holds.len() >= self.limits.holds_max {
+            return Err(EngineError::LimitExceeded {
+                field: "holds".into(),
+                limit: self.limits.holds_max as u64,
+            });
+        }
+        let resolved = self.resolve_lines(lines)?;
+        let allocated = self.allocate(&resolved)?;
+
+        for line in &allocated {
+            self.stock.entry(line.sku, line.location).reserved += i64::from(line.quantity);
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let expires_at_ms = now_ms + ttl_ms;
+        let timer_slot = self.timers.insert(seq, expires_at_ms);
+        self.holds.insert(
+            seq,
+            Hold {
+                status: Status::Held,
+                expires_at_ms,
+                timer_slot,
+                lines: allocated.clone(),
+            },
+        );
+        let lsn = self.log.append(
+            now_ms,
+            Change::Reserve {
+                seq,
+                expires_at_ms,
+                lines: allocated.clone(),
+            },
+        );
+        Ok(ReservationView {
+            seq,
+            status: Status::Held,
+            expires_at_ms,
+            lines: allocated,
+            lsn,
+        })
+    }
+
+    /// Turns a hold into an order: its units move from `reserved` to `committed` and it no
+    /// longer expires. Committing a committed reservation changes nothing.
+    pub fn commit(&mut self, seq: ReservationSeq, now_ms: i64) -> Result<Outcome> {
+        self.check_log_room()?;
+        let hold = self.open_or_finished(seq)?;
+        match hold.status {
+            Status::Committed => Ok(self.unchanged(seq)),
+            Status::Held if hold.expires_at_ms <= now_ms => {
+                self.expire_held(seq, now_ms);
+                Err(EngineError::InvalidState {
+                    seq,
+                    status: Status::Expired,
+                })
+            }
+            Status::Held => {
+                let hold = self.holds.get_mut(&seq).expect("held reservation");
+                hold.status = Status::Committed;
+                let (expires_at_ms, slot, lines) =
+                    (hold.expires_at_ms, hold.timer_slot, hold.lines.clone());
+                self.remove_timer(expires_at_ms, slot);
+                for line in &lines {
+                    let level = self.stock.entry(line.sku, line.location);
+                    level.reserved -= i64::from(line.quantity);
+                    level.committed += i64::from(line.quantity);
+                }
+                let lsn = self.log.append(
+                    now_ms,
+                    Change::Commit {
+                        seq,
+                        lines: lines.clone(),
+                    },
+                );
+                let view = ReservationView {
+                    seq,
+                    status: Status::Committed,
+                    expires_at_ms,
+                    lines,
+                    lsn,
+                };
+                Ok(Outcome {
+                    view,
+                    changed: true,
+                })
+            }
+            status => Err(EngineError::InvalidState { seq, status }),
+        }
+    }
+
+    /// Gives a reservation's units back: a hold is released, a committed one cancelled.
+    /// Releasing a released reservation changes nothing; a hold past its expiry is expired
+    /// instead (and reads `expired`).
+    pub fn release(&mut self, seq: ReservationSeq, now_ms: i64) -> Result<Outcome> {
+        self.check_log_room()?;
+        let hold = self.open_or_finished(seq)?;
+        match hold.status {
+            Status::Released | Status::Expired => Ok(self.unchanged(seq)),
+            Status::Held if hold.expires_at_ms <= now_ms => {
+                self.expire_held(seq, now_ms);
+                Ok(self.unchanged(seq))
+            }
+            Status::Held => {
+                let hold = self.holds.remove(&seq).expect("held reservation");
+                self.remove_timer(hold.expires_at_ms, hold.timer_slot);
+                for line in &hold.lines {
+                    self.stock.entry(line.sku, line.location).reserved -= i64::from(line.quantity);
+                }
+                let change = Change::Release {
+                    seq,
+                    lines: hold.lines.clone(),
+                };
+                Ok(self.finish(seq, hold, Status::Released, change, now_ms))
+            }
+            Status::Committed => {
+                let hold = self.holds.remove(&seq).expect("committed reservation");
+                for line in &hold.lines {
+                    self.stock.entry(line.sku, line.location).committed -= i64::from(line.quantity);
+                }
+                let change = Change::Cancel {
+                    seq,
+                    lines: hold.lines.clone(),
+                };
+                Ok(self.finish(seq, hold, Status::Released, change, now_ms))
+            }
+        }
+    }
+
+    /// Moves a hold's expiry to `now_ms + ttl_ms`.
+    pub fn extend(&mut self, seq: ReservationSeq, ttl_ms: i64, now_ms: i64) -> Result<Outcome> {
+        self.check_log_room()?;
+        self.check_ttl(ttl_ms)?;
+        let hold = self.open_or_finished(seq)?;
+        match hold.status {
+            Status::Held if hold.expires_at_ms <= now_ms => {
+                self.expire_held(seq, now_ms);
+                Err(EngineError::InvalidState {
+                    seq,
+                    status: Status::Expired,
+                })
+            }
+            Status::Held => {
+                let slot = self.holds[&seq].timer_slot;
+                self.remove_timer(hold.expires_at_ms, slot);
+                let expires_at_ms = now_ms + ttl_ms;
+                let timer_slot = self.timers.insert(seq, expires_at_ms);
+                let hold = self.holds.get_mut(&seq).expect("held reservation");
+                hold.expires_at_ms = expires_at_ms;
+                hold.timer_slot = timer_slot;
+                let lines = hold.lines.clone();
+                let lsn = self
+                    .log
+                    .append(now_ms, Change::Extend { seq, expires_at_ms });
+                let view = ReservationView {
+                    seq,
+                    status: Status::Held,
+                    expires_at_ms,
+                    lines,
+                    lsn,
+                };
+                Ok(Outcome {
+                    view,
+                    changed: true,
+                })
+            }
+            status => Err(EngineError::InvalidState { seq, status }),
+        }
+    }
+
+    /// Expires up to `max` holds due at `now_ms`, in O(due). Returns how many.
+    pub fn expire_due(&mut self, now_ms: i64, max: usize) -> usize {
+        let (mut due, mut moved) = (Vec::new(), Vec::new());
+        let holds = &self.holds;
+        self.timers.take_due(
+            now_ms,
+            max,
+            |seq| holds[&seq].expires_at_ms,
+            &mut due,
+            &mut moved,
+        );
+        for (seq, slot) in moved {
+            self.holds
+                .get_mut(&seq)
+                .expect("timer of an open hold")
+                .timer_slot = slot;
+        }
+        for &seq in &due {
+            let hold = self.holds.remove(&seq).expect("timer of an open hold");
+            self.expire_removed(seq, hold, now_ms);
+        }
+        due.len()
+    }
+
+    /// An open reservation, or a finished one whose final entry may not be durable yet.
+    pub fn get(&self, seq: ReservationSeq) -> Option<ReservationView> {
+        if let Some(hold) = self.holds.get(&seq) {
+            return Some(ReservationView {
+                seq,
+                status: hold.status,
+                expires_at_ms: hold.expires_at_ms,
+                lines: hold.lines.clone(),
+                lsn: self.log.last_lsn(),
+            });
+        }
+        self.finished.get(&seq).map(|f| ReservationView {
+            seq,
+            status: f.status,
+            expires_at_ms: f.expires_at_ms,
+            lines: f.lines.clone(),
+            lsn: f.lsn,
+        })
+    }
+
+    /// Forgets finished reservations whose final entry is at or below `upto_lsn` (durable).
+    pub fn prune_finished(&mut self, upto_lsn: u64) {
+        while let Some(&(lsn, seq)) = self.finished_order.front() {
+            if lsn > upto_lsn {
+                break;
+            }
+            self.finished_order.pop_front();
+            self.finished.remove(&seq);
+        }
+    }
+
+    // --- reads -------------------------------------------------------------------------------
+
+    /// The levels of a SKU, as (location id, level).
+    pub fn levels(&self, sku: &str) -> Result<&[Level]> {
+        Ok(self.stock.levels(self.catalogue.sku_id(sku)?))
+    }
+
+    pub fn all_levels(&self) -> impl Iterator<Item = (SkuId, &Level)> {
+        self.stock.iter()
+    }
+
+    pub fn open_count(&self) -> usize {
+        self.holds.len()
+    }
+
+    pub fn held_count(&self) -> usize {
+        self.timers.len()
+    }
+
+    pub fn next_expiry_ms(&self) -> Option<i64> {
+        self.timers.next_due_ms()
+    }
+
+    pub fn next_seq(&self) -> ReservationSeq {
+        self.next_seq
+    }
+
+    // --- the log -----------------------------------------------------------------------------
+
+    pub fn last_lsn(&self) -> u64 {
+        self.log.last_lsn()
+    }
+
+    pub fn pending(&self) -> usize {
+        self.log.pending()
+    }
+
+    /// Takes the oldest logged changes, about `rows_max` ledger rows' worth.
+    pub fn drain(&mut self, rows_max: usize) -> Vec<LogEntry> {
+        self.log.drain(rows_max)
+    }
+
+    // --- recovery: state loaded from the ledger, not logged ---------------------------------
+
+    pub fn load_level(
+        &mut self,
+        sku: &str,
+        location: &str,
+        on_hand: i64,
+        reserved: i64,
+        committed: i64,
+    ) -> Result<()> {
+        let (sku, location) = self.resolve(sku, location)?;
+        *self.stock.entry(sku, location) = Level {
+            location,
+            on_hand,
+            reserved,
+            committed,
+        };
+        Ok(())
+    }
+
+    /// Loads an open reservation. Its units are already counted in the loaded levels.
+    pub fn load_reservation(
+        &mut self,
+        seq: ReservationSeq,
+        status: Status,
+        expires_at_ms: i64,
+        lines: &[(&str, &str, i64)],
+    ) -> Result<()> {
+        if !matches!(status, Status::Held | Status::Committed) {
+            return Err(EngineError::invalid(
+                "status",
+                "only held or committed reservations are open",
+            ));
+        }
+        if self.holds.contains_key(&seq) {
+            return Err(EngineError::invalid("reservation_id", "loaded twice"));
+        }
+        let mut loaded = Lines::new();
+        for &(sku, location, quantity) in lines {
+            let (sku, location) = self.resolve(sku, location)?;
+            let quantity = u32::try_from(quantity)
+                .map_err(|_| EngineError::invalid("quantity", "out of range"))?;
+            loaded.push(Line {
+                sku,
+                location,
+                quantity,
+            });
+        }
+        let timer_slot = if status == Status::Held {
+            self.timers.insert(seq, expires_at_ms)
+        } else {
+            0
+        };
+        self.holds.insert(
+            seq,
+            Hold {
+                status,
+                expires_at_ms,
+                timer_slot,
+                lines: loaded,
+            },
+        );
+        self.next_seq = self.next_seq.max(seq + 1);
+        Ok(())
+    }
+
+    pub fn set_last_lsn(&mut self, lsn: u64) {
+        self.log.set_last_lsn(lsn);
+    }
+
+    pub fn set_next_seq(&mut self, seq: ReservationSeq) {
+        self.next_seq = self.next_seq.max(seq);
+    }
+
+    /// Applies a logged change without logging it: replaying a drained log into an engine
+    /// with the same catalogue rebuilds the state that produced it.
+    pub fn apply(&mut self, entry: &LogEntry) {
+        entry
+            .change
+            .for_each_effect(|sku, location, delta| self.stock.apply(sku, location, delta));
+        match &entry.change {
+            Change::Receipt { .. } | Change::Adjustment { .. } => {}
+            Change::Reserve {
+                seq,
+                expires_at_ms,
+                lines,
+            } => {
+                let timer_slot = self.timers.insert(*seq, *expires_at_ms);
+                let hold = Hold {
+                    status: Status::Held,
+                    expires_at_ms: *expires_at_ms,
+                    timer_slot,
+                    lines: lines.clone(),
+                };
+                self.holds.insert(*seq, hold);
+                self.next_seq = self.next_seq.max(seq + 1);
+            }
+            Change::Commit { seq, .. } => {
+                let hold = self
+                    .holds
+                    .get_mut(seq)
+                    .expect("replayed commit of an open hold");
+                hold.status = Status::Committed;
+                let (expires_at_ms, slot) = (hold.expires_at_ms, hold.timer_slot);
+                self.remove_timer(expires_at_ms, slot);
+            }
+            Change::Release { seq, .. }
+            | Change::Cancel { seq, .. }
+            | Change::Expire { seq, .. } => {
+                let hold = self
+                    .holds
+                    .remove(seq)
+                    .expect("replayed end of an open reservation");
+                if hold.status == Status::Held {
+                    self.remove_timer(hold.expires_at_ms, hold.timer_slot);
+                }
+            }
+            Change::Extend { seq, expires_at_ms } => {
+                let hold = &self.holds[seq];
+                let (old, slot) = (hold.expires_at_ms, hold.timer_slot);
+                self.remove_timer(old, slot);
+                let timer_slot = self.timers.insert(*seq, *expires_at_ms);
+                let hold = self
+                    .holds
+                    .get_mut(seq)
+                    .expect("replayed extend of an open hold");
+                hold.expires_at_ms = *expires_at_ms;
+                hold.timer_slot = timer_slot;
+            }
+        }
+    }
+
+    /// Levels and open reservations by code, for comparing engines.
+    pub fn snapshot(&self) -> Snapshot {
+        let c = &self.catalogue;
+        let levels = self
+            .stock
+            .iter()
+            .filter(|(_, l)| l.on_hand != 0 || l.reserved != 0 || l.committed != 0)
+            .map(|(sku, l)| {
+                (
+                    (c.sku(sku).to_owned(), c.location(l.location).to_owned()),
+                    (l.on_hand, l.reserved, l.committed),
+                )
+            })
+            .collect();
+        let open = self
+            .holds
+            .iter()
+            .map(|(&seq, h)| {
+                let lines = h
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        (
+                            c.sku(l.sku).to_owned(),
+                            c.location(l.location).to_owned(),
+                            l.quantity,
+                        )
+                    })
+                    .collect();
+                (seq, (h.status, h.expires_at_ms, lines))
+            })
+            .collect();
+        Snapshot { levels, open }
+    }
+
+    /// Checks the engine's own bookkeeping: counters never negative, `reserved` and
+    /// `committed` equal to the sum of open lines, no oversell (`reserved + committed ≤
+    /// on_hand`) except where `shrunk(sku, location)` says a negative adjustment happened,
+    /// and one timer per held reservation. Returns what is wrong.
+    pub fn audit(&self, shrunk: impl Fn(SkuId, LocId) -> bool) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut sums: FxHashMap<(SkuId, LocId), (i64, i64)> = FxHashMap::default();
+        for hold in self.holds.values() {
+            for l in &hold.lines {
+                let sum = sums.entry((l.sku, l.location)).or_default();
+                match hold.status {
+                    Status::Held => sum.0 += i64::from(l.quantity),
+                    _ => sum.1 += i64::from(l.quantity),
+                }
+            }
+        }
+        for (sku, level) in self.stock.iter() {
+            let name = format!(
+                "{}@{}",
+                self.catalogue.sku(sku),
+                self.catalogue.location(level.location)
+            );
+            if level.on_hand < 0 || level.reserved < 0 || level.committed < 0 {
+                problems.push(format!("{name}: negative counter {level:?}"));
+            }
+            let (held, committed) = sums.remove(&(sku, level.location)).unwrap_or_default();
+            if (held, committed) != (level.reserved, level.committed) {
+                problems.push(format!(
+                    "{name}: open lines hold {held}/{committed}, level says {}/{}",
+                    level.reserved, level.committed
+                ));
+            }
+            if level.shortfall() > 0 && !shrunk(sku, level.location) {
+                problems.push(format!("{name}: oversold {level:?}"));
+            }
+        }
+        if !sums.is_empty() {
+            problems.push(format!("open lines at levels that do not exist: {sums:?}"));
+        }
+        let held = self
+            .holds
+            .values()
+            .filter(|h| h.status == Status::Held)
+            .count();
+        if held != self.timers.len() {
+            problems.push(format!(
+                "{held} held reservations but {} timers",
+                self.timers.len()
+            ));
+        }
+        problems
+    }
+
+    // --- internals ---------------------------------------------------------------------------
+
+    fn check_log_room(&self) -> Result<()> {
+        let pending = self.log.pending();
+        if pending >= self.limits.log_entries_max {
+            return Err(EngineError::Backpressure { pending });
+        }
+        Ok(())
+    }
+
+    fn check_quantity(&self, field: &str, quantity: i64) -> Result<()> {
+        let max = self.limits.quantity_per_line_max;
+        if quantity < 1 || quantity as u64 > max {
+            return Err(EngineError::invalid(
+                field,
+                format!("must be between 1 and {max}"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_ttl(&self, ttl_ms: i64) -> Result<()> {
+        let max = self.limits.ttl_ms_max;
+        if ttl_ms < 1 || ttl_ms > max {
+            return Err(EngineError::invalid(
+                "ttl_ms",
+                format!("must be between 1 and {max}"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn resolve(&self, sku: &str, location: &str) -> Result<(SkuId, LocId)> {
+        Ok((
+            self.catalogue.sku_id(sku)?,
+            self.catalogue.location_id(location)?,
+        ))
+    }
+
+    fn resolve_lines(&self, lines: &[LineRequest<'_>]) -> Result<SmallVec<[ResolvedLine; 4]>> {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                self.check_quantity(&format!("lines[{i}].quantity"), line.quantity)?;
+                let sku = self.catalogue.sku_id(line.sku)?;
+                let location = line
+                    .location
+                    .map(|code| self.catalogue.location_id(code))
+                    .transpose()?;
+                Ok((sku, line.quantity, location))
+            })
+            .collect()
+    }
+
+    /// What `sku` at `location` can still give to this request.
+    fn available(&self, sku: SkuId, location: LocId, taken: &Taken) -> i64 {
+        if !self.catalogue.is_sellable(location) {
+            return 0;
+        }
+        let level = self.stock.get(sku, location).map_or(0, Level::available);
+        let used: i64 = taken
+            .iter()
+            .filter(|t| t.0 == sku && t.1 == location)
+            .map(|t| t.2)
+            .sum();
+        level - used
+    }
+
+    /// Plans where every line is held; all lines fit, or the shortages per SKU.
+    fn allocate(&self, lines: &[ResolvedLine]) -> Result<Lines> {
+        let mut taken = Taken::new();
+        let mut planned: SmallVec<[(usize, Line); 4]> = SmallVec::new();
+        let mut short: SmallVec<[SkuId; 2]> = SmallVec::new();
+        let named = lines.iter().enumerate().filter(|(_, l)| l.2.is_some());
+        let unnamed = lines.iter().enumerate().filter(|(_, l)| l.2.is_none());
+        for (index, &(sku, quantity, location)) in named.chain(unnamed) {
+            let mut candidates: SmallVec<[(i64, LocId); 4]> = match location {
+                Some(location) => {
+                    smallvec::smallvec![(self.available(sku, location, &taken), location)]
+                }
+                None => self
+                    .stock
+                    .levels(sku)
+                    .iter()
+                    .map(|l| (self.available(sku, l.location, &taken), l.location))
+                    .filter(|&(available, _)| available > 0)
+                    .collect(),
+            };
+            if candidates.len() > 1 {
+                candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            }
+            let mut left = quantity;
+            for (available, location) in candidates {
+                let take = left.min(available);
+                if take <= 0 {
+                    continue;
+                }
+                taken.push((sku, location, take));
+                planned.push((
+                    index,
+                    Line {
+                        sku,
+                        location,
+                        quantity: take as u32,
+                    },
+                ));
+                left -= take;
+                if left == 0 {
+                    break;
+                }
+            }
+            if left > 0 && !short.contains(&sku) {
+                short.push(sku);
+            }
+        }
+        if !short.is_empty() {
+            return Err(EngineError::InsufficientStock(
+                self.shortages(lines, &short),
+            ));
+        }
+        planned.sort_by_key(|(index, _)| *index);
+        Ok(planned.into_iter().map(|(_, line)| line).collect())
+    }
+
+    /// Requested and available units of each short SKU, over the locations its lines could use.
+    fn shortages(&self, lines: &[ResolvedLine], short: &[SkuId]) -> Vec<Shortage> {
+        let none = Taken::new();
+        short
+            .iter()
+            .map(|&sku| {
+                let of_sku = || lines.iter().filter(move |l| l.0 == sku);
+                let requested = of_sku().map(|l| l.1).sum();
+                let available = if of_sku().any(|l| l.2.is_none()) {
+                    self.stock
+                        .levels(sku)
+                        .iter()
+                        .map(|l| self.available(sku, l.location, &none))
+                        .sum()
+                } else {
+                    let mut named: SmallVec<[LocId; 4]> = of_sku().filter_map(|l| l.2).collect();
+                    named.sort_unstable();
+                    named.dedup();
+                    named
+                        .iter()
+                        .map(|&loc| self.available(sku, loc, &none))
+                        .sum()
+                };
+                Shortage {
+                    sku: self.catalogue.sku(sku).to_owned(),
+                    requested,
+                    available,
+                }
+            })
+            .collect()
+    }
+
+    fn open_or_finished(&self, seq: ReservationSeq) -> Result<ReservationView> {
+        self.get(seq).ok_or(EngineError::ReservationNotFound(seq))
+    }
+
+    fn unchanged(&self, seq: ReservationSeq) -> Outcome {
+        Outcome {
+            view: self.get(seq).expect("known reservation"),
+            changed: false,
+        }
+    }
+
+    fn remove_timer(&mut self, expires_at_ms: i64, slot: u32) {
+        if let Some((moved, slot)) = self.timers.remove(expires_at_ms, slot) {
+            self.holds
+                .get_mut(&moved)
+                .expect("timer of an open hold")
+                .timer_slot = slot;
+        }
+    }
+
+    fn expire_held(&mut self, seq: ReservationSeq, now_ms: i64) {
+        let hold = self.holds.remove(&seq).expect("held reservation");
+        self.remove_timer(hold.expires_at_ms, hold.timer_slot);
+        self.expire_removed(seq, hold, now_ms);
+    }
+
+    /// Gives back the units of a hold already taken out of `holds` and its timer.
+    fn expire_removed(&mut self, seq: ReservationSeq, hold: Hold, now_ms: i64) {
+        for line in &hold.lines {
+            self.stock.entry(line.sku, line.location).reserved -= i64::from(line.quantity);
+        }
+        let change = Change::Expire {
+            seq,
+            lines: hold.lines.clone(),
+        };
+        self.finish(seq, hold, Status::Expired, change, now_ms);
+    }
+
+    fn finish(
+        &mut self,
+        seq: ReservationSeq,
+        hold: Hold,
+        status: Status,
+        change: Change,
+        now_ms: i64,
+    ) -> Outcome {
+        let lsn = self.log.append(now_ms, change);
+        self.finished_order.push_back((lsn, seq));
+        let view = ReservationView {
+            seq,
+            status,
+            expires_at_ms: hold.expires_at_ms,
+            lines: hold.lines,
+            lsn,
+        };
+        self.finished.insert(
+            seq,
+            Finished {
+                status,
+                lsn,
+                expires_at_ms: view.expires_at_ms,
+                lines: view.lines.clone(),
+            },
+        );
+        Outcome {
+            view,
+            changed: true,
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The engine's one error type. The binding maps it to one Python exception tree.
+
+use std::fmt;
+
+use crate::ids::{reservation_id, ReservationSeq};
+use crate::reservation::Status;
+
+/// Units asked for and units available of one SKU, when a reservation cannot be held.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortage {
+    pub sku: String,
+    pub requested: i64,
+    pub available: i64,
+}
+
+/// Why an operation was refused. A refused operation changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineError {
+    /// A field is malformed or out of range; `field` names it (`lines[2].quantity`).
+    InvalidInput {
+        field: String,
+        reason: String,
+    },
+    /// A configured limit would be exceeded.
+    LimitExceeded {
+        field: String,
+        limit: u64,
+    },
+    UnknownSku(String),
+    UnknownLocation(String),
+    InsufficientStock(Vec<Shortage>),
+    ReservationNotFound(ReservationSeq),
+    /// The reservation exists but its state does not allow the operation.
+    InvalidState {
+        seq: ReservationSeq,
+        status: Status,
+    },
+    /// The undrained log is full: the writer is behind.
+    Backpressure {
+        pending: usize,
+    },
+}
+
+impl EngineError {
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A stable kebab-case name, used as the Python `code` and the problem type.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidInput { .. } => "invalid-input",
+            Self::LimitExceeded { .. } => "limit-exceeded",
+            Self::UnknownSku(_) => "unknown-sku",
+            Self::UnknownLocation(_) => "unknown-location",
+            Self::InsufficientStock(_) => "insufficient-stock",
+            Self::ReservationNotFound(_) => "reservation-not-found",
+            Self::InvalidState { .. } => "invalid-state",
+            Self::Backpressure { .. } => "backpressure",
+        }
+    }
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidInput { field, reason } => write!(f, "{field}: {reason}"),
+            Self::LimitExceeded { field, limit } => {
+                write!(f, "{field}: exceeds the limit of {limit}")
+            }
+            Self::UnknownSku(sku) => write!(f, "unknown SKU {sku:?}"),
+            Self::UnknownLocation(code) => write!(f, "unknown location {code:?}"),
+            Self::InsufficientStock(shortages) => {
+                write!(f, "insufficient stock:")?;
+                for s in shortages {
+                    write!(
+                        f,
+                        " {} (requested {}, available {})",
+                        s.sku, s.requested, s.available
+                    )?;
+                }
+                Ok(())
+            }
+            Self::ReservationNotFound(seq) => {
+                write!(f, "reservation {} not found", reservation_id(*seq))
+            }
+            Self::InvalidState { seq, status } => {
+                write!(
+                    f,
+                    "reservation {} is {}",
+                    reservation_id(*seq),
+                    status.as_str()
+                )
+            }
+            Self::Backpressure { pending } => {
+                write!(
+                    f,
+                    "{pending} changes await the ledger writer; retry shortly"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+pub type Result<T> = std::result::Result<T, EngineError>;

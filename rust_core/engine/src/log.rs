@@ -1,0 +1,220 @@
+//! The change log: every change the engine makes, in order, with a sequence number (LSN).
+//! The writer drains it in batches into the ledger; replaying it rebuilds the engine.
+
+use std::collections::VecDeque;
+
+use crate::ids::{LocId, ReservationSeq, SkuId};
+use crate::reservation::Lines;
+use crate::stock::LevelDelta;
+
+/// What changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Receipt {
+        sku: SkuId,
+        location: LocId,
+        quantity: i64,
+    },
+    Adjustment {
+        sku: SkuId,
+        location: LocId,
+        delta: i64,
+    },
+    Reserve {
+        seq: ReservationSeq,
+        expires_at_ms: i64,
+        lines: Lines,
+    },
+    Commit {
+        seq: ReservationSeq,
+        lines: Lines,
+    },
+    /// A held reservation given back by the client.
+    Release {
+        seq: ReservationSeq,
+        lines: Lines,
+    },
+    /// A committed reservation cancelled (the order was cancelled).
+    Cancel {
+        seq: ReservationSeq,
+        lines: Lines,
+    },
+    Expire {
+        seq: ReservationSeq,
+        lines: Lines,
+    },
+    Extend {
+        seq: ReservationSeq,
+        expires_at_ms: i64,
+    },
+}
+
+/// The ledger kind of each line a change writes (none for `Extend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Receipt,
+    Adjustment,
+    Reserve,
+    Commit,
+    Release,
+    Cancel,
+    Expire,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Receipt => "receipt",
+            Kind::Adjustment => "adjustment",
+            Kind::Reserve => "reserve",
+            Kind::Commit => "commit",
+            Kind::Release => "release",
+            Kind::Cancel => "cancel",
+            Kind::Expire => "expire",
+        }
+    }
+
+    /// The ledger fold: what one ledger line of this kind and `quantity` does to a level.
+    /// The verifier's SQL folds the same way.
+    pub fn effect(self, quantity: i64) -> LevelDelta {
+        let (on_hand, reserved, committed) = match self {
+            Kind::Receipt | Kind::Adjustment => (quantity, 0, 0),
+            Kind::Reserve => (0, quantity, 0),
+            Kind::Release | Kind::Expire => (0, -quantity, 0),
+            Kind::Commit => (0, -quantity, quantity),
+            Kind::Cancel => (0, 0, -quantity),
+        };
+        LevelDelta {
+            on_hand,
+            reserved,
+            committed,
+        }
+    }
+}
+
+/// One ledger line of a change: (sku, location, quantity).
+pub type LedgerLine = (SkuId, LocId, i64);
+
+impl Change {
+    /// The reservation this change is about, if any.
+    pub fn reservation(&self) -> Option<ReservationSeq> {
+        match self {
+            Change::Receipt { .. } | Change::Adjustment { .. } => None,
+            Change::Reserve { seq, .. }
+            | Change::Commit { seq, .. }
+            | Change::Release { seq, .. }
+            | Change::Cancel { seq, .. }
+            | Change::Expire { seq, .. }
+            | Change::Extend { seq, .. } => Some(*seq),
+        }
+    }
+
+    /// How many rows this change writes (ledger lines, or one reservation update).
+    pub fn row_count(&self) -> usize {
+        match self {
+            Change::Reserve { lines, .. }
+            | Change::Commit { lines, .. }
+            | Change::Release { lines, .. }
+            | Change::Cancel { lines, .. }
+            | Change::Expire { lines, .. } => lines.len(),
+            _ => 1,
+        }
+    }
+
+    /// The ledger kind and lines this change writes.
+    pub fn ledger_lines(&self) -> (Option<Kind>, Vec<LedgerLine>) {
+        let of = |lines: &Lines| -> Vec<LedgerLine> {
+            lines
+                .iter()
+                .map(|l| (l.sku, l.location, i64::from(l.quantity)))
+                .collect()
+        };
+        match self {
+            Change::Receipt {
+                sku,
+                location,
+                quantity,
+            } => (Some(Kind::Receipt), vec![(*sku, *location, *quantity)]),
+            Change::Adjustment {
+                sku,
+                location,
+                delta,
+            } => (Some(Kind::Adjustment), vec![(*sku, *location, *delta)]),
+            Change::Reserve { lines, .. } => (Some(Kind::Reserve), of(lines)),
+            Change::Commit { lines, .. } => (Some(Kind::Commit), of(lines)),
+            Change::Release { lines, .. } => (Some(Kind::Release), of(lines)),
+            Change::Cancel { lines, .. } => (Some(Kind::Cancel), of(lines)),
+            Change::Expire { lines, .. } => (Some(Kind::Expire), of(lines)),
+            Change::Extend { .. } => (None, Vec::new()),
+        }
+    }
+
+    /// Calls `f` with each level this change touches and how (the ledger fold).
+    pub fn for_each_effect(&self, mut f: impl FnMut(SkuId, LocId, LevelDelta)) {
+        let (kind, lines) = self.ledger_lines();
+        if let Some(kind) = kind {
+            for (sku, location, quantity) in lines {
+                f(sku, location, kind.effect(quantity));
+            }
+        }
+    }
+}
+
+/// A logged change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub lsn: u64,
+    pub at_ms: i64,
+    pub change: Change,
+}
+
+/// The undrained tail of the log.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeLog {
+    entries: VecDeque<LogEntry>,
+    last_lsn: u64,
+}
+
+impl ChangeLog {
+    pub fn append(&mut self, at_ms: i64, change: Change) -> u64 {
+        self.last_lsn += 1;
+        self.entries.push_back(LogEntry {
+            lsn: self.last_lsn,
+            at_ms,
+            change,
+        });
+        self.last_lsn
+    }
+
+    pub fn last_lsn(&self) -> u64 {
+        self.last_lsn
+    }
+
+    /// Continues numbering after `lsn` (recovery). Only valid while nothing is pending.
+    pub fn set_last_lsn(&mut self, lsn: u64) {
+        assert!(
+            self.entries.is_empty(),
+            "set_last_lsn with undrained entries"
+        );
+        self.last_lsn = lsn;
+    }
+
+    pub fn pending(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Takes the oldest entries, stopping once they hold `rows_max` ledger lines (always at
+    /// least one entry, so a reservation with many lines is never split).
+    pub fn drain(&mut self, rows_max: usize) -> Vec<LogEntry> {
+        let mut rows = 0;
+        let mut n = 0;
+        for entry in &self.entries {
+            if n > 0 && rows + entry.change.row_count() > rows_max {
+                break;
+            }
+            rows += entry.change.row_count();
+            n += 1;
+        }
+        self.entries.drain(..n).collect()
+    }
+}

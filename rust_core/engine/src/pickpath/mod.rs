@@ -1,0 +1,1 @@
+//! Pick-path routing (being written).

@@ -1,0 +1,67 @@
+//! Reservations as the engine holds them, and their states.
+
+use smallvec::SmallVec;
+
+use crate::ids::{LocId, SkuId};
+
+/// A reservation's state. `Held` and `Committed` are open (kept in memory); the others are
+/// final and kept only until the writer has made them durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Held,
+    Committed,
+    Released,
+    Expired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Held => "held",
+            Status::Committed => "committed",
+            Status::Released => "released",
+            Status::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "held" => Status::Held,
+            "committed" => Status::Committed,
+            "released" => Status::Released,
+            "expired" => Status::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// Units of one SKU held at one location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    pub sku: SkuId,
+    pub location: LocId,
+    pub quantity: u32,
+}
+
+/// A reservation's lines; one line is stored inline (the common flash-drop cart).
+pub type Lines = SmallVec<[Line; 1]>;
+
+/// An open reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub status: Status,
+    pub expires_at_ms: i64,
+    /// Position in its expiry bucket (meaningful while `Held`).
+    pub timer_slot: u32,
+    pub lines: Lines,
+}
+
+/// A reservation that reached a final state, remembered until its entry is durable, so a
+/// repeated call is answered from memory instead of a ledger that may not have it yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub status: Status,
+    pub lsn: u64,
+    pub expires_at_ms: i64,
+    pub lines: Lines,
+}

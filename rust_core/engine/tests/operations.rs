@@ -1,0 +1,416 @@
+//! Each engine operation, as a user of the engine sees it.
+
+use reservoir_engine::{Change, Engine, EngineError, Limits, LineRequest, Shortage, Status};
+
+const T0: i64 = 1_700_000_000_000;
+
+fn engine_with(stock: &[(&str, &str, i64)]) -> Engine {
+    let mut engine = Engine::new(Limits::default());
+    engine.define_location("A", true).unwrap();
+    engine.define_location("B", true).unwrap();
+    engine.define_location("QC", false).unwrap();
+    for sku in ["SKU-1", "SKU-2"] {
+        engine.define_sku(sku).unwrap();
+    }
+    for &(sku, location, quantity) in stock {
+        engine.receive(sku, location, quantity, T0).unwrap();
+    }
+    engine
+}
+
+fn line(sku: &str, quantity: i64) -> LineRequest<'_> {
+    LineRequest {
+        sku,
+        quantity,
+        location: None,
+    }
+}
+
+fn at<'a>(sku: &'a str, quantity: i64, location: &'a str) -> LineRequest<'a> {
+    LineRequest {
+        sku,
+        quantity,
+        location: Some(location),
+    }
+}
+
+fn level(engine: &Engine, sku: &str, location: &str) -> (i64, i64, i64, i64) {
+    let id = engine.catalogue().location_id(location).unwrap();
+    let l = engine
+        .levels(sku)
+        .unwrap()
+        .iter()
+        .find(|l| l.location == id)
+        .copied()
+        .unwrap_or_default();
+    (l.on_hand, l.reserved, l.committed, l.available())
+}
+
+#[test]
+fn receive_and_adjust_change_on_hand_and_log_it() {
+    let mut engine = engine_with(&[]);
+    let (lsn, lvl) = engine.receive("SKU-1", "A", 10, T0).unwrap();
+    assert_eq!((lsn, lvl.on_hand), (1, 10));
+    let (lsn, lvl) = engine.adjust("SKU-1", "A", -3, T0).unwrap();
+    assert_eq!((lsn, lvl.on_hand), (2, 7));
+    let err = engine.adjust("SKU-1", "A", -8, T0).unwrap_err();
+    assert!(
+        matches!(err, EngineError::InvalidInput { ref field, .. } if field == "delta"),
+        "{err}"
+    );
+    assert_eq!(
+        engine.receive("NOPE", "A", 1, T0).unwrap_err(),
+        EngineError::UnknownSku("NOPE".into())
+    );
+    assert_eq!(
+        engine.receive("SKU-1", "Z", 1, T0).unwrap_err(),
+        EngineError::UnknownLocation("Z".into())
+    );
+    assert!(matches!(
+        engine.receive("SKU-1", "A", 0, T0),
+        Err(EngineError::InvalidInput { .. })
+    ));
+    let log = engine.drain(100);
+    assert_eq!(log.len(), 2);
+    assert!(matches!(
+        log[1].change,
+        Change::Adjustment { delta: -3, .. }
+    ));
+    assert_eq!(level(&engine, "SKU-1", "A"), (7, 0, 0, 7));
+}
+
+#[test]
+fn reserve_holds_all_lines_or_none() {
+    let mut engine = engine_with(&[("SKU-1", "A", 5), ("SKU-2", "A", 1)]);
+    let err = engine
+        .reserve(&[line("SKU-1", 2), line("SKU-2", 2)], 60_000, T0)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        EngineError::InsufficientStock(vec![Shortage {
+            sku: "SKU-2".into(),
+            requested: 2,
+            available: 1
+        }])
+    );
+    assert_eq!(
+        level(&engine, "SKU-1", "A"),
+        (5, 0, 0, 5),
+        "a refused reservation holds nothing"
+    );
+    let held = engine
+        .reserve(&[line("SKU-1", 2), line("SKU-2", 1)], 60_000, T0)
+        .unwrap();
+    assert_eq!(held.status, Status::Held);
+    assert_eq!(held.expires_at_ms, T0 + 60_000);
+    assert_eq!(level(&engine, "SKU-1", "A"), (5, 2, 0, 3));
+    assert_eq!(level(&engine, "SKU-2", "A"), (1, 1, 0, 0));
+}
+
+#[test]
+fn unplaced_lines_take_the_fullest_sellable_location_first_and_split() {
+    let mut engine = engine_with(&[("SKU-1", "A", 3), ("SKU-1", "B", 5), ("SKU-1", "QC", 100)]);
+    let held = engine.reserve(&[line("SKU-1", 7)], 1_000, T0).unwrap();
+    let cat = engine.catalogue();
+    let lines: Vec<_> = held
+        .lines
+        .iter()
+        .map(|l| (cat.location(l.location), l.quantity))
+        .collect();
+    assert_eq!(lines, vec![("B", 5), ("A", 2)]);
+    let err = engine.reserve(&[line("SKU-1", 2)], 1_000, T0).unwrap_err();
+    assert_eq!(
+        err,
+        EngineError::InsufficientStock(vec![Shortage {
+            sku: "SKU-1".into(),
+            requested: 2,
+            available: 1
+        }]),
+        "non-sellable QC stock is never held"
+    );
+    assert!(matches!(
+        engine.reserve(&[at("SKU-1", 1, "QC")], 1_000, T0),
+        Err(EngineError::InsufficientStock(_))
+    ));
+}
+
+#[test]
+fn named_lines_are_served_before_pooled_ones() {
+    let mut engine = engine_with(&[("SKU-1", "A", 2), ("SKU-1", "B", 2)]);
+    // The pooled line alone would take from A (tie, defined first); the named line needs A.
+    let held = engine
+        .reserve(&[line("SKU-1", 2), at("SKU-1", 2, "A")], 1_000, T0)
+        .unwrap();
+    let cat = engine.catalogue();
+    let lines: Vec<_> = held
+        .lines
+        .iter()
+        .map(|l| (cat.location(l.location), l.quantity))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![("B", 2), ("A", 2)],
+        "lines keep the request's order"
+    );
+}
+
+#[test]
+fn bad_reservations_are_refused_and_change_nothing() {
+    let mut engine = engine_with(&[("SKU-1", "A", 5)]);
+    let limits = *engine.limits();
+    let too_many: Vec<_> = (0..=limits.lines_per_reservation_max)
+        .map(|_| line("SKU-1", 1))
+        .collect();
+    let cases: Vec<(Vec<LineRequest>, i64, &str)> = vec![
+        (vec![], 1_000, "lines"),
+        (too_many, 1_000, "lines"),
+        (vec![line("SKU-1", 0)], 1_000, "lines[0].quantity"),
+        (
+            vec![line("SKU-1", 1), line("SKU-1", -1)],
+            1_000,
+            "lines[1].quantity",
+        ),
+        (vec![line("SKU-1", 1_000_001)], 1_000, "lines[0].quantity"),
+        (vec![line("SKU-1", 1)], 0, "ttl_ms"),
+        (vec![line("SKU-1", 1)], limits.ttl_ms_max + 1, "ttl_ms"),
+    ];
+    for (lines, ttl, field) in cases {
+        match engine.reserve(&lines, ttl, T0).unwrap_err() {
+            EngineError::InvalidInput { field: f, .. }
+            | EngineError::LimitExceeded { field: f, .. } => {
+                assert_eq!(f, field)
+            }
+            other => panic!("{field}: {other}"),
+        }
+    }
+    assert_eq!(
+        engine.reserve(&[line("GHOST", 1)], 1_000, T0).unwrap_err(),
+        EngineError::UnknownSku("GHOST".into())
+    );
+    assert_eq!(level(&engine, "SKU-1", "A"), (5, 0, 0, 5));
+    assert_eq!(engine.pending(), 1, "only the receipt was logged");
+}
+
+#[test]
+fn commit_moves_units_to_committed_and_stops_the_clock() {
+    let mut engine = engine_with(&[("SKU-1", "A", 5)]);
+    let held = engine.reserve(&[line("SKU-1", 2)], 1_000, T0).unwrap();
+    let done = engine.commit(held.seq, T0 + 10).unwrap();
+    assert!(done.changed);
+    assert_eq!(done.view.status, Status::Committed);
+    assert_eq!(level(&engine, "SKU-1", "A"), (5, 0, 2, 3));
+    let again = engine.commit(held.seq, T0 + 20).unwrap();
+    assert!(!again.changed, "committing twice changes nothing");
+    assert_eq!(
+        engine.expire_due(T0 + 10_000, usize::MAX),
+        0,
+        "committed never expires"
+    );
+    assert_eq!(level(&engine, "SKU-1", "A"), (5, 0, 2, 3));
+}
+
+#[test]
+fn commit_of_a_lapsed_hold_expires_it_and_is_refused() {
+    let mut engine = engine_with(&[("SKU-1", "A", 5)]);
+    let held = engine.reserve(&[line("SKU-1", 2)], 1_000, T0).unwrap();
+    let err = engine.commit(held.seq, T0 + 1_000).unwrap_err();
+    assert_eq!(
+        err,
+        EngineError::InvalidState {
+            seq: held.seq,
+            status: Status::Expired
+        }
+    );
+    assert_eq!(level(&engine, "SKU-1", "A"), (5, 0, 0, 5));
+    assert_eq!(engine.get(held.seq).unwrap().status, Status::Expired);
+}
+
+#[test]
+fn release_gives_back_once_and_cancels_orders() {
+    let mut engine = engine_with(&[("SKU-1", "A", 5)]);
+    let held = engine.reserve(&[line("SKU-1", 2)], 1_000, T0).unwrap();
+    let out = engine.release(held.seq, T0).unwrap();
+    assert!(out.changed && out.view.status == Status::Released);
+    assert_eq!(level(&engine, "SKU-1", "A"), (5, 0, 0, 5));
+    let again = engine.release(held.seq, T0).unwrap();
+    assert!(!again.changed && again.view.status == Status::Released);
+    assert_eq!(
+        again.view.lsn, out.view.lsn,
+        "a repeat waits for the same entry"
+    );
+    assert_eq!(
+        engine.commit(held.seq, T0).unwrap_err(),
+        EngineError::InvalidState {
+            seq: held.seq,
+            status: Status::Released
+        }
+    );
+
+    let order = engine.reserve(&[line("SKU-1", 3)], 1_000, T0).unwrap();
+    engine.commit(order.seq, T0).unwrap();
+    let cancelled = engine.release(order.seq, T0).unwrap();
+    assert_eq!(cancelled.view.status, Status::Released);
+    assert_eq!(level(&engine, "SKU-1", "A"), (5, 0, 0, 5));
+    let kinds: Vec<_> = engine
+        .drain(100)
+        .iter()
+        .map(|e| e.change.ledger_lines().0.map(|k| k.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            Some("receipt"),
+            Some("reserve"),
+            Some("release"),
+            Some("reserve"),
+            Some("commit"),
+            Some("cancel")
+        ]
+    );
+}
+
+#[test]
+fn release_of_a_lapsed_hold_reads_expired() {
+    let mut engine = engine_with(&[("SKU-1", "A", 5)]);
+    let held = engine.reserve(&[line("SKU-1", 2)], 1_000, T0).unwrap();
+    let out = engine.release(held.seq, T0 + 5_000).unwrap();
+    assert_eq!(out.view.status, Status::Expired);
+    assert_eq!(level(&engine, "SKU-1", "A"), (5, 0, 0, 5));
+}
+
+#[test]
+fn extend_moves_the_expiry() {
+    let mut engine = engine_with(&[("SKU-1", "A", 5)]);
+    let held = engine.reserve(&[line("SKU-1", 2)], 1_000, T0).unwrap();
+    let out = engine.extend(held.seq, 5_000, T0 + 500).unwrap();
+    assert_eq!(out.view.expires_at_ms, T0 + 5_500);
+    assert_eq!(engine.expire_due(T0 + 5_499, usize::MAX), 0);
+    assert_eq!(engine.expire_due(T0 + 5_500, usize::MAX), 1);
+    assert_eq!(
+        engine.extend(held.seq, 5_000, T0 + 6_000).unwrap_err(),
+        EngineError::InvalidState {
+            seq: held.seq,
+            status: Status::Expired
+        }
+    );
+    let order = engine.reserve(&[line("SKU-1", 1)], 1_000, T0).unwrap();
+    engine.commit(order.seq, T0).unwrap();
+    assert_eq!(
+        engine.extend(order.seq, 5_000, T0).unwrap_err(),
+        EngineError::InvalidState {
+            seq: order.seq,
+            status: Status::Committed
+        }
+    );
+}
+
+#[test]
+fn expiry_gives_units_back_exactly_at_expires_at() {
+    let mut engine = engine_with(&[("SKU-1", "A", 100)]);
+    let seqs: Vec<_> = (0..50)
+        .map(|i| {
+            engine
+                .reserve(&[line("SKU-1", 1)], 1_000 + i * 7, T0)
+                .unwrap()
+                .seq
+        })
+        .collect();
+    assert_eq!(engine.expire_due(T0 + 999, usize::MAX), 0);
+    let due_by = |t: i64| (0..50).filter(|i| 1_000 + i * 7 <= t).count();
+    assert_eq!(engine.expire_due(T0 + 1_100, usize::MAX), due_by(1_100));
+    assert_eq!(level(&engine, "SKU-1", "A").1, 50 - due_by(1_100) as i64);
+    assert_eq!(engine.expire_due(T0 + 10_000, 5), 5, "max bounds one call");
+    engine.expire_due(T0 + 10_000, usize::MAX);
+    assert_eq!(level(&engine, "SKU-1", "A"), (100, 0, 0, 100));
+    assert!(seqs
+        .iter()
+        .all(|&s| engine.get(s).unwrap().status == Status::Expired));
+    assert_eq!(engine.next_expiry_ms(), None);
+}
+
+#[test]
+fn unknown_reservations_are_not_found_and_finished_ones_are_pruned_once_durable() {
+    let mut engine = engine_with(&[("SKU-1", "A", 5)]);
+    assert_eq!(
+        engine.commit(99, T0).unwrap_err(),
+        EngineError::ReservationNotFound(99)
+    );
+    let held = engine.reserve(&[line("SKU-1", 1)], 1_000, T0).unwrap();
+    let out = engine.release(held.seq, T0).unwrap();
+    engine.prune_finished(out.view.lsn - 1);
+    assert!(engine.get(held.seq).is_some());
+    engine.prune_finished(out.view.lsn);
+    assert!(engine.get(held.seq).is_none());
+    assert_eq!(
+        engine.release(held.seq, T0).unwrap_err(),
+        EngineError::ReservationNotFound(held.seq)
+    );
+}
+
+#[test]
+fn shrinkage_reads_zero_available_and_is_reported_as_shortfall() {
+    let mut engine = engine_with(&[("SKU-1", "A", 5)]);
+    engine.reserve(&[line("SKU-1", 4)], 1_000, T0).unwrap();
+    engine.adjust("SKU-1", "A", -3, T0).unwrap();
+    assert_eq!(level(&engine, "SKU-1", "A"), (2, 4, 0, 0));
+    let l = engine.levels("SKU-1").unwrap()[0];
+    assert_eq!(l.shortfall(), 2);
+    assert_eq!(engine.audit(|_, _| true), Vec::<String>::new());
+    assert_eq!(
+        engine.audit(|_, _| false).len(),
+        1,
+        "unexplained oversell is reported"
+    );
+}
+
+#[test]
+fn backpressure_when_the_writer_falls_behind() {
+    let limits = Limits {
+        log_entries_max: 3,
+        ..Limits::default()
+    };
+    let mut engine = Engine::new(limits);
+    engine.define_location("A", true).unwrap();
+    engine.define_sku("SKU-1").unwrap();
+    for _ in 0..3 {
+        engine.receive("SKU-1", "A", 1, T0).unwrap();
+    }
+    assert_eq!(
+        engine.receive("SKU-1", "A", 1, T0).unwrap_err(),
+        EngineError::Backpressure { pending: 3 }
+    );
+    engine.drain(1);
+    engine.receive("SKU-1", "A", 1, T0).unwrap();
+}
+
+#[test]
+fn recovery_loads_levels_and_open_reservations() {
+    let mut source = engine_with(&[("SKU-1", "A", 10)]);
+    let held = source.reserve(&[line("SKU-1", 2)], 1_000, T0).unwrap();
+    let order = source.reserve(&[line("SKU-1", 3)], 1_000, T0).unwrap();
+    source.commit(order.seq, T0).unwrap();
+
+    let mut loaded = engine_with(&[]);
+    loaded.drain(usize::MAX);
+    loaded.load_level("SKU-1", "A", 10, 2, 3).unwrap();
+    loaded
+        .load_reservation(held.seq, Status::Held, T0 + 1_000, &[("SKU-1", "A", 2)])
+        .unwrap();
+    loaded
+        .load_reservation(
+            order.seq,
+            Status::Committed,
+            T0 + 1_000,
+            &[("SKU-1", "A", 3)],
+        )
+        .unwrap();
+    loaded.set_last_lsn(source.last_lsn());
+    assert_eq!(loaded.snapshot(), source.snapshot());
+    assert_eq!(loaded.next_seq(), source.next_seq());
+    assert_eq!(loaded.expire_due(T0 + 1_000, usize::MAX), 1);
+    assert_eq!(loaded.audit(|_, _| false), Vec::<String>::new());
+    assert_eq!(
+        loaded.reserve(&[line("SKU-1", 1)], 1_000, T0).unwrap().lsn,
+        source.last_lsn() + 2
+    );
+}
