@@ -171,7 +171,7 @@ impl Sim {
             _ => self.tick(),
         }
         self.check();
-        if self.step % 97 == 0 {
+        if self.step.is_multiple_of(97) {
             self.drain_and_replay();
         }
     }
