@@ -71,7 +71,8 @@ class Limits:
         log_entries_max: int = 1_000_000,
     ) -> None: ...
 
-# A level as read: (sku, location, on_hand, reserved, committed, available, sellable)
+# A level as read: (sku, location, on_hand, reserved, committed, available, sellable);
+# `available` is what a reservation may take there: 0 at a non-sellable location.
 LevelRow = tuple[str, str, int, int, int, int, bool]
 
 # An allocated line: (sku, location, quantity)
@@ -132,8 +133,9 @@ class Engine:
     def reserve(
         self, lines: list[tuple[str, int, str | None]], ttl_ms: int, now_ms: int
     ) -> Reservation:
-        """Holds all lines or none. A line without a location is allocated over the SKU's
-        sellable locations, largest available first (ties: location code), splitting if needed.
+        """Holds all lines or none. Lines naming a location are served first, there; a line
+        without one is allocated over the SKU's sellable locations, most available first
+        (ties: location code), splitting the line if needed.
         """
     def commit(self, reservation_id: str, now_ms: int) -> Outcome: ...
     def release(self, reservation_id: str, now_ms: int) -> Outcome: ...
@@ -155,7 +157,9 @@ class Engine:
     def prune_finished(self, upto_lsn: int) -> None:
         """Forgets finished reservations whose final entry is durable (<= upto_lsn)."""
     # recovery (not logged)
-    def load_level(self, sku: str, location: str, on_hand: int, reserved: int, committed: int) -> None: ...
+    def load_level(
+        self, sku: str, location: str, on_hand: int, reserved: int, committed: int
+    ) -> None: ...
     def load_reservation(
         self, reservation_id: str, status: str, expires_at_ms: int, lines: list[LineRow]
     ) -> None: ...
@@ -163,4 +167,5 @@ class Engine:
     def set_next_reservation_seq(self, seq: int) -> None: ...
 
 def reservation_seq(reservation_id: str) -> int:
-    """The numeric sequence inside a reservation id (raises InvalidInput if malformed)."""
+    """The numeric sequence inside a reservation id (a malformed id names no reservation:
+    ReservationNotFound)."""

@@ -73,7 +73,11 @@ type ResolvedLine = (SkuId, i64, Option<LocId>);
 pub type OpenState = (Status, i64, Vec<(String, String, u32)>);
 
 impl Engine {
+    /// A new, empty engine. Panics on unusable limits (see [`Limits::validate`]).
     pub fn new(limits: Limits) -> Self {
+        if let Err(e) = limits.validate() {
+            panic!("invalid engine limits: {e}");
+        }
         Self {
             limits,
             catalogue: Catalogue::new(limits.catalogue_entries_max),
@@ -184,7 +188,8 @@ impl Engine {
 
     /// Holds every line or none. A line naming a location holds there (it must be sellable);
     /// a line without one is allocated over the SKU's sellable locations, the one with the
-    /// most available units first (ties: lower location id, i.e. defined first), splitting
+    /// most available units first (ties: the lower location code, so the rule does not depend
+    /// on the order locations were defined or loaded in), splitting
     /// the line when one location is not enough. Lines naming a location are served first.
     pub fn reserve(
         &mut self,
@@ -217,7 +222,7 @@ impl Engine {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let expires_at_ms = now_ms + ttl_ms;
+        let expires_at_ms = now_ms.saturating_add(ttl_ms);
         let timer_slot = self.timers.insert(seq, expires_at_ms);
         self.holds.insert(
             seq,
@@ -347,7 +352,7 @@ impl Engine {
             Status::Held => {
                 let slot = self.holds[&seq].timer_slot;
                 self.remove_timer(hold.expires_at_ms, slot);
-                let expires_at_ms = now_ms + ttl_ms;
+                let expires_at_ms = now_ms.saturating_add(ttl_ms);
                 let timer_slot = self.timers.insert(seq, expires_at_ms);
                 let hold = self.holds.get_mut(&seq).expect("held reservation");
                 hold.expires_at_ms = expires_at_ms;
@@ -432,6 +437,15 @@ impl Engine {
     /// The levels of a SKU, as (location id, level).
     pub fn levels(&self, sku: &str) -> Result<&[Level]> {
         Ok(self.stock.levels(self.catalogue.sku_id(sku)?))
+    }
+
+    /// Units of `level` a reservation may take: none at a non-sellable location.
+    pub fn reservable(&self, level: &Level) -> i64 {
+        if self.catalogue.is_sellable(level.location) {
+            level.available()
+        } else {
+            0
+        }
     }
 
     pub fn all_levels(&self) -> impl Iterator<Item = (SkuId, &Level)> {
@@ -779,7 +793,9 @@ impl Engine {
                     .collect(),
             };
             if candidates.len() > 1 {
-                candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                let code = |location| self.catalogue.location(location);
+                candidates
+                    .sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| code(a.1).cmp(code(b.1))));
             }
             let mut left = quantity;
             for (available, location) in candidates {

@@ -1,11 +1,14 @@
 //! Limits on everything the engine holds or accepts. Units last in every name.
 
+/// The largest quantity one line can hold (lines store quantities as `u32`).
+pub const QUANTITY_MAX: u64 = u32::MAX as u64;
+
 /// Bounds the engine enforces; each is checked before anything changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Lines in one reservation request.
     pub lines_per_reservation_max: usize,
-    /// Units on one line (and in one receipt).
+    /// Units on one line (and in one receipt); at most [`QUANTITY_MAX`].
     pub quantity_per_line_max: u64,
     /// Longest hold, in milliseconds.
     pub ttl_ms_max: i64,
@@ -27,5 +30,40 @@ impl Default for Limits {
             log_entries_max: 1_000_000,
             catalogue_entries_max: 10_000_000,
         }
+    }
+}
+
+impl Limits {
+    /// Checks that every limit is usable: each at least 1, quantities at most [`QUANTITY_MAX`].
+    pub fn validate(&self) -> crate::error::Result<()> {
+        let bounds: [(&str, u64, u64); 6] = [
+            (
+                "lines_per_reservation_max",
+                self.lines_per_reservation_max as u64,
+                u64::MAX,
+            ),
+            (
+                "quantity_per_line_max",
+                self.quantity_per_line_max,
+                QUANTITY_MAX,
+            ),
+            ("ttl_ms_max", self.ttl_ms_max.max(0) as u64, i64::MAX as u64),
+            ("holds_max", self.holds_max as u64, u64::MAX),
+            ("log_entries_max", self.log_entries_max as u64, u64::MAX),
+            (
+                "catalogue_entries_max",
+                self.catalogue_entries_max as u64,
+                u32::MAX as u64,
+            ),
+        ];
+        for (field, value, max) in bounds {
+            if value < 1 || value > max {
+                return Err(crate::error::EngineError::invalid(
+                    field,
+                    format!("must be between 1 and {max}"),
+                ));
+            }
+        }
+        Ok(())
     }
 }

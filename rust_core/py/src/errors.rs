@@ -6,55 +6,55 @@ use pyo3::prelude::*;
 use reservoir_engine::{reservation_id, EngineError};
 
 create_exception!(
-    _core,
+    reservoir._core,
     ReservoirError,
     PyException,
     "Base of every error the core raises."
 );
 create_exception!(
-    _core,
+    reservoir._core,
     InvalidInput,
     ReservoirError,
     "A field is out of range or malformed."
 );
 create_exception!(
-    _core,
+    reservoir._core,
     LimitExceeded,
     InvalidInput,
     "A configured limit would be exceeded."
 );
 create_exception!(
-    _core,
+    reservoir._core,
     UnknownSku,
     ReservoirError,
     "The SKU is not in the catalogue."
 );
 create_exception!(
-    _core,
+    reservoir._core,
     UnknownLocation,
     ReservoirError,
     "The location is not in the catalogue."
 );
 create_exception!(
-    _core,
+    reservoir._core,
     InsufficientStock,
     ReservoirError,
     "Not enough available stock."
 );
 create_exception!(
-    _core,
+    reservoir._core,
     ReservationNotFound,
     ReservoirError,
     "No such reservation."
 );
 create_exception!(
-    _core,
+    reservoir._core,
     InvalidState,
     ReservoirError,
     "The reservation's state forbids this."
 );
 create_exception!(
-    _core,
+    reservoir._core,
     Backpressure,
     ReservoirError,
     "The ledger writer is behind."

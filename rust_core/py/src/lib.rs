@@ -44,14 +44,18 @@ impl Limits {
         ttl_ms_max: i64,
         holds_max: usize,
         log_entries_max: usize,
-    ) -> Self {
-        Self {
+    ) -> PyResult<Self> {
+        let limits = Self {
             lines_per_reservation_max,
             quantity_per_line_max,
             ttl_ms_max,
             holds_max,
             log_entries_max,
-        }
+        };
+        core::Limits::from(&limits)
+            .validate()
+            .map_err(errors::to_py_detached)?;
+        Ok(limits)
     }
 }
 
@@ -147,7 +151,7 @@ impl Engine {
             level.on_hand,
             level.reserved,
             level.committed,
-            level.available(),
+            self.inner.reservable(level),
             c.is_sellable(level.location),
         )
     }

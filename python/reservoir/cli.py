@@ -1,0 +1,215 @@
+"""The `reservoir` command: serve, migrate, verify, keys.
+
+Settings come from `RESERVOIR_*` variables (see reservoir/lib/settings.py). Exit status: 0 on
+success, 1 when the command ran and failed (lock held, ledger differs, database unreachable),
+2 for bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from reservoir.lib.api_keys import ApiKeyConfigError, load_or_create_key_file, parse_api_keys
+from reservoir.lib.settings import Settings, SettingsError
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+logger = logging.getLogger("reservoir")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
+    _configure_logging(settings.log_level)
+    command: Callable[[argparse.Namespace, Settings], int] = args.run
+    try:
+        return command(args, settings)
+    except ApiKeyConfigError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reservoir", description="Inventory reservation engine over a PostgreSQL ledger."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the service (one process owns the ledger)")
+    serve.add_argument("--host", help="bind address (default RESERVOIR_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default RESERVOIR_PORT or 8000)")
+    serve.set_defaults(run=serve_command)
+    migrate = sub.add_parser("migrate", help="apply database migrations and partitions")
+    migrate.set_defaults(run=migrate_command)
+    verify = sub.add_parser("verify", help="prove SUM(ledger) = levels; exit 1 if not")
+    verify.set_defaults(run=verify_command)
+    keys = sub.add_parser("keys", help="show the API keys (generating them if needed)")
+    keys.set_defaults(run=keys_command)
+    return parser
+
+
+# --- serve ------------------------------------------------------------------------------------
+
+
+def serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from reservoir.server.app import create_app
+
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    app = create_app(settings, exit_on_lock_loss=True)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    logging.getLogger("uvicorn.error").addFilter(_ExpectedStartupFailure(app.state))
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn exits by itself when start-up fails
+        if not app.state.get("startup_error"):
+            raise
+        if exc.code not in (None, 0):
+            logger.debug("uvicorn exited with %s", exc.code)
+    error = app.state.get("startup_error")
+    if error:
+        return _fail(f"cannot start: {error}", EXIT_FAILED)
+    if not server.started:
+        return _fail("the server did not start (see the log above)", EXIT_FAILED)
+    return EXIT_OK
+
+
+class _ExpectedStartupFailure(logging.Filter):
+    """Drops uvicorn's traceback of a start-up failure already explained in one line
+    (ledger lock held, database unreachable, …); unexpected failures keep their traceback."""
+
+    def __init__(self, state: Any) -> None:
+        super().__init__()
+        self.state = state
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.state.get("startup_error_expected"):
+            return True
+        return "Traceback" not in record.getMessage()
+
+
+# --- migrate / verify: one connection to the ledger ------------------------------------------
+
+
+@asynccontextmanager
+async def _connect(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    embedded = None
+    dsn = settings.database_url
+    if not dsn:
+        from reservoir.lib.embedded import start_embedded_postgres
+
+        embedded = await asyncio.to_thread(start_embedded_postgres, settings.embedded_pgdata)
+        dsn = embedded.dsn
+    try:
+        conn = await asyncpg.connect(dsn, server_settings={"application_name": "reservoir-cli"})
+        try:
+            yield conn
+        finally:
+            await conn.close()
+    finally:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
+    from reservoir.ledger.migrations import MigrationError, prepare_ledger, schema_version
+
+    async def run() -> int:
+        async with _connect(settings) as conn:
+            applied = await prepare_ledger(conn)
+            current = await schema_version(conn)
+        done = f"applied {', '.join(map(str, applied))}" if applied else "nothing to apply"
+        print(f"schema at version {current} ({done})")
+        return EXIT_OK
+
+    try:
+        return asyncio.run(run())
+    except (MigrationError, OSError, asyncpg.PostgresError) as exc:
+        return _fail(f"migrate failed: {exc}", EXIT_FAILED)
+
+
+def verify_command(args: argparse.Namespace, settings: Settings) -> int:
+    from reservoir.ledger.migrations import schema_version
+    from reservoir.ledger.verify import summarize, verify
+
+    async def run() -> int:
+        async with _connect(settings) as conn:
+            if await schema_version(conn) == 0:
+                return _fail("the database has no ledger yet (run `reservoir migrate`)", 1)
+            differences = await verify(conn)
+            summary = await summarize(conn)
+        if differences:
+            for line in differences:
+                print(line)
+            print(f"ledger differs: {len(differences)} difference(s) ({summary})")
+            return EXIT_FAILED
+        print(f"ledger verified: {summary}")
+        return EXIT_OK
+
+    try:
+        return asyncio.run(run())
+    except (OSError, asyncpg.PostgresError) as exc:
+        return _fail(f"verify failed: {exc}", EXIT_FAILED)
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+
+def keys_command(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.api_keys is not None:
+        keys = parse_api_keys(settings.api_keys)
+        print("API keys from RESERVOIR_API_KEYS:")
+    else:
+        path = settings.api_keys_path
+        keys, created = load_or_create_key_file(path)
+        print(f"API keys {'generated in' if created else 'from'} {path.resolve()}:")
+    for role, key in keys.entries:
+        print(f"  {role}: {key}")
+    return EXIT_OK
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"reservoir: {message}", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

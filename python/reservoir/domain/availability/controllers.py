@@ -1,0 +1,69 @@
+"""`GET /v1/availability/{sku}` (roles storefront, warehouse): read from the engine, so it
+reflects holds the moment they are taken or given back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+
+from reservoir import _core
+from reservoir.ledger.write_path import WritePath
+from reservoir.lib.auth import requires_role
+from reservoir.lib.codes import path_code
+from reservoir.lib.errors import ProblemError
+
+
+class LocationAvailability(msgspec.Struct):
+    location: str
+    on_hand: int
+    reserved: int
+    committed: int
+    available: int
+    sellable: bool
+
+
+class Availability(msgspec.Struct):
+    sku: str
+    on_hand: int
+    reserved: int
+    committed: int
+    available: int
+    locations: list[LocationAvailability]
+
+
+def availability(engine: _core.Engine, sku: str) -> Availability:
+    """Totals over sellable locations; every location listed, with its `sellable` flag."""
+    try:
+        levels = engine.levels(sku)
+    except _core.UnknownSku:
+        raise ProblemError(
+            404, "unknown-sku", "Unknown SKU", f"No item {sku!r}.", field="sku", sku=sku
+        ) from None
+    locations = [
+        LocationAvailability(loc, on_hand, reserved, committed, available, sellable)
+        for _, loc, on_hand, reserved, committed, available, sellable in sorted(
+            levels, key=lambda level: level[1]
+        )
+    ]
+    sellable = [loc for loc in locations if loc.sellable]
+    return Availability(
+        sku=sku,
+        on_hand=sum(loc.on_hand for loc in sellable),
+        reserved=sum(loc.reserved for loc in sellable),
+        committed=sum(loc.committed for loc in sellable),
+        available=sum(loc.available for loc in sellable),
+        locations=locations,
+    )
+
+
+class AvailabilityController(Controller):
+    path = "/v1/availability"
+    tags = ["availability"]
+    guards = [requires_role("storefront", "warehouse")]
+
+    @get("/{sku:path}", summary="Units on hand, reserved, committed and available")
+    async def read(self, request: Request[Any, Any, Any], sku: str) -> Availability:
+        write_path: WritePath = request.app.state.write_path
+        return availability(write_path.reader(), path_code(sku))

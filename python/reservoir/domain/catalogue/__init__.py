@@ -1,0 +1,1 @@
+"""Items (SKUs) and locations: the catalogue the engine reserves against."""

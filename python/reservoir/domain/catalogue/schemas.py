@@ -1,0 +1,60 @@
+"""Catalogue bodies (msgspec Structs). Inputs reject unknown fields."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+LocationKind = Literal["warehouse", "zone", "aisle", "rack", "bin"]
+
+
+class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    product: str | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class Item(msgspec.Struct):
+    sku: str
+    name: str
+    product: str | None
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class Layout(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A warehouse's walking layout; everything optional (defaults: one block sized from bins)."""
+
+    middle_cross_aisles: list[int] | None = None  # bin positions where a cross aisle runs
+    aisle_width_m: float | None = None
+    cross_aisle_width_m: float | None = None
+    bin_pitch_m: float | None = None
+    depot_aisle: int | None = None
+
+
+class LocationIn(msgspec.Struct, forbid_unknown_fields=True):
+    kind: LocationKind
+    name: str | None = None
+    parent: str | None = None
+    sellable: bool = True
+    aisle: int | None = None
+    position: int | None = None
+    level: int | None = None
+    layout: Layout | None = None
+
+
+class Location(msgspec.Struct):
+    code: str
+    name: str | None
+    parent: str | None
+    kind: LocationKind
+    sellable: bool
+    aisle: int | None
+    position: int | None
+    level: int | None
+    layout: Layout | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,24 @@
+"""Ledger bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+
+class LedgerEntry(msgspec.Struct):
+    id: int
+    at: datetime
+    sku: str
+    location: str
+    kind: str
+    quantity: int
+    reference_type: str | None
+    reference_id: str | None
+    actor: str | None
+
+
+class LedgerPage(msgspec.Struct):
+    entries: list[LedgerEntry]
+    next: str | None  # pass as `after` for the next page; null on the last page

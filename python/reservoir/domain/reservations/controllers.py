@@ -1,0 +1,176 @@
+"""`/v1/reservations`: hold (reserve), read, commit, release, extend. Role storefront.
+
+Each write applies in the engine, then answers once the ledger has the change. A reservation
+the engine no longer holds (released, expired, fulfilled and durable) is answered from the
+ledger's record of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from litestar import Controller, Request, Response, get, post
+
+from reservoir import _core
+from reservoir.domain.reservations import services
+from reservoir.domain.reservations.schemas import CommitIn, ExtendIn, ReservationOut, ReserveIn
+from reservoir.domain.writes import Written, perform
+from reservoir.ledger.changes import ChangeMeta, NewReservation
+from reservoir.ledger.write_path import WritePath
+from reservoir.ledger.writer import LedgerUnavailable
+from reservoir.lib.auth import Identity, requires_role
+from reservoir.lib.bodies import StrictBody, decode_body
+from reservoir.lib.clock import now_ms
+
+STOREFRONT = requires_role("storefront")
+
+
+def _write_path(request: Request[Any, Any, Any]) -> WritePath:
+    return request.app.state.write_path
+
+
+class ReservationController(Controller):
+    path = "/v1/reservations"
+    tags = ["reservations"]
+    guards = [STOREFRONT]
+
+    @post(
+        "/",
+        dto=StrictBody[ReserveIn],
+        return_dto=None,
+        status_code=201,
+        summary="Hold units of one or more SKUs (all lines or none)",
+        responses=None,
+    )
+    async def reserve(
+        self, request: Request[Any, Any, Any], data: ReserveIn, caller: Identity
+    ) -> Response[bytes]:
+        settings = request.app.state.settings
+        lines = services.engine_lines(data, settings)
+        ttl_ms = services.check_ttl(settings, data.ttl_seconds)
+        write_path = _write_path(request)
+
+        def apply() -> Written:
+            now = now_ms()
+            held = write_path.engine().reserve(lines, ttl_ms, now)
+            body = services.render(
+                held.id, "held", held.lines, held.expires_at_ms, now, data.channel, data.reference
+            )
+            created = NewReservation(now, caller.actor, data.channel, data.reference)
+            return Written(201, body, held.lsn, ChangeMeta(caller.actor, reservation=created))
+
+        return await perform(request, caller, apply)
+
+    @get("/{reservation_id:str}", summary="Read a reservation and its current status")
+    async def read(self, reservation_id: str, pool: asyncpg.Pool) -> ReservationOut:
+        stored, lines = await services.fetch(pool, reservation_id, with_lines=True)
+        status = services.current_status(stored.status, stored.expires_at_ms, now_ms())
+        return ReservationOut(
+            id=stored.id,
+            status=status,
+            lines=[services.LineOut(sku=s, quantity=q, location=loc) for s, loc, q in lines],
+            expires_at=services.rfc3339(stored.expires_at_ms),
+            created_at=services.rfc3339(stored.created_at_ms),
+            channel=stored.channel,
+            reference=stored.reference,
+        )
+
+    @post("/{reservation_id:str}/commit", status_code=200, summary="Commit a hold (order placed)")
+    async def commit(
+        self,
+        request: Request[Any, Any, Any],
+        reservation_id: str,
+        caller: Identity,
+        pool: asyncpg.Pool,
+    ) -> Response[bytes]:
+        raw = await request.body()
+        data = decode_body(raw, CommitIn) if raw.strip() else CommitIn()
+        services.check_text("reference", data.reference)
+        stored, _ = await services.fetch(pool, reservation_id)
+        write_path = _write_path(request)
+
+        def apply() -> Written:
+            try:
+                out = write_path.engine().commit(reservation_id, now_ms())
+            except _core.ReservationNotFound:
+                _settled(stored, allowed=())
+                raise
+            meta = ChangeMeta(caller.actor, commit_reference=data.reference)
+            body = services.render_outcome(out, stored)
+            return Written(200, body, out.lsn, meta, changed=out.changed)
+
+        return await perform(request, caller, apply)
+
+    @post("/{reservation_id:str}/release", status_code=200, summary="Release a hold or cancel")
+    async def release(
+        self,
+        request: Request[Any, Any, Any],
+        reservation_id: str,
+        caller: Identity,
+        pool: asyncpg.Pool,
+    ) -> Response[bytes]:
+        raw = await request.body()
+        if raw.strip():
+            decode_body(raw, _NoFields)
+        stored, lines = await services.fetch(pool, reservation_id, with_lines=True)
+        write_path = _write_path(request)
+
+        def apply() -> Written:
+            try:
+                out = write_path.engine().release(reservation_id, now_ms())
+            except _core.ReservationNotFound:
+                status = _settled(stored, allowed=("released", "expired"))
+                body = services.render(
+                    stored.id,
+                    status,
+                    lines,
+                    stored.expires_at_ms,
+                    stored.created_at_ms,
+                    stored.channel,
+                    stored.reference,
+                )
+                return Written(200, body, 0, changed=False)
+            body = services.render_outcome(out, stored)
+            return Written(200, body, out.lsn, ChangeMeta(caller.actor), changed=out.changed)
+
+        return await perform(request, caller, apply)
+
+    @post("/{reservation_id:str}/extend", status_code=200, summary="Move a hold's expiry")
+    async def extend(
+        self,
+        request: Request[Any, Any, Any],
+        reservation_id: str,
+        caller: Identity,
+        pool: asyncpg.Pool,
+    ) -> Response[bytes]:
+        data = decode_body(await request.body(), ExtendIn)
+        ttl_ms = services.check_ttl(request.app.state.settings, data.ttl_seconds)
+        stored, _ = await services.fetch(pool, reservation_id)
+        write_path = _write_path(request)
+
+        def apply() -> Written:
+            try:
+                out = write_path.engine().extend(reservation_id, ttl_ms, now_ms())
+            except _core.ReservationNotFound:
+                _settled(stored, allowed=())
+                raise
+            body = services.render_outcome(out, stored)
+            return Written(200, body, out.lsn, ChangeMeta(caller.actor), changed=out.changed)
+
+        return await perform(request, caller, apply)
+
+
+class _NoFields(services.msgspec.Struct, forbid_unknown_fields=True):
+    """The body of release: nothing (an empty object is accepted)."""
+
+
+def _settled(stored: services.Stored, allowed: tuple[str, ...]) -> str:
+    """For a reservation the engine no longer holds: its final state from the ledger when it
+    is one of `allowed`; otherwise raises the 409 (or a 503 if the ledger says it is open,
+    which would mean the engine and the ledger disagree)."""
+    if stored.status not in services.FINAL_STATUSES:
+        raise LedgerUnavailable(f"reservation {stored.id} is {stored.status} in the ledger only")
+    if stored.status not in allowed:
+        raise services.invalid_state(stored.id, stored.status)
+    return stored.status

@@ -1,0 +1,44 @@
+"""Request and response bodies of `/v1/reservations`."""
+
+from __future__ import annotations
+
+import msgspec
+
+TEXT_LENGTH_MAX = 255
+
+
+class LineIn(msgspec.Struct, forbid_unknown_fields=True):
+    sku: str
+    quantity: int
+    location: str | None = None
+
+
+class ReserveIn(msgspec.Struct, forbid_unknown_fields=True):
+    lines: list[LineIn]
+    ttl_seconds: int | None = None
+    channel: str | None = None
+    reference: str | None = None
+
+
+class CommitIn(msgspec.Struct, forbid_unknown_fields=True):
+    reference: str | None = None
+
+
+class ExtendIn(msgspec.Struct, forbid_unknown_fields=True):
+    ttl_seconds: int
+
+
+class LineOut(msgspec.Struct):
+    sku: str
+    quantity: int
+    location: str
+
+
+class ReservationOut(msgspec.Struct, omit_defaults=True):
+    id: str
+    status: str
+    lines: list[LineOut]
+    expires_at: str
+    created_at: str
+    channel: str | None = None
+    reference: str | None = None

@@ -1,0 +1,136 @@
+"""Reservations: edge validation, the engine calls, and the reads of what the engine does not
+keep (creation time, channel, reference)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+import msgspec
+
+from reservoir import _core
+from reservoir.domain.reservations.schemas import (
+    TEXT_LENGTH_MAX,
+    LineOut,
+    ReservationOut,
+    ReserveIn,
+)
+from reservoir.lib.clock import rfc3339, to_ms
+from reservoir.lib.errors import invalid_input
+from reservoir.lib.settings import Settings
+
+encode = msgspec.json.Encoder().encode
+
+FINAL_STATUSES = ("released", "expired", "fulfilled")
+
+SELECT_RESERVATION = """
+SELECT id, status, expires_at, created_at, channel, reference FROM reservations WHERE id = $1
+"""
+SELECT_LINES = """
+SELECT sku, quantity, location FROM reservation_lines WHERE reservation_id = $1 ORDER BY line_no
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A reservation as the ledger has it."""
+
+    id: str
+    status: str
+    expires_at_ms: int
+    created_at_ms: int
+    channel: str | None
+    reference: str | None
+
+
+def check_text(field: str, value: str | None) -> None:
+    if value is not None and not 1 <= len(value) <= TEXT_LENGTH_MAX:
+        raise invalid_input(field, f"{field} must be 1 to {TEXT_LENGTH_MAX} characters.")
+
+
+def check_ttl(settings: Settings, ttl_seconds: int | None) -> int:
+    """The hold's TTL in ms (the default when unset), or 422 naming `ttl_seconds`."""
+    if ttl_seconds is None:
+        return settings.ttl_seconds_default * 1000
+    if not 1 <= ttl_seconds <= settings.ttl_seconds_max:
+        raise invalid_input(
+            "ttl_seconds", f"ttl_seconds must be between 1 and {settings.ttl_seconds_max}."
+        )
+    return ttl_seconds * 1000
+
+
+def engine_lines(data: ReserveIn, settings: Settings) -> list[tuple[str, int, str | None]]:
+    """The request's lines for the engine; edge checks name the offending field."""
+    if len(data.lines) > settings.lines_per_reservation_max:
+        raise invalid_input(
+            "lines", f"At most {settings.lines_per_reservation_max} lines per reservation."
+        )
+    check_text("channel", data.channel)
+    check_text("reference", data.reference)
+    return [(line.sku, line.quantity, line.location) for line in data.lines]
+
+
+def render(
+    rid: str,
+    status: str,
+    lines: list[tuple[str, str, int]],
+    expires_at_ms: int,
+    created_at_ms: int,
+    channel: str | None,
+    reference: str | None,
+) -> bytes:
+    return encode(
+        ReservationOut(
+            id=rid,
+            status=status,
+            lines=[LineOut(sku=s, quantity=q, location=loc) for s, loc, q in lines],
+            expires_at=rfc3339(expires_at_ms),
+            created_at=rfc3339(created_at_ms),
+            channel=channel,
+            reference=reference,
+        )
+    )
+
+
+def not_found(rid: str) -> _core.ReservationNotFound:
+    """The core's own error, so one mapping turns it into the 404 problem."""
+    exc = _core.ReservationNotFound(f"reservation {rid!r} not found")
+    exc.code, exc.reservation_id = "reservation-not-found", rid
+    return exc
+
+
+def invalid_state(rid: str, status: str) -> _core.InvalidState:
+    exc = _core.InvalidState(f"reservation {rid!r} is {status}")
+    exc.code, exc.reservation_id, exc.status = "invalid-state", rid, status
+    return exc
+
+
+async def fetch(pool: asyncpg.Pool, rid: str, *, with_lines: bool = False) -> tuple[Stored, list]:
+    """The stored reservation (and its lines), or 404."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(SELECT_RESERVATION, rid)
+        if row is None:
+            raise not_found(rid)
+        lines = []
+        if with_lines:
+            lines = [(r[0], r[2], r[1]) for r in await conn.fetch(SELECT_LINES, rid)]
+    return Stored(row[0], row[1], to_ms(row[2]), to_ms(row[3]), row[4], row[5]), lines
+
+
+def current_status(stored_status: str, expires_at_ms: int, now_ms: int) -> str:
+    """A hold past its expiry reads `expired` even in the moment before the ticker writes it."""
+    if stored_status == "held" and expires_at_ms <= now_ms:
+        return "expired"
+    return stored_status
+
+
+def render_outcome(outcome: _core.Outcome, stored: Stored) -> bytes:
+    return render(
+        outcome.id,
+        outcome.status,
+        outcome.lines,
+        outcome.expires_at_ms,
+        stored.created_at_ms,
+        stored.channel,
+        stored.reference,
+    )

@@ -1,0 +1,92 @@
+"""`POST /v1/stock/receipts` and `POST /v1/stock/adjustments` (role warehouse): each a ledger
+transaction, answered once durable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, post
+
+from reservoir.domain.reservations.services import check_text
+from reservoir.domain.stock.schemas import AdjustmentIn, MovementOut, ReceiptIn
+from reservoir.domain.writes import Written, perform
+from reservoir.ledger.changes import ChangeMeta
+from reservoir.ledger.write_path import WritePath
+from reservoir.lib.auth import Identity, requires_role
+from reservoir.lib.bodies import StrictBody
+from reservoir.lib.clock import now_ms
+from reservoir.lib.errors import invalid_input
+
+WAREHOUSE = requires_role("warehouse")
+encode = msgspec.json.Encoder().encode
+
+
+def transaction_id(lsn: int) -> str:
+    return f"txn_{lsn}"
+
+
+def _movement(lsn: int, level: tuple, delta: int | None = None) -> bytes:
+    sku, location, on_hand, reserved, committed, available, _ = level
+    shortfall = max(0, reserved + committed - on_hand) if delta is not None else None
+    return encode(
+        MovementOut(
+            transaction_id=transaction_id(lsn),
+            sku=sku,
+            location=location,
+            on_hand=on_hand,
+            reserved=reserved,
+            committed=committed,
+            available=available,
+            delta=delta,
+            shortfall=shortfall,
+        )
+    )
+
+
+class StockController(Controller):
+    path = "/v1/stock"
+    tags = ["stock"]
+    guards = [WAREHOUSE]
+
+    @post("/receipts", dto=StrictBody[ReceiptIn], return_dto=None, status_code=201)
+    async def receive(
+        self, request: Request[Any, Any, Any], data: ReceiptIn, caller: Identity
+    ) -> Response[bytes]:
+        """Receive units into a location (`on_hand` grows)."""
+        check_text("reference", data.reference)
+        check_text("lot", data.lot)
+        write_path: WritePath = request.app.state.write_path
+
+        def apply() -> Written:
+            lsn, level = write_path.engine().receive(
+                data.sku, data.location, data.quantity, now_ms()
+            )
+            meta = ChangeMeta(
+                caller.actor,
+                reference_type="receipt",
+                reference_id=data.reference or transaction_id(lsn),
+                lot=data.lot,
+                expires_on=data.expires_on,
+            )
+            return Written(201, _movement(lsn, level), lsn, meta)
+
+        return await perform(request, caller, apply)
+
+    @post("/adjustments", dto=StrictBody[AdjustmentIn], return_dto=None, status_code=201)
+    async def adjust(
+        self, request: Request[Any, Any, Any], data: AdjustmentIn, caller: Identity
+    ) -> Response[bytes]:
+        """Correct `on_hand` after a count (signed delta, reason required). Shrinkage below
+        what is promised reads as `available` 0 and a `shortfall`."""
+        if not data.reason.strip():
+            raise invalid_input("reason", "reason must not be empty.")
+        check_text("reason", data.reason)
+        write_path: WritePath = request.app.state.write_path
+
+        def apply() -> Written:
+            lsn, level = write_path.engine().adjust(data.sku, data.location, data.delta, now_ms())
+            meta = ChangeMeta(caller.actor, reference_type="adjustment", reference_id=data.reason)
+            return Written(201, _movement(lsn, level, data.delta), lsn, meta)
+
+        return await perform(request, caller, apply)

@@ -1,0 +1,35 @@
+"""Bodies of `/v1/stock/receipts` and `/v1/stock/adjustments`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import msgspec
+
+
+class ReceiptIn(msgspec.Struct, forbid_unknown_fields=True):
+    sku: str
+    location: str
+    quantity: int
+    reference: str | None = None
+    lot: str | None = None
+    expires_on: date | None = None
+
+
+class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True):
+    sku: str
+    location: str
+    delta: int
+    reason: str
+
+
+class MovementOut(msgspec.Struct, omit_defaults=True):
+    transaction_id: str
+    sku: str
+    location: str
+    on_hand: int
+    reserved: int
+    committed: int
+    available: int
+    delta: int | None = None
+    shortfall: int | None = None

@@ -1,0 +1,48 @@
+"""Rebuilds the engine from the ledger's materialized state: the catalogue, every level and
+every open reservation, loaded in bulk in one consistent snapshot."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from reservoir import _core
+
+LOAD_OPEN_RESERVATIONS = """
+SELECT r.id, r.status, (extract(epoch FROM r.expires_at) * 1000)::int8 AS expires_ms,
+       l.sku, l.location, l.quantity
+FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
+WHERE r.status IN ('held', 'committed')
+ORDER BY r.id, l.line_no
+"""
+
+
+async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engine:
+    """A new engine equal to the fold of the ledger (levels are kept equal to it)."""
+    engine = _core.Engine(limits)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        for (sku,) in await conn.fetch("SELECT sku FROM items"):
+            engine.define_sku(sku)
+        for code, sellable in await conn.fetch("SELECT code, sellable FROM locations"):
+            engine.define_location(code, sellable)
+        levels = await conn.fetch(
+            "SELECT sku, location, on_hand, reserved, committed FROM inventory_levels"
+        )
+        for sku, location, on_hand, reserved, committed in levels:
+            engine.load_level(sku, location, on_hand, reserved, committed)
+        current: str | None = None
+        status, expires_ms, lines = "", 0, []
+        for rid, r_status, r_expires, sku, location, quantity in await conn.fetch(
+            LOAD_OPEN_RESERVATIONS
+        ):
+            if rid != current:
+                if current is not None:
+                    engine.load_reservation(current, status, expires_ms, lines)
+                current, status, expires_ms, lines = rid, r_status, r_expires, []
+            lines.append((sku, location, quantity))
+        if current is not None:
+            engine.load_reservation(current, status, expires_ms, lines)
+        engine.set_next_reservation_seq(
+            await conn.fetchval("SELECT coalesce(max(seq), 0) + 1 FROM reservations")
+        )
+        engine.set_lsn(await conn.fetchval("SELECT lsn FROM ledger_head"))
+    return engine

@@ -1,0 +1,193 @@
+"""The group-commit writer: one task drains the engine's log and writes each batch in ONE
+PostgreSQL transaction; every request in the batch is answered when it commits.
+
+Requests never wait for each other's fsync: while one transaction is in flight the next
+batch accumulates, so one commit answers as many requests as arrived meanwhile. A failed
+transaction answers nothing 2xx: every waiter gets `LedgerUnavailable`, the writer stops and
+calls `on_failure`, and the owner rebuilds the engine from the ledger before writes resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from reservoir import _core
+from reservoir.ledger.changes import ChangeMeta, IdempotencyRecord
+from reservoir.ledger.store import store_batch
+from reservoir.lib import metrics
+from reservoir.lib.errors import ProblemError
+
+logger = logging.getLogger("reservoir.writer")
+
+_BATCHES = metrics.counter("reservoir_ledger_batches_total", "Ledger transactions committed.")
+_ROWS = metrics.counter("reservoir_ledger_rows_total", "Ledger rows committed.")
+_FAILURES = metrics.counter("reservoir_ledger_failures_total", "Ledger transactions that failed.")
+
+
+class LedgerUnavailable(ProblemError):
+    """The ledger could not commit a change; it was not acknowledged (HTTP 503)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            503,
+            "ledger-unavailable",
+            "Ledger unavailable",
+            f"{detail}; nothing was acknowledged. Retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+
+
+class LedgerWriter:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        engine: _core.Engine,
+        *,
+        batch_rows_max: int,
+        flush_interval_ms: int,
+        on_failure: Callable[[BaseException], Any],
+    ) -> None:
+        self._pool = pool
+        self._engine = engine
+        self._batch_rows_max = batch_rows_max
+        self._gather_s = flush_interval_ms / 1000
+        self._on_failure = on_failure
+        self._metas: dict[int, ChangeMeta] = {}
+        self._loose: list[tuple[IdempotencyRecord, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._tiebreak = itertools.count()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.failed = False
+        self.durable_lsn = engine.last_lsn
+        self._drained_lsn = engine.last_lsn
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="ledger-writer")
+
+    async def close(self) -> None:
+        """Writes what is pending, then stops."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    def reset(self, engine: _core.Engine) -> None:
+        """Continues on a rebuilt engine after a failure."""
+        self._engine = engine
+        self.durable_lsn = self._drained_lsn = engine.last_lsn
+        self.failed = False
+        if self._task is None or self._task.done():
+            self.start()
+
+    # --- what requests call -------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def durable(
+        self,
+        lsn: int,
+        meta: ChangeMeta | None = None,
+        loose: IdempotencyRecord | None = None,
+    ) -> None:
+        """Returns once the change at `lsn` (and `meta`) is committed in the ledger.
+
+        Call right after the engine call that returned `lsn`, with no await in between, so
+        `meta` joins the batch that carries the change. `loose` is a record to store even
+        when the call changed nothing (its batch may have been written already).
+        """
+        if self.failed:
+            raise LedgerUnavailable("the ledger is recovering")
+        loop = asyncio.get_running_loop()
+        if meta is not None:
+            if lsn > self._drained_lsn:
+                self._metas[lsn] = meta
+            elif meta.idempotency is not None:  # its batch is gone: store the record alone
+                loose = meta.idempotency
+        if loose is not None:
+            stored: asyncio.Future[None] = loop.create_future()
+            self._loose.append((loose, stored))
+            self._wake.set()
+            await stored
+        if lsn <= self.durable_lsn:
+            return
+        future: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._waiters, (lsn, next(self._tiebreak), future))
+        self._wake.set()
+        await future
+
+    async def flush(self) -> None:
+        """Returns once everything logged so far is durable."""
+        await self.durable(self._engine.last_lsn)
+
+    # --- the task -----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._gather_s and self._engine.pending() < self._batch_rows_max // 2:
+                await asyncio.sleep(self._gather_s)
+            while not self.failed and (self._engine.pending() or self._loose):
+                await self._write_batch()
+            if self.failed or (self._closing and not self._engine.pending()):
+                return
+
+    async def _write_batch(self) -> None:
+        engine = self._engine
+        batch = engine.drain(self._batch_rows_max)
+        if batch.last_lsn:
+            self._drained_lsn = batch.last_lsn
+        metas = {}
+        for lsn in range(batch.first_lsn, batch.last_lsn + 1) if batch.last_lsn else ():
+            meta = self._metas.pop(lsn, None)
+            if meta is not None:
+                metas[lsn] = meta
+        loose, self._loose = self._loose, []
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await store_batch(conn, batch, metas, [record for record, _ in loose])
+        except BaseException as exc:
+            self._fail(exc, [future for _, future in loose])
+            if not isinstance(exc, Exception):
+                raise
+            return
+        if batch.last_lsn:
+            self.durable_lsn = batch.last_lsn
+            engine.prune_finished(batch.last_lsn)
+        _BATCHES.inc()
+        _ROWS.inc(len(batch.rows))
+        for _, future in loose:
+            if not future.done():
+                future.set_result(None)
+        while self._waiters and self._waiters[0][0] <= self.durable_lsn:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+
+    def _fail(self, exc: BaseException, loose: list[asyncio.Future[None]]) -> None:
+        """Answers every waiter 503: the engine ran ahead of the ledger and is rebuilt."""
+        _FAILURES.inc()
+        logger.error("ledger write failed; not acknowledging and rebuilding: %r", exc)
+        self.failed = True
+        error = LedgerUnavailable(f"the ledger write failed: {exc!r}")
+        pending = [f for _, _, f in self._waiters] + loose
+        pending += [f for _, f in self._loose]
+        self._waiters.clear()
+        self._loose.clear()
+        self._metas.clear()
+        for future in pending:
+            if not future.done():
+                future.set_exception(error)
+        self._on_failure(exc)

@@ -1,0 +1,1 @@
+"""Platform building blocks shared by every part of the service: settings, errors, auth, metrics."""

@@ -1,0 +1,118 @@
+"""Litestar guards over the API keys (see `api_keys.py`).
+
+A guard built by `requires_role(...)` authenticates the caller (401 + `WWW-Authenticate:
+Bearer` if the key is missing or unknown), checks the role (403; `admin` may do everything)
+and leaves the caller's `Identity` in `scope["auth"]` (so `request.auth` works) — handlers get
+it as the `caller` dependency. `Identity.key_id` is a stable, non-secret id of the key: scope
+idempotency keys by it, write `Identity.actor` into the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from reservoir.lib import metrics
+from reservoir.lib.api_keys import (
+    ADMIN,
+    ROLES,
+    ApiKeyConfigError,
+    ApiKeys,
+    Identity,
+    key_id,
+    load_api_keys,
+    load_or_create_key_file,
+    parse_api_keys,
+    read_key_file,
+)
+
+__all__ = [
+    "ADMIN",
+    "ROLES",
+    "SCOPE_KEY",
+    "ApiKeyConfigError",
+    "ApiKeys",
+    "Identity",
+    "authenticate",
+    "key_id",
+    "load_api_keys",
+    "load_or_create_key_file",
+    "parse_api_keys",
+    "provide_caller",
+    "read_key_file",
+    "requires_role",
+]
+
+SCOPE_KEY = "auth"
+_REALM = 'Bearer realm="reservoir"'
+
+_AUTH_FAILURES = metrics.counter(
+    "reservoir_auth_failures_total", "Requests refused by authentication", ("reason",)
+)
+
+
+# --- guards and the caller dependency -------------------------------------------------------
+
+
+def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
+    """The caller's identity, or 401. Cached in the scope for later guards and handlers."""
+    cached = connection.scope.get(SCOPE_KEY)
+    if isinstance(cached, Identity):
+        return cached
+    header = connection.headers.get("authorization")
+    if not header:
+        _AUTH_FAILURES.labels("missing").inc()
+        raise NotAuthorizedException(
+            detail="Missing API key: send `Authorization: Bearer <key>`.",
+            headers={"WWW-Authenticate": _REALM},
+        )
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        _AUTH_FAILURES.labels("malformed").inc()
+        raise NotAuthorizedException(
+            detail="The Authorization header must be `Bearer <key>`.",
+            headers={"WWW-Authenticate": f'{_REALM}, error="invalid_request"'},
+        )
+    keys: ApiKeys = connection.app.state.api_keys
+    identity = keys.authenticate(token)
+    if identity is None:
+        _AUTH_FAILURES.labels("invalid").inc()
+        raise NotAuthorizedException(
+            detail="Unknown API key.",
+            headers={"WWW-Authenticate": f'{_REALM}, error="invalid_token"'},
+        )
+    connection.scope[SCOPE_KEY] = identity  # type: ignore[literal-required]
+    return identity
+
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+
+
+def requires_role(*roles: str) -> Guard:
+    """A guard letting through callers with one of `roles` (and admin, always)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+    allowed = frozenset(roles) | {ADMIN}
+    wanted = ", ".join(r for r in ROLES if r in allowed)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        identity = authenticate(connection)
+        if identity.role not in allowed:
+            _AUTH_FAILURES.labels("role").inc()
+            raise PermissionDeniedException(
+                detail=f"Role {identity.role!r} may not do this; it needs one of: {wanted}."
+            )
+
+    guard.__name__ = f"requires_role({', '.join(sorted(allowed))})"
+    return guard
+
+
+def provide_caller(request: ASGIConnection[Any, Any, Any, Any]) -> Identity:
+    """The `caller` dependency: the identity the route's guard authenticated."""
+    return authenticate(request)

@@ -1,0 +1,1 @@
+"""The Litestar application: app factory, lifespan, health endpoints."""
