@@ -28,6 +28,7 @@ from reservoir.lib import metrics
 from reservoir.lib.api_keys import load_api_keys
 from reservoir.lib.errors import problem_exception_handler
 from reservoir.lib.settings import Settings
+from reservoir.server.bench import BenchController, bench_enabled
 from reservoir.server.dependencies import app_dependencies
 from reservoir.server.health import HealthController
 from reservoir.server.http_metrics import count_response
@@ -46,6 +47,7 @@ def api_route_handlers() -> list[Any]:
         StockController,
         ReservationController,
         AvailabilityController,
+        *([BenchController] if bench_enabled() else []),
     ]
 
 

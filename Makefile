@@ -1,0 +1,26 @@
+# Convenience targets. The two commands a newcomer needs are in README.md and need no make.
+.PHONY: setup test serve bench bench-engine bench-flashdrop
+
+BENCH_TARGETS ?= ceiling,rowlock,redis,reservoir,reservoir-ceiling
+BENCH_CONNECTIONS ?= 64,256
+BENCH_DURATION ?= 15
+
+setup:
+	bash scripts/setup.sh dev
+
+test:
+	bash scripts/test.sh
+
+serve:
+	bash scripts/serve.sh
+
+bench: bench-engine bench-flashdrop
+
+bench-engine:  ## engine micro benchmarks: Rust (criterion) and through the binding (pytest-benchmark)
+	cargo bench -p reservoir-engine --bench engine
+	.venv/bin/python -m pytest benchmarks/test_engine_bench.py --benchmark-only -q
+
+bench-flashdrop:  ## wrk side by side (wrk -t1): reservoir vs ceiling, row-lock, Redis -> benchmarks/RESULTS.md
+	@command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk"; exit 1; }
+	.venv/bin/python benchmarks/compare_flashdrop.py --targets $(BENCH_TARGETS) \
+	  --connections $(BENCH_CONNECTIONS) --duration $(BENCH_DURATION)
