@@ -82,7 +82,7 @@ class Reservation:
     """An open reservation as the engine holds it (held or committed)."""
 
     id: str
-    status: str  # "held" | "committed" | "released" | "expired"
+    status: str  # "held" | "committed" | "released" | "expired" | "fulfilled"
     expires_at_ms: int
     lines: list[LineRow]
     lsn: int  # the log entry that made this state; durable once the writer passed it
@@ -99,8 +99,7 @@ class Outcome:
 
 # A drained log row, one per ledger line:
 # (lsn, at_ms, kind, reservation_id | None, sku, location, quantity, expires_at_ms | None)
-# kind is one of: receipt, adjustment, reserve, commit, release, cancel, expire (more kinds,
-# e.g. ship, come with their operations). expires_at_ms is set on `reserve` rows. A change
+# kind is one of: receipt, adjustment, reserve, commit, release, cancel, expire, ship. expires_at_ms is set on `reserve` rows. A change
 # that writes no ledger line (extend) appears only in `Batch.reservations`.
 LogRow = tuple[int, int, str, str | None, str, str, int, int | None]
 
@@ -140,6 +139,10 @@ class Engine:
     def commit(self, reservation_id: str, now_ms: int) -> Outcome: ...
     def release(self, reservation_id: str, now_ms: int) -> Outcome: ...
     def extend(self, reservation_id: str, ttl_ms: int, now_ms: int) -> Outcome: ...
+    def ship(self, reservation_id: str, picks: list[LineRow], now_ms: int) -> Outcome:
+        """Ships picked (sku, location, quantity) of a committed reservation: the units leave
+        `on_hand` and `committed`. A short pick leaves the rest committed; shipping everything
+        makes it `fulfilled`."""
     def expire_due(self, now_ms: int, max_count: int = 100_000) -> int:
         """Expires holds due at `now_ms` (O(due)); returns how many."""
     def get(self, reservation_id: str) -> Reservation | None:

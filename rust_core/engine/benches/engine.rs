@@ -102,7 +102,8 @@ fn bench_expire(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     group.sample_size(10);
     group.warm_up_time(Duration::from_millis(500));
-    group.measurement_time(Duration::from_secs(2));
+    // Ten samples of one call each: ~0.1-0.8 s a call, plus the untimed setup.
+    group.measurement_time(Duration::from_secs(8));
     group.throughput(Throughput::Elements(HOLDS_TO_EXPIRE as u64));
     let template = {
         let mut engine = hot_engine();

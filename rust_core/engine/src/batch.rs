@@ -65,6 +65,13 @@ pub fn summarize(entries: &[LogEntry]) -> BatchSummary {
             Change::Commit { .. } => change.status = Status::Committed,
             Change::Release { .. } | Change::Cancel { .. } => change.status = Status::Released,
             Change::Expire { .. } => change.status = Status::Expired,
+            Change::Ship { fulfilled, .. } => {
+                change.status = if *fulfilled {
+                    Status::Fulfilled
+                } else {
+                    Status::Committed
+                };
+            }
             Change::Receipt { .. } | Change::Adjustment { .. } => {}
         }
     }

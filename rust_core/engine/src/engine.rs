@@ -14,7 +14,7 @@ use crate::expiry::ExpiryTimers;
 use crate::ids::{LocId, ReservationSeq, SkuId};
 use crate::limits::Limits;
 use crate::log::{Change, ChangeLog, LogEntry};
-use crate::reservation::{Finished, Hold, Line, Lines, Status};
+use crate::reservation::{take_shipped, Finished, Hold, Line, Lines, Status};
 use crate::stock::{Level, LevelDelta, StockTable};
 
 /// One requested line of a reservation.
@@ -306,6 +306,10 @@ impl Engine {
         let hold = self.open_or_finished(seq)?;
         match hold.status {
             Status::Released | Status::Expired => Ok(self.unchanged(seq)),
+            Status::Fulfilled => Err(EngineError::InvalidState {
+                seq,
+                status: hold.status,
+            }),
             Status::Held if hold.expires_at_ms <= now_ms => {
                 self.expire_held(seq, now_ms);
                 Ok(self.unchanged(seq))
@@ -334,6 +338,92 @@ impl Engine {
                 Ok(self.finish(seq, hold, Status::Released, change, now_ms))
             }
         }
+    }
+
+    /// Ships picked units of a committed reservation: they leave `on_hand` and `committed`.
+    /// `picks` are (sku, location, quantity) at the reservation's own lines; a short pick
+    /// ships less and leaves the rest committed. Shipping everything fulfils it.
+    pub fn ship(
+        &mut self,
+        seq: ReservationSeq,
+        picks: &[(&str, &str, i64)],
+        now_ms: i64,
+    ) -> Result<Outcome> {
+        self.check_log_room()?;
+        let hold = self.open_or_finished(seq)?;
+        if hold.status != Status::Committed {
+            return Err(EngineError::InvalidState {
+                seq,
+                status: hold.status,
+            });
+        }
+        if picks.is_empty() {
+            return Err(EngineError::invalid("picks", "must have at least one pick"));
+        }
+        let mut shipped = Lines::new();
+        for (i, &(sku, location, quantity)) in picks.iter().enumerate() {
+            self.check_quantity(&format!("picks[{i}].quantity"), quantity)?;
+            let (sku, location) = self.resolve(sku, location)?;
+            let same = |l: &&Line| l.sku == sku && l.location == location;
+            let held: i64 = hold
+                .lines
+                .iter()
+                .filter(same)
+                .map(|l| i64::from(l.quantity))
+                .sum();
+            let earlier: i64 = shipped
+                .iter()
+                .filter(same)
+                .map(|l| i64::from(l.quantity))
+                .sum();
+            if earlier + quantity > held {
+                return Err(EngineError::invalid(
+                    format!("picks[{i}].quantity"),
+                    format!("only {} committed at this location", held - earlier),
+                ));
+            }
+            let on_hand = self.stock.get(sku, location).map_or(0, |l| l.on_hand);
+            if earlier + quantity > on_hand {
+                return Err(EngineError::invalid(
+                    format!("picks[{i}].quantity"),
+                    format!("only {on_hand} on hand at this location"),
+                ));
+            }
+            shipped.push(Line {
+                sku,
+                location,
+                quantity: quantity as u32,
+            });
+        }
+        for line in &shipped {
+            let level = self.stock.entry(line.sku, line.location);
+            level.on_hand -= i64::from(line.quantity);
+            level.committed -= i64::from(line.quantity);
+        }
+        let hold = self.holds.get_mut(&seq).expect("committed reservation");
+        let fulfilled = take_shipped(&mut hold.lines, &shipped);
+        let change = Change::Ship {
+            seq,
+            lines: shipped,
+            fulfilled,
+        };
+        if fulfilled {
+            let hold = self.holds.remove(&seq).expect("committed reservation");
+            return Ok(self.finish(seq, hold, Status::Fulfilled, change, now_ms));
+        }
+        let (expires_at_ms, lines) = (hold.expires_at_ms, hold.lines.clone());
+        let lsn = self.log.append(now_ms, change);
+        let view = ReservationView {
+            seq,
+            status: Status::Committed,
+            expires_at_ms,
+            lines,
+            lsn,
+        };
+        Ok(Outcome {
+            view,
+            changed: true,
+        })
     }
 
     /// Moves a hold's expiry to `now_ms + ttl_ms`.
@@ -598,6 +688,20 @@ impl Engine {
                     .expect("replayed end of an open reservation");
                 if hold.status == Status::Held {
                     self.remove_timer(hold.expires_at_ms, hold.timer_slot);
+                }
+            }
+            Change::Ship {
+                seq,
+                lines,
+                fulfilled,
+            } => {
+                let hold = self
+                    .holds
+                    .get_mut(seq)
+                    .expect("replayed ship of an open order");
+                take_shipped(&mut hold.lines, lines);
+                if *fulfilled {
+                    self.holds.remove(seq);
                 }
             }
             Change::Extend { seq, expires_at_ms } => {

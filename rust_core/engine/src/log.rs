@@ -47,6 +47,12 @@ pub enum Change {
         seq: ReservationSeq,
         expires_at_ms: i64,
     },
+    /// Committed units picked and shipped; `fulfilled` when nothing is left to ship.
+    Ship {
+        seq: ReservationSeq,
+        lines: Lines,
+        fulfilled: bool,
+    },
 }
 
 /// The ledger kind of each line a change writes (none for `Extend`).
@@ -59,6 +65,7 @@ pub enum Kind {
     Release,
     Cancel,
     Expire,
+    Ship,
 }
 
 impl Kind {
@@ -71,6 +78,7 @@ impl Kind {
             Kind::Release => "release",
             Kind::Cancel => "cancel",
             Kind::Expire => "expire",
+            Kind::Ship => "ship",
         }
     }
 
@@ -83,6 +91,7 @@ impl Kind {
             Kind::Release | Kind::Expire => (0, -quantity, 0),
             Kind::Commit => (0, -quantity, quantity),
             Kind::Cancel => (0, 0, -quantity),
+            Kind::Ship => (-quantity, 0, -quantity),
         };
         LevelDelta {
             on_hand,
@@ -105,7 +114,8 @@ impl Change {
             | Change::Release { seq, .. }
             | Change::Cancel { seq, .. }
             | Change::Expire { seq, .. }
-            | Change::Extend { seq, .. } => Some(*seq),
+            | Change::Extend { seq, .. }
+            | Change::Ship { seq, .. } => Some(*seq),
         }
     }
 
@@ -116,7 +126,8 @@ impl Change {
             | Change::Commit { lines, .. }
             | Change::Release { lines, .. }
             | Change::Cancel { lines, .. }
-            | Change::Expire { lines, .. } => lines.len(),
+            | Change::Expire { lines, .. }
+            | Change::Ship { lines, .. } => lines.len(),
             _ => 1,
         }
     }
@@ -145,6 +156,7 @@ impl Change {
             Change::Release { lines, .. } => (Some(Kind::Release), of(lines)),
             Change::Cancel { lines, .. } => (Some(Kind::Cancel), of(lines)),
             Change::Expire { lines, .. } => (Some(Kind::Expire), of(lines)),
+            Change::Ship { lines, .. } => (Some(Kind::Ship), of(lines)),
             Change::Extend { .. } => (None, Vec::new()),
         }
     }

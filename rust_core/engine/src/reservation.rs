@@ -12,6 +12,8 @@ pub enum Status {
     Committed,
     Released,
     Expired,
+    /// Every unit shipped.
+    Fulfilled,
 }
 
 impl Status {
@@ -21,6 +23,7 @@ impl Status {
             Status::Committed => "committed",
             Status::Released => "released",
             Status::Expired => "expired",
+            Status::Fulfilled => "fulfilled",
         }
     }
 
@@ -30,6 +33,7 @@ impl Status {
             "committed" => Status::Committed,
             "released" => Status::Released,
             "expired" => Status::Expired,
+            "fulfilled" => Status::Fulfilled,
             _ => return None,
         })
     }
@@ -64,4 +68,24 @@ pub struct Finished {
     pub lsn: u64,
     pub expires_at_ms: i64,
     pub lines: Lines,
+}
+
+/// Takes `shipped` units off `lines` (each shipped line off the lines at its SKU and
+/// location, in order) and drops emptied lines. Returns true when nothing is left.
+/// The caller has checked that every shipped quantity is there.
+pub fn take_shipped(lines: &mut Lines, shipped: &[Line]) -> bool {
+    for s in shipped {
+        let mut left = s.quantity;
+        for line in lines
+            .iter_mut()
+            .filter(|l| l.sku == s.sku && l.location == s.location)
+        {
+            let take = left.min(line.quantity);
+            line.quantity -= take;
+            left -= take;
+        }
+        debug_assert_eq!(left, 0, "shipped more than the reservation holds");
+    }
+    lines.retain(|l| l.quantity > 0);
+    lines.is_empty()
 }

@@ -414,3 +414,49 @@ fn recovery_loads_levels_and_open_reservations() {
         source.last_lsn() + 2
     );
 }
+
+#[test]
+fn shipping_takes_units_off_on_hand_and_committed_and_fulfils() {
+    let mut engine = engine_with(&[("SKU-1", "A", 5)]);
+    let order = engine.reserve(&[line("SKU-1", 3)], 1_000, T0).unwrap();
+    assert_eq!(
+        engine
+            .ship(order.seq, &[("SKU-1", "A", 1)], T0)
+            .unwrap_err(),
+        EngineError::InvalidState {
+            seq: order.seq,
+            status: Status::Held
+        },
+        "only committed orders ship"
+    );
+    engine.commit(order.seq, T0).unwrap();
+    let short = engine.ship(order.seq, &[("SKU-1", "A", 2)], T0).unwrap();
+    assert_eq!(short.view.status, Status::Committed);
+    assert_eq!(
+        short.view.lines[0].quantity, 1,
+        "the short-picked unit stays committed"
+    );
+    assert_eq!(level(&engine, "SKU-1", "A"), (3, 0, 1, 2));
+    let too_many = engine
+        .ship(order.seq, &[("SKU-1", "A", 2)], T0)
+        .unwrap_err();
+    assert!(
+        matches!(too_many, EngineError::InvalidInput { ref field, .. } if field == "picks[0].quantity")
+    );
+    let done = engine.ship(order.seq, &[("SKU-1", "A", 1)], T0).unwrap();
+    assert_eq!(done.view.status, Status::Fulfilled);
+    assert_eq!(level(&engine, "SKU-1", "A"), (2, 0, 0, 2));
+    assert_eq!(
+        engine.release(order.seq, T0).unwrap_err(),
+        EngineError::InvalidState {
+            seq: order.seq,
+            status: Status::Fulfilled
+        }
+    );
+    let kinds: Vec<_> = engine
+        .drain(100)
+        .iter()
+        .map(|e| e.change.ledger_lines().0.map(|k| k.as_str()))
+        .collect();
+    assert_eq!(kinds[kinds.len() - 2..], [Some("ship"), Some("ship")]);
+}

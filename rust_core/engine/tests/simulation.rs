@@ -168,6 +168,7 @@ impl Sim {
             50..=61 => self.commit(),
             62..=75 => self.release(),
             76..=81 => self.extend(),
+            82..=85 => self.ship(),
             _ => self.tick(),
         }
         self.check();
@@ -335,6 +336,10 @@ impl Sim {
                 Ok((Status::Released, true))
             }
             None => match self.model.finished.get(&seq) {
+                Some(&Status::Fulfilled) => Err(EngineError::InvalidState {
+                    seq,
+                    status: Status::Fulfilled,
+                }),
                 Some(&status) => Ok((status, false)),
                 None => Err(EngineError::ReservationNotFound(seq)),
             },
@@ -376,6 +381,68 @@ impl Sim {
             result.map(|o| (o.view.status, o.changed)),
             expected,
         );
+    }
+
+    fn ship(&mut self) {
+        let committed: Vec<_> = self
+            .model
+            .holds
+            .iter()
+            .filter(|(_, h)| h.status == Status::Committed)
+            .map(|(&s, _)| s)
+            .collect();
+        if committed.is_empty() {
+            return;
+        }
+        let seq = committed[self.rng.random_range(0..committed.len())];
+        let hold = self.model.holds[&seq].clone();
+        let (sku, loc, q) = hold.lines[self.rng.random_range(0..hold.lines.len())].clone();
+        let take = self.rng.random_range(1..=q);
+        let on_hand = *self
+            .model
+            .on_hand
+            .get(&(sku.clone(), loc.clone()))
+            .unwrap_or(&0);
+        let result = self
+            .engine
+            .ship(seq, &[(sku.as_str(), loc.as_str(), take)], self.now);
+        if take > on_hand {
+            if !matches!(result, Err(EngineError::InvalidInput { .. })) {
+                self.fail(format!(
+                    "ship {take} with {on_hand} on hand should be refused: {result:?}"
+                ));
+            }
+            return;
+        }
+        let out = result.unwrap_or_else(|e| self.fail(format!("ship: {e}")));
+        *self
+            .model
+            .on_hand
+            .get_mut(&(sku.clone(), loc.clone()))
+            .unwrap() -= take;
+        let mut left = take;
+        let lines = &mut self.model.holds.get_mut(&seq).unwrap().lines;
+        for line in lines.iter_mut().filter(|l| l.0 == sku && l.1 == loc) {
+            let t = left.min(line.2);
+            line.2 -= t;
+            left -= t;
+        }
+        lines.retain(|l| l.2 > 0);
+        let expected = if lines.is_empty() {
+            Status::Fulfilled
+        } else {
+            Status::Committed
+        };
+        if expected == Status::Fulfilled {
+            self.model.holds.remove(&seq);
+            self.model.finished.insert(seq, Status::Fulfilled);
+        }
+        if out.view.status != expected {
+            self.fail(format!(
+                "ship: engine says {:?}, model {expected:?}",
+                out.view.status
+            ));
+        }
     }
 
     fn finished_error(&self, seq: ReservationSeq) -> EngineError {

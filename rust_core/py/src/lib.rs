@@ -356,6 +356,22 @@ impl Engine {
         Ok(self.outcome(out))
     }
 
+    fn ship(
+        &mut self,
+        py: Python<'_>,
+        reservation_id: &str,
+        picks: Vec<(PyBackedStr, PyBackedStr, i64)>,
+        now_ms: i64,
+    ) -> PyResult<Outcome> {
+        let picks: Vec<(&str, &str, i64)> =
+            picks.iter().map(|(s, l, q)| (&**s, &**l, *q)).collect();
+        let out = self
+            .inner
+            .ship(seq_of(reservation_id)?, &picks, now_ms)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(self.outcome(out))
+    }
+
     #[pyo3(signature = (now_ms, max_count=100_000))]
     fn expire_due(&mut self, py: Python<'_>, now_ms: i64, max_count: usize) -> usize {
         let inner = &mut self.inner;
