@@ -99,8 +99,9 @@ class Outcome:
 
 # A drained log row, one per ledger line:
 # (lsn, at_ms, kind, reservation_id | None, sku, location, quantity, expires_at_ms | None)
-# kind is one of: receipt, adjustment, reserve, commit, release, cancel, expire, ship. expires_at_ms is set on `reserve` rows. A change
-# that writes no ledger line (extend) appears only in `Batch.reservations`.
+# kind is one of: receipt, adjustment, reserve, commit, release, cancel, expire, ship.
+# expires_at_ms is set on `reserve` rows. A change that writes no ledger line (extend)
+# appears only in `Batch.reservations`.
 LogRow = tuple[int, int, str, str | None, str, str, int, int | None]
 
 class Batch:
@@ -157,6 +158,9 @@ class Engine:
     def last_lsn(self) -> int: ...
     def pending(self) -> int: ...
     def drain(self, max_rows: int) -> Batch: ...
+    def pending_level_deltas(self) -> list[tuple[str, str, int, int, int]]:
+        """What the undrained log adds to the ledger's levels (same shape as
+        `Batch.level_deltas`): the ledger plus this equals the engine."""
     def prune_finished(self, upto_lsn: int) -> None:
         """Forgets finished reservations whose final entry is durable (<= upto_lsn)."""
     # recovery (not logged)

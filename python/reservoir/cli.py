@@ -53,7 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=serve_command)
     migrate = sub.add_parser("migrate", help="apply database migrations and partitions")
     migrate.set_defaults(run=migrate_command)
-    verify = sub.add_parser("verify", help="prove SUM(ledger) = levels; exit 1 if not")
+    verify = sub.add_parser(
+        "verify", help="prove SUM(ledger) = levels (= the running engine); exit 1 if not"
+    )
+    verify.add_argument(
+        "--server",
+        metavar="URL",
+        help="also check the engine of the `reservoir serve` at URL (e.g. http://127.0.0.1:8000)"
+        " against the ledger, using the admin API key",
+    )
     verify.set_defaults(run=verify_command)
     keys = sub.add_parser("keys", help="show the API keys (generating them if needed)")
     keys.set_defaults(run=keys_command)
@@ -164,18 +172,43 @@ def verify_command(args: argparse.Namespace, settings: Settings) -> int:
                 return _fail("the database has no ledger yet (run `reservoir migrate`)", 1)
             differences = await verify(conn)
             summary = await summarize(conn)
+        if args.server:
+            differences += await _engine_differences(args.server, settings)
         if differences:
             for line in differences:
                 print(line)
             print(f"ledger differs: {len(differences)} difference(s) ({summary})")
             return EXIT_FAILED
-        print(f"ledger verified: {summary}")
+        engine = f"; the engine at {args.server} equals it" if args.server else ""
+        print(f"ledger verified: {summary}{engine}")
         return EXIT_OK
 
     try:
         return asyncio.run(run())
     except (OSError, asyncpg.PostgresError) as exc:
         return _fail(f"verify failed: {exc}", EXIT_FAILED)
+    except Exception as exc:  # httpx errors reaching --server
+        if type(exc).__module__.startswith("httpx"):
+            return _fail(f"verify failed: cannot reach the server: {exc!r}", EXIT_FAILED)
+        raise
+
+
+async def _engine_differences(url: str, settings: Settings) -> list[str]:
+    """The running engine against its ledger, through `GET /v1/admin/verify`."""
+    import httpx
+
+    from reservoir.lib.api_keys import load_api_keys
+
+    admin_keys = load_api_keys(settings).keys_for("admin")
+    if not admin_keys:
+        return ["no admin API key configured: cannot ask the server for its engine"]
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        response = await client.get(
+            "/v1/admin/verify", headers={"Authorization": f"Bearer {admin_keys[0]}"}
+        )
+    if response.status_code != 200:
+        return [f"the server at {url} answered {response.status_code}: {response.text[:300]}"]
+    return list(response.json()["differences"])
 
 
 # --- keys -------------------------------------------------------------------------------------

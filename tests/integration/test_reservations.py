@@ -150,9 +150,9 @@ async def test_malformed_json_and_wrong_credentials(server, server_db):
         assert broken.status_code == 400
     with server.client() as anonymous:
         assert anonymous.post("/v1/reservations", json={"lines": []}).status_code == 401
-    server.keys["nobody"] = "nope"
-    with server.client("nobody") as bad:
-        assert bad.post("/v1/reservations", json={"lines": []}).status_code == 401
+    bad_key = {"Authorization": "Bearer nope"}
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bad_key) as bad:
+        assert (await bad.post("/v1/reservations", json={"lines": []})).status_code == 401
     with server.client("warehouse") as warehouse:
         wrong_role = warehouse.post(
             "/v1/reservations", json={"lines": [{"sku": SKU, "quantity": 1}]}
@@ -210,3 +210,27 @@ async def test_2000_concurrent_buyers_for_100_units(server, database_factory):
         assert await verify(conn) == []
     finally:
         await conn.close()
+
+
+async def test_the_running_engine_equals_the_ledger_even_under_load(server):
+    """verify pauses the writer and compares ledger + unwritten changes with the engine."""
+    body = {"lines": [{"sku": SKU, "quantity": 1}], "ttl_seconds": 60}
+    load = asyncio.create_task(
+        post_concurrently(server, "storefront", "/v1/reservations", [body] * 300)
+    )
+    async with server.async_client("admin", timeout=30) as admin:
+        checks = []
+        while not load.done():
+            checks.append((await admin.get("/v1/admin/verify")).json())
+    assert {r.status_code for r in await load} <= {201, 409}
+    assert checks and all(check == {"ok": True, "differences": []} for check in checks)
+
+
+def test_the_verify_command_checks_the_server_engine(server, run_reservoir):
+    settings = {
+        "RESERVOIR_DATABASE_URL": server.database_url,
+        "RESERVOIR_API_KEYS": ",".join(f"{r}:{k}" for r, k in server.keys.items()),
+    }
+    result = run_reservoir("verify", "--server", server.base_url, settings=settings)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "engine at" in result.stdout and "equals it" in result.stdout

@@ -112,6 +112,10 @@ class WritePath:
         assert self._writer is not None
         await self._writer.flush()
 
+    def paused(self) -> contextlib.AbstractAsyncContextManager[None]:
+        assert self._writer is not None
+        return self._writer.paused()
+
     # the catalogue tells the engine about new SKUs and locations (whichever engine is current)
     def define_sku(self, sku: str) -> None:
         self.reader().define_sku(sku)

@@ -10,10 +10,11 @@ calls `on_failure`, and the owner rebuilds the engine from the ledger before wri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -64,6 +65,7 @@ class LedgerWriter:
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._tiebreak = itertools.count()
         self._wake = asyncio.Event()
+        self._batch_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.failed = False
@@ -144,7 +146,18 @@ class LedgerWriter:
             if self.failed or (self._closing and not self._engine.pending()):
                 return
 
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """No batch is in flight or starts while inside: the ledger stands still (requests
+        still apply in memory and wait), so it can be compared with the engine."""
+        async with self._batch_lock:
+            yield
+
     async def _write_batch(self) -> None:
+        async with self._batch_lock:
+            await self._write_locked()
+
+    async def _write_locked(self) -> None:
         engine = self._engine
         batch = engine.drain(self._batch_rows_max)
         if batch.last_lsn:

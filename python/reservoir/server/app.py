@@ -17,6 +17,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from reservoir.domain.admin import AdminController
 from reservoir.domain.availability.controllers import AvailabilityController
 from reservoir.domain.catalogue.controllers import ItemController, LocationController
 from reservoir.domain.ledger.controllers import LedgerController
@@ -47,6 +48,7 @@ def api_route_handlers() -> list[Any]:
         StockController,
         ReservationController,
         AvailabilityController,
+        AdminController,
         *([BenchController] if bench_enabled() else []),
     ]
 

@@ -28,7 +28,7 @@ pub struct BatchSummary {
 }
 
 /// Folds a batch of entries into level deltas and final reservation states.
-pub fn summarize(entries: &[LogEntry]) -> BatchSummary {
+pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> BatchSummary {
     let mut level_index: FxHashMap<(SkuId, LocId), usize> = FxHashMap::default();
     let mut summary = BatchSummary::default();
     let mut reservation_index: FxHashMap<ReservationSeq, usize> = FxHashMap::default();

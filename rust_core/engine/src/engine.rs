@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
+use crate::batch::{summarize, BatchSummary};
 use crate::catalogue::Catalogue;
 use crate::error::{EngineError, Result, Shortage};
 use crate::expiry::ExpiryTimers;
@@ -566,6 +567,12 @@ impl Engine {
 
     pub fn pending(&self) -> usize {
         self.log.pending()
+    }
+
+    /// What the undrained log will add to the ledger's levels: the ledger plus this equals
+    /// the engine's levels (the verifier checks it with the writer paused).
+    pub fn pending_summary(&self) -> BatchSummary {
+        summarize(self.log.entries())
     }
 
     /// Takes the oldest logged changes, about `rows_max` ledger rows' worth.

@@ -215,6 +215,11 @@ impl ChangeLog {
         self.entries.len()
     }
 
+    /// The undrained entries, oldest first.
+    pub fn entries(&self) -> impl Iterator<Item = &LogEntry> {
+        self.entries.iter()
+    }
+
     /// Takes the oldest entries, stopping once they hold `rows_max` ledger lines (always at
     /// least one entry, so a reservation with many lines is never split).
     pub fn drain(&mut self, rows_max: usize) -> Vec<LogEntry> {

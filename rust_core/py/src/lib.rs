@@ -11,6 +11,7 @@ use reservoir_engine::{parse_reservation_id, reservation_id, ReservationSeq, Sta
 
 type LineRow = (String, String, i64);
 type LevelRow = (String, String, i64, i64, i64, i64, bool);
+type LevelDeltaRow = (String, String, i64, i64, i64);
 type LogRow = (
     u64,
     i64,
@@ -99,7 +100,7 @@ struct Batch {
     first_lsn: u64,
     last_lsn: u64,
     rows: Vec<LogRow>,
-    level_deltas: Vec<(String, String, i64, i64, i64)>,
+    level_deltas: Vec<LevelDeltaRow>,
     reservations: Vec<(String, &'static str, Option<i64>)>,
 }
 
@@ -178,6 +179,18 @@ impl Engine {
         }
     }
 
+    fn level_delta_rows(&self, summary: &core::BatchSummary) -> Vec<LevelDeltaRow> {
+        let c = self.inner.catalogue();
+        summary
+            .level_deltas
+            .iter()
+            .map(|(sku, loc, d)| {
+                let (sku, loc) = (c.sku(*sku).to_owned(), c.location(*loc).to_owned());
+                (sku, loc, d.on_hand, d.reserved, d.committed)
+            })
+            .collect()
+    }
+
     fn batch(&self, entries: Vec<core::LogEntry>) -> Batch {
         let c = self.inner.catalogue();
         let summary = core::summarize(&entries);
@@ -208,19 +221,7 @@ impl Engine {
             first_lsn: entries.first().map_or(0, |e| e.lsn),
             last_lsn: entries.last().map_or(0, |e| e.lsn),
             rows,
-            level_deltas: summary
-                .level_deltas
-                .iter()
-                .map(|(sku, loc, d)| {
-                    (
-                        c.sku(*sku).to_owned(),
-                        c.location(*loc).to_owned(),
-                        d.on_hand,
-                        d.reserved,
-                        d.committed,
-                    )
-                })
-                .collect(),
+            level_deltas: self.level_delta_rows(&summary),
             reservations: summary
                 .reservations
                 .iter()
@@ -420,6 +421,10 @@ impl Engine {
     fn drain(&mut self, max_rows: usize) -> Batch {
         let entries = self.inner.drain(max_rows);
         self.batch(entries)
+    }
+
+    fn pending_level_deltas(&self) -> Vec<LevelDeltaRow> {
+        self.level_delta_rows(&self.inner.pending_summary())
     }
 
     fn prune_finished(&mut self, upto_lsn: u64) {
