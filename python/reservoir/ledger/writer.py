@@ -169,7 +169,7 @@ class LedgerWriter:
                 metas[lsn] = meta
         loose, self._loose = self._loose, []
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
+            async with self._pool.acquire() as conn:  # one statement: its own transaction
                 await store_batch(conn, batch, metas, [record for record, _ in loose])
         except BaseException as exc:
             self._fail(exc, [future for _, future in loose])

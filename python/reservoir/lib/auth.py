@@ -9,7 +9,7 @@ idempotency keys by it, write `Identity.actor` into the ledger.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -90,7 +90,7 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
     return identity
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 def requires_role(*roles: str) -> Guard:
@@ -101,7 +101,8 @@ def requires_role(*roles: str) -> Guard:
     allowed = frozenset(roles) | {ADMIN}
     wanted = ", ".join(r for r in ROLES if r in allowed)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async on purpose: Litestar runs a sync guard in a worker thread, per request
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         identity = authenticate(connection)
         if identity.role not in allowed:
             _AUTH_FAILURES.labels("role").inc()
