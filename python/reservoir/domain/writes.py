@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Request
+from litestar.response.base import ASGIResponse
 
 from reservoir.ledger.changes import ChangeMeta, IdempotencyRecord
 from reservoir.ledger.write_path import WritePath
@@ -23,6 +24,12 @@ from reservoir.lib.idempotency import (
 
 JSON = "application/json"
 REPLAYED = {"Idempotent-Replayed": "true"}
+
+
+def answer(body: bytes, status_code: int, headers: dict[str, str] | None = None) -> ASGIResponse:
+    """An already-encoded JSON answer, handed to the ASGI server as is (Litestar's Response
+    object would be converted into this per request)."""
+    return ASGIResponse(body=body, status_code=status_code, media_type=JSON, headers=headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +48,7 @@ Apply = Callable[[], Written | Awaitable[Written]]
 
 async def perform(
     request: Request[Any, Any, Any], caller: Identity, apply: Apply
-) -> Response[bytes]:
+) -> ASGIResponse:
     """Runs `apply` (which changes the engine and must not await between its engine call and
     returning) and answers once its change is durable."""
     write_path: WritePath = request.app.state.write_path
@@ -49,7 +56,7 @@ async def perform(
     if key is None:
         written = await _call(apply)
         await write_path.durable(written.lsn, written.meta)
-        return Response(written.body, status_code=written.status_code, media_type=JSON)
+        return answer(written.body, written.status_code)
 
     keys: IdempotencyKeys = request.app.state.idempotency_keys
     owner = caller.actor
@@ -59,9 +66,7 @@ async def perform(
         hash_ = request_hash(request.method, request.url.path, await request.body())
         stored = await keys.answer_for(owner, key, hash_)
         if stored is not None:
-            return Response(
-                stored.body, status_code=stored.status_code, media_type=JSON, headers=REPLAYED
-            )
+            return answer(stored.body, stored.status_code, REPLAYED)
         written = await _call(apply)
         record = IdempotencyRecord(owner, key, hash_, written.status_code, written.body)
         if written.changed:
@@ -70,7 +75,7 @@ async def perform(
         else:
             await write_path.durable(written.lsn, loose=record)
         keys.remember(owner, key, StoredAnswer(hash_, written.status_code, written.body))
-        return Response(written.body, status_code=written.status_code, media_type=JSON)
+        return answer(written.body, written.status_code)
     finally:
         keys.end(owner, key)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -24,4 +25,11 @@ def to_ms(value: datetime) -> int:
 
 def rfc3339(ms: int) -> str:
     """`ms` as an RFC 3339 UTC string with milliseconds, e.g. 2026-11-23T05:53:04.123Z."""
-    return to_datetime(ms).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    seconds, millis = divmod(ms, 1000)
+    return f"{_second(seconds)}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(seconds: int) -> str:
+    # Requests cluster on a few seconds (now, now + TTL): format each second once.
+    return (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
+from litestar.response.base import ASGIResponse
 
 from reservoir import _core
 from reservoir.domain.reservations import services
@@ -45,7 +46,7 @@ class ReservationController(Controller):
     )
     async def reserve(
         self, request: Request[Any, Any, Any], data: ReserveIn, caller: Identity
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         settings = request.app.state.settings
         lines = services.engine_lines(data, settings)
         ttl_ms = services.check_ttl(settings, data.ttl_seconds)
@@ -83,7 +84,7 @@ class ReservationController(Controller):
         reservation_id: str,
         caller: Identity,
         pool: asyncpg.Pool,
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         raw = await request.body()
         data = decode_body(raw, CommitIn) if raw.strip() else CommitIn()
         services.check_text("reference", data.reference)
@@ -109,7 +110,7 @@ class ReservationController(Controller):
         reservation_id: str,
         caller: Identity,
         pool: asyncpg.Pool,
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         raw = await request.body()
         if raw.strip():
             decode_body(raw, _NoFields)
@@ -143,7 +144,7 @@ class ReservationController(Controller):
         reservation_id: str,
         caller: Identity,
         pool: asyncpg.Pool,
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         data = decode_body(await request.body(), ExtendIn)
         ttl_ms = services.check_ttl(request.app.state.settings, data.ttl_seconds)
         stored, _ = await services.fetch(pool, reservation_id)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, post
+from litestar.response.base import ASGIResponse
 
 from reservoir.domain.reservations.services import check_text
 from reservoir.domain.stock.schemas import AdjustmentIn, MovementOut, ReceiptIn
@@ -52,7 +53,7 @@ class StockController(Controller):
     @post("/receipts", dto=StrictBody[ReceiptIn], return_dto=None, status_code=201)
     async def receive(
         self, request: Request[Any, Any, Any], data: ReceiptIn, caller: Identity
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         """Receive units into a location (`on_hand` grows)."""
         check_text("reference", data.reference)
         check_text("lot", data.lot)
@@ -76,7 +77,7 @@ class StockController(Controller):
     @post("/adjustments", dto=StrictBody[AdjustmentIn], return_dto=None, status_code=201)
     async def adjust(
         self, request: Request[Any, Any, Any], data: AdjustmentIn, caller: Identity
-    ) -> Response[bytes]:
+    ) -> ASGIResponse:
         """Correct `on_hand` after a count (signed delta, reason required). Shrinkage below
         what is promised reads as `available` 0 and a `shortfall`."""
         if not data.reason.strip():
