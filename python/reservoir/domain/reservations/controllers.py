@@ -7,6 +7,7 @@ ledger's record of it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -89,19 +90,10 @@ class ReservationController(Controller):
         data = decode_body(raw, CommitIn) if raw.strip() else CommitIn()
         services.check_text("reference", data.reference)
         stored, _ = await services.fetch(pool, reservation_id)
-        write_path = _write_path(request)
-
-        def apply() -> Written:
-            try:
-                out = write_path.engine().commit(reservation_id, now_ms())
-            except _core.ReservationNotFound:
-                _settled(stored, allowed=())
-                raise
-            meta = ChangeMeta(caller.actor, commit_reference=data.reference)
-            body = services.render_outcome(out, stored)
-            return Written(200, body, out.lsn, meta, changed=out.changed)
-
-        return await perform(request, caller, apply)
+        meta = ChangeMeta(caller.actor, commit_reference=data.reference)
+        return await _change(
+            request, caller, stored, meta, lambda engine: engine.commit(reservation_id, now_ms())
+        )
 
     @post("/{reservation_id:str}/release", status_code=200, summary="Release a hold or cancel")
     async def release(
@@ -115,27 +107,15 @@ class ReservationController(Controller):
         if raw.strip():
             decode_body(raw, _NoFields)
         stored, lines = await services.fetch(pool, reservation_id, with_lines=True)
-        write_path = _write_path(request)
-
-        def apply() -> Written:
-            try:
-                out = write_path.engine().release(reservation_id, now_ms())
-            except _core.ReservationNotFound:
-                status = _settled(stored, allowed=("released", "expired"))
-                body = services.render(
-                    stored.id,
-                    status,
-                    lines,
-                    stored.expires_at_ms,
-                    stored.created_at_ms,
-                    stored.channel,
-                    stored.reference,
-                )
-                return Written(200, body, 0, changed=False)
-            body = services.render_outcome(out, stored)
-            return Written(200, body, out.lsn, ChangeMeta(caller.actor), changed=out.changed)
-
-        return await perform(request, caller, apply)
+        return await _change(
+            request,
+            caller,
+            stored,
+            ChangeMeta(caller.actor),
+            lambda engine: engine.release(reservation_id, now_ms()),
+            settled_ok=("released", "expired"),
+            lines=lines,
+        )
 
     @post("/{reservation_id:str}/extend", status_code=200, summary="Move a hold's expiry")
     async def extend(
@@ -148,22 +128,46 @@ class ReservationController(Controller):
         data = decode_body(await request.body(), ExtendIn)
         ttl_ms = services.check_ttl(request.app.state.settings, data.ttl_seconds)
         stored, _ = await services.fetch(pool, reservation_id)
-        write_path = _write_path(request)
-
-        def apply() -> Written:
-            try:
-                out = write_path.engine().extend(reservation_id, ttl_ms, now_ms())
-            except _core.ReservationNotFound:
-                _settled(stored, allowed=())
-                raise
-            body = services.render_outcome(out, stored)
-            return Written(200, body, out.lsn, ChangeMeta(caller.actor), changed=out.changed)
-
-        return await perform(request, caller, apply)
+        return await _change(
+            request,
+            caller,
+            stored,
+            ChangeMeta(caller.actor),
+            lambda engine: engine.extend(reservation_id, ttl_ms, now_ms()),
+        )
 
 
 class _NoFields(services.msgspec.Struct, forbid_unknown_fields=True):
     """The body of release: nothing (an empty object is accepted)."""
+
+
+async def _change(
+    request: Request[Any, Any, Any],
+    caller: Identity,
+    stored: services.Stored,
+    meta: ChangeMeta,
+    operation: Callable[[_core.Engine], _core.Outcome],
+    *,
+    settled_ok: tuple[str, ...] = (),
+    lines: list[tuple[str, str, int]] | None = None,
+) -> ASGIResponse:
+    """Applies `operation` to an existing reservation and answers 200 once durable. When the
+    engine no longer holds it, its settled state from the ledger answers if in `settled_ok`
+    (e.g. releasing a released reservation), else 409."""
+    write_path = _write_path(request)
+
+    def apply() -> Written:
+        try:
+            out = operation(write_path.engine())
+        except _core.ReservationNotFound:
+            status = _settled(stored, allowed=settled_ok)
+            return Written(
+                200, services.render_stored(stored, status, lines or []), 0, changed=False
+            )
+        body = services.render_outcome(out, stored)
+        return Written(200, body, out.lsn, meta, changed=out.changed)
+
+    return await perform(request, caller, apply)
 
 
 def _settled(stored: services.Stored, allowed: tuple[str, ...]) -> str:

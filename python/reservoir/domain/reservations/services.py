@@ -124,6 +124,18 @@ def current_status(stored_status: str, expires_at_ms: int, now_ms: int) -> str:
     return stored_status
 
 
+def render_stored(stored: Stored, status: str, lines: list[tuple[str, str, int]]) -> bytes:
+    return render(
+        stored.id,
+        status,
+        lines,
+        stored.expires_at_ms,
+        stored.created_at_ms,
+        stored.channel,
+        stored.reference,
+    )
+
+
 def render_outcome(outcome: _core.Outcome, stored: Stored) -> bytes:
     return render(
         outcome.id,
