@@ -176,3 +176,53 @@ class Engine:
 def reservation_seq(reservation_id: str) -> int:
     """The numeric sequence inside a reservation id (a malformed id names no reservation:
     ReservationNotFound)."""
+
+# --- pick paths: routing over a warehouse's walking layout (rust_core/py/src/pickpath.rs) --
+# Errors: InvalidInput (LimitExceeded for too many stops or orders) with `field` naming the
+# layout key (`layout.middle_cross_aisles[0]`), the point (`picks[3]`, `bins[0].aisle`),
+# `strategy` or `orders`. Routing and batching release the GIL.
+
+# A pick point or bin on the grid: (aisle, position, level); aisles and positions from 1.
+PickRow = tuple[int, int, int]
+# A layout as `layout_from_bins` returns it. Keys: aisles, positions_per_aisle (int, required),
+# aisle_width_m, cross_aisle_width_m, bin_pitch_m (float metres), middle_cross_aisles
+# (list[int]: positions after which a cross aisle runs), depot_aisle (float aisle coordinate
+# on the front cross aisle). Missing optional keys take the core's defaults.
+PickLayout = dict[str, int | float | list[int]]
+# One cart load from `batch_orders`: (order_ids, units, stops as (order_id, index into that
+# order's picks) in visiting order, distance_m)
+PickBatch = tuple[list[int], int, list[tuple[int, int]], float]
+
+def layout_from_bins(
+    bins: list[PickRow],
+    *,
+    aisles: int | None = None,
+    positions_per_aisle: int | None = None,
+    aisle_width_m: float | None = None,
+    cross_aisle_width_m: float | None = None,
+    bin_pitch_m: float | None = None,
+    middle_cross_aisles: list[int] | None = None,
+    depot_aisle: float | None = None,
+) -> PickLayout:
+    """The walking layout of a warehouse: one block sized from its bins (front and back cross
+    aisles, default widths, depot in front of aisle 1), each keyword overriding; validated."""
+
+def route_picks(layout: PickLayout, picks: list[PickRow], strategy: str) -> tuple[list[int], float]:
+    """(pick indices in visiting order, walking distance in metres depot -> picks -> depot).
+    `strategy`: "optimal" | "largest-gap" | "s-shape" | "location-order" | "combined".
+    Stops sharing a bin are consecutive."""
+
+def batch_orders(
+    layout: PickLayout,
+    orders: list[tuple[int, int, list[PickRow]]],
+    strategy: str,
+    *,
+    units_max: int,
+    orders_max: int,
+) -> tuple[list[PickBatch], float, float]:
+    """Groups (order_id, units, picks) into cart loads (at most `units_max` units and
+    `orders_max` orders each) by Clarke & Wright's savings, routing each load with `strategy`.
+    Returns (batches, total metres, total metres picking every order alone)."""
+
+def distance_matrix(layout: PickLayout, picks: list[PickRow]) -> list[list[float]]:
+    """Walking distances in metres; index 0 is the depot, index i + 1 is picks[i]."""

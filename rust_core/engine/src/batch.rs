@@ -2,7 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::ids::{LocId, ReservationSeq, SkuId};
+use crate::ids::{LocId, ReservationSeq, SeqMap, SkuId};
 use crate::log::{Change, LogEntry};
 use crate::reservation::Status;
 use crate::stock::LevelDelta;
@@ -29,9 +29,15 @@ pub struct BatchSummary {
 
 /// Folds a batch of entries into level deltas and final reservation states.
 pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> BatchSummary {
+    let entries = entries.into_iter();
+    let expected = entries.size_hint().0;
     let mut level_index: FxHashMap<(SkuId, LocId), usize> = FxHashMap::default();
-    let mut summary = BatchSummary::default();
-    let mut reservation_index: FxHashMap<ReservationSeq, usize> = FxHashMap::default();
+    let mut summary = BatchSummary {
+        level_deltas: Vec::new(),
+        reservations: Vec::with_capacity(expected),
+    };
+    let mut reservation_index: SeqMap<usize> =
+        SeqMap::with_capacity_and_hasher(expected, Default::default());
     for entry in entries {
         entry.change.for_each_effect(|sku, location, delta| {
             let i = *level_index.entry((sku, location)).or_insert_with(|| {

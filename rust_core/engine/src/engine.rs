@@ -12,7 +12,7 @@ use crate::batch::{summarize, BatchSummary};
 use crate::catalogue::Catalogue;
 use crate::error::{EngineError, Result, Shortage};
 use crate::expiry::ExpiryTimers;
-use crate::ids::{LocId, ReservationSeq, SkuId};
+use crate::ids::{LocId, ReservationSeq, SeqMap, SkuId};
 use crate::limits::Limits;
 use crate::log::{Change, ChangeLog, LogEntry};
 use crate::reservation::{take_shipped, Finished, Hold, Line, Lines, Status};
@@ -58,8 +58,8 @@ pub struct Engine {
     limits: Limits,
     catalogue: Catalogue,
     stock: StockTable,
-    holds: FxHashMap<ReservationSeq, Hold>,
-    finished: FxHashMap<ReservationSeq, Finished>,
+    holds: SeqMap<Hold>,
+    finished: SeqMap<Finished>,
     finished_order: VecDeque<(u64, ReservationSeq)>,
     timers: ExpiryTimers,
     log: ChangeLog,
@@ -83,8 +83,8 @@ impl Engine {
             limits,
             catalogue: Catalogue::new(limits.catalogue_entries_max),
             stock: StockTable::default(),
-            holds: FxHashMap::default(),
-            finished: FxHashMap::default(),
+            holds: SeqMap::default(),
+            finished: SeqMap::default(),
             finished_order: VecDeque::new(),
             timers: ExpiryTimers::default(),
             log: ChangeLog::default(),
@@ -231,7 +231,7 @@ impl Engine {
                 status: Status::Held,
                 expires_at_ms,
                 timer_slot,
-                lines: allocated.clone(),
+                lines: Lines::from_slice(&allocated),
             },
         );
         let lsn = self.log.append(
@@ -239,7 +239,7 @@ impl Engine {
             Change::Reserve {
                 seq,
                 expires_at_ms,
-                lines: allocated.clone(),
+                lines: Lines::from_slice(&allocated),
             },
         );
         Ok(ReservationView {
@@ -255,10 +255,10 @@ impl Engine {
     /// longer expires. Committing a committed reservation changes nothing.
     pub fn commit(&mut self, seq: ReservationSeq, now_ms: i64) -> Result<Outcome> {
         self.check_log_room()?;
-        let hold = self.open_or_finished(seq)?;
-        match hold.status {
+        let (status, expires_at_ms) = self.state(seq)?;
+        match status {
             Status::Committed => Ok(self.unchanged(seq)),
-            Status::Held if hold.expires_at_ms <= now_ms => {
+            Status::Held if expires_at_ms <= now_ms => {
                 self.expire_held(seq, now_ms);
                 Err(EngineError::InvalidState {
                     seq,
@@ -268,8 +268,11 @@ impl Engine {
             Status::Held => {
                 let hold = self.holds.get_mut(&seq).expect("held reservation");
                 hold.status = Status::Committed;
-                let (expires_at_ms, slot, lines) =
-                    (hold.expires_at_ms, hold.timer_slot, hold.lines.clone());
+                let (expires_at_ms, slot, lines) = (
+                    hold.expires_at_ms,
+                    hold.timer_slot,
+                    Lines::from_slice(&hold.lines),
+                );
                 self.remove_timer(expires_at_ms, slot);
                 for line in &lines {
                     let level = self.stock.entry(line.sku, line.location);
@@ -280,7 +283,7 @@ impl Engine {
                     now_ms,
                     Change::Commit {
                         seq,
-                        lines: lines.clone(),
+                        lines: Lines::from_slice(&lines),
                     },
                 );
                 let view = ReservationView {
@@ -304,14 +307,11 @@ impl Engine {
     /// instead (and reads `expired`).
     pub fn release(&mut self, seq: ReservationSeq, now_ms: i64) -> Result<Outcome> {
         self.check_log_room()?;
-        let hold = self.open_or_finished(seq)?;
-        match hold.status {
+        let (status, expires_at_ms) = self.state(seq)?;
+        match status {
             Status::Released | Status::Expired => Ok(self.unchanged(seq)),
-            Status::Fulfilled => Err(EngineError::InvalidState {
-                seq,
-                status: hold.status,
-            }),
-            Status::Held if hold.expires_at_ms <= now_ms => {
+            Status::Fulfilled => Err(EngineError::InvalidState { seq, status }),
+            Status::Held if expires_at_ms <= now_ms => {
                 self.expire_held(seq, now_ms);
                 Ok(self.unchanged(seq))
             }
@@ -323,7 +323,7 @@ impl Engine {
                 }
                 let change = Change::Release {
                     seq,
-                    lines: hold.lines.clone(),
+                    lines: Lines::from_slice(&hold.lines),
                 };
                 Ok(self.finish(seq, hold, Status::Released, change, now_ms))
             }
@@ -334,7 +334,7 @@ impl Engine {
                 }
                 let change = Change::Cancel {
                     seq,
-                    lines: hold.lines.clone(),
+                    lines: Lines::from_slice(&hold.lines),
                 };
                 Ok(self.finish(seq, hold, Status::Released, change, now_ms))
             }
@@ -431,9 +431,9 @@ impl Engine {
     pub fn extend(&mut self, seq: ReservationSeq, ttl_ms: i64, now_ms: i64) -> Result<Outcome> {
         self.check_log_room()?;
         self.check_ttl(ttl_ms)?;
-        let hold = self.open_or_finished(seq)?;
-        match hold.status {
-            Status::Held if hold.expires_at_ms <= now_ms => {
+        let (status, expires_at_ms) = self.state(seq)?;
+        match status {
+            Status::Held if expires_at_ms <= now_ms => {
                 self.expire_held(seq, now_ms);
                 Err(EngineError::InvalidState {
                     seq,
@@ -442,13 +442,13 @@ impl Engine {
             }
             Status::Held => {
                 let slot = self.holds[&seq].timer_slot;
-                self.remove_timer(hold.expires_at_ms, slot);
+                self.remove_timer(expires_at_ms, slot);
                 let expires_at_ms = now_ms.saturating_add(ttl_ms);
                 let timer_slot = self.timers.insert(seq, expires_at_ms);
                 let hold = self.holds.get_mut(&seq).expect("held reservation");
                 hold.expires_at_ms = expires_at_ms;
                 hold.timer_slot = timer_slot;
-                let lines = hold.lines.clone();
+                let lines = Lines::from_slice(&hold.lines);
                 let lsn = self
                     .log
                     .append(now_ms, Change::Extend { seq, expires_at_ms });
@@ -485,6 +485,10 @@ impl Engine {
                 .expect("timer of an open hold")
                 .timer_slot = slot;
         }
+        // Room for everything at once, not a dozen rehashes and copies of growing tables.
+        self.finished.reserve(due.len());
+        self.finished_order.reserve(due.len());
+        self.log.reserve(due.len());
         for &seq in &due {
             let hold = self.holds.remove(&seq).expect("timer of an open hold");
             self.expire_removed(seq, hold, now_ms);
@@ -499,7 +503,7 @@ impl Engine {
                 seq,
                 status: hold.status,
                 expires_at_ms: hold.expires_at_ms,
-                lines: hold.lines.clone(),
+                lines: Lines::from_slice(&hold.lines),
                 lsn: self.log.last_lsn(),
             });
         }
@@ -507,7 +511,7 @@ impl Engine {
             seq,
             status: f.status,
             expires_at_ms: f.expires_at_ms,
-            lines: f.lines.clone(),
+            lines: Lines::from_slice(&f.lines),
             lsn: f.lsn,
         })
     }
@@ -672,7 +676,7 @@ impl Engine {
                     status: Status::Held,
                     expires_at_ms: *expires_at_ms,
                     timer_slot,
-                    lines: lines.clone(),
+                    lines: Lines::from_slice(lines),
                 };
                 self.holds.insert(*seq, hold);
                 self.next_seq = self.next_seq.max(seq + 1);
@@ -858,7 +862,9 @@ impl Engine {
             .iter()
             .enumerate()
             .map(|(i, line)| {
-                self.check_quantity(&format!("lines[{i}].quantity"), line.quantity)?;
+                if line.quantity < 1 || line.quantity as u64 > self.limits.quantity_per_line_max {
+                    self.check_quantity(&format!("lines[{i}].quantity"), line.quantity)?;
+                }
                 let sku = self.catalogue.sku_id(line.sku)?;
                 let location = line
                     .location
@@ -885,6 +891,32 @@ impl Engine {
 
     /// Plans where every line is held; all lines fit, or the shortages per SKU.
     fn allocate(&self, lines: &[ResolvedLine]) -> Result<Lines> {
+        // One line that one location covers (the flash-drop cart): the plan below would pick
+        // the same location, without the candidate list, the sorts and the collects.
+        if let [(sku, quantity, location)] = *lines {
+            let best = match location {
+                Some(location) => Some((self.available(sku, location, &Taken::new()), location)),
+                None => self
+                    .stock
+                    .levels(sku)
+                    .iter()
+                    .filter(|l| self.catalogue.is_sellable(l.location))
+                    .map(|l| (l.available(), l.location))
+                    .max_by(|a, b| {
+                        let code = |location| self.catalogue.location(location);
+                        a.0.cmp(&b.0).then_with(|| code(b.1).cmp(code(a.1)))
+                    }),
+            };
+            if let Some((available, location)) = best {
+                if available >= quantity {
+                    return Ok(smallvec::smallvec![Line {
+                        sku,
+                        location,
+                        quantity: quantity as u32,
+                    }]);
+                }
+            }
+        }
         let mut taken = Taken::new();
         let mut planned: SmallVec<[(usize, Line); 4]> = SmallVec::new();
         let mut short: SmallVec<[SkuId; 2]> = SmallVec::new();
@@ -977,6 +1009,18 @@ impl Engine {
         self.get(seq).ok_or(EngineError::ReservationNotFound(seq))
     }
 
+    /// Status and expiry of an open or not yet pruned finished reservation: what the state
+    /// checks need, without building a view (and copying its lines).
+    fn state(&self, seq: ReservationSeq) -> Result<(Status, i64)> {
+        if let Some(hold) = self.holds.get(&seq) {
+            return Ok((hold.status, hold.expires_at_ms));
+        }
+        self.finished
+            .get(&seq)
+            .map(|f| (f.status, f.expires_at_ms))
+            .ok_or(EngineError::ReservationNotFound(seq))
+    }
+
     fn unchanged(&self, seq: ReservationSeq) -> Outcome {
         Outcome {
             view: self.get(seq).expect("known reservation"),
@@ -1006,7 +1050,7 @@ impl Engine {
         }
         let change = Change::Expire {
             seq,
-            lines: hold.lines.clone(),
+            lines: Lines::from_slice(&hold.lines),
         };
         self.finish(seq, hold, Status::Expired, change, now_ms);
     }
@@ -1034,7 +1078,7 @@ impl Engine {
                 status,
                 lsn,
                 expires_at_ms: view.expires_at_ms,
-                lines: view.lines.clone(),
+                lines: Lines::from_slice(&view.lines),
             },
         );
         Outcome {

@@ -45,16 +45,21 @@ impl ExpiryTimers {
         let bucket = self.buckets.get_mut(&key).expect("timer bucket exists");
         bucket.swap_remove(slot as usize);
         self.len -= 1;
-        let moved = bucket.get(slot as usize).map(|&seq| (seq, slot));
-        if bucket.is_empty() {
-            self.buckets.remove(&key);
-        }
-        moved
+        // An emptied bucket stays (with its capacity) until `take_due` reaches it: a hold
+        // released right after it was made (the flash-drop pattern) then costs no B-tree
+        // removal, no free and no re-allocation.
+        bucket.get(slot as usize).map(|&seq| (seq, slot))
     }
 
     /// The earliest bucket's start: no timer is due before it.
     pub fn next_due_ms(&self) -> Option<i64> {
-        self.buckets.keys().next().map(|b| b * BUCKET_MS)
+        if self.len == 0 {
+            return None;
+        }
+        self.buckets
+            .iter()
+            .find(|(_, bucket)| !bucket.is_empty())
+            .map(|(b, _)| b * BUCKET_MS)
     }
 
     /// Takes up to `max` timers due at `now_ms` into `due`. `expires_of` gives a timer's due

@@ -19,7 +19,10 @@ pub mod stock;
 pub use batch::{summarize, BatchSummary, ReservationChange};
 pub use engine::{Engine, LineRequest, Outcome, ReservationView, Snapshot};
 pub use error::{EngineError, Result, Shortage};
-pub use ids::{parse_reservation_id, reservation_id, LocId, ReservationSeq, SkuId};
+pub use ids::{
+    parse_reservation_id, reservation_id, write_reservation_id, LocId, ReservationSeq, SkuId,
+    RESERVATION_ID_BYTES_MAX,
+};
 pub use limits::Limits;
 pub use log::{Change, Kind, LogEntry};
 pub use reservation::{Line, Lines, Status};

@@ -161,14 +161,38 @@ impl Change {
         }
     }
 
+    /// Calls `f` with the ledger kind and each ledger line this change writes (none for
+    /// `Extend`), without collecting them.
+    pub fn for_each_ledger_line(&self, mut f: impl FnMut(Kind, SkuId, LocId, i64)) {
+        let (kind, lines) = match self {
+            Change::Receipt {
+                sku,
+                location,
+                quantity,
+            } => return f(Kind::Receipt, *sku, *location, *quantity),
+            Change::Adjustment {
+                sku,
+                location,
+                delta,
+            } => return f(Kind::Adjustment, *sku, *location, *delta),
+            Change::Reserve { lines, .. } => (Kind::Reserve, lines),
+            Change::Commit { lines, .. } => (Kind::Commit, lines),
+            Change::Release { lines, .. } => (Kind::Release, lines),
+            Change::Cancel { lines, .. } => (Kind::Cancel, lines),
+            Change::Expire { lines, .. } => (Kind::Expire, lines),
+            Change::Ship { lines, .. } => (Kind::Ship, lines),
+            Change::Extend { .. } => return,
+        };
+        for line in lines {
+            f(kind, line.sku, line.location, i64::from(line.quantity));
+        }
+    }
+
     /// Calls `f` with each level this change touches and how (the ledger fold).
     pub fn for_each_effect(&self, mut f: impl FnMut(SkuId, LocId, LevelDelta)) {
-        let (kind, lines) = self.ledger_lines();
-        if let Some(kind) = kind {
-            for (sku, location, quantity) in lines {
-                f(sku, location, kind.effect(quantity));
-            }
-        }
+        self.for_each_ledger_line(|kind, sku, location, quantity| {
+            f(sku, location, kind.effect(quantity));
+        });
     }
 }
 
@@ -200,6 +224,11 @@ impl ChangeLog {
 
     pub fn last_lsn(&self) -> u64 {
         self.last_lsn
+    }
+
+    /// Makes room for `additional` more entries.
+    pub fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
     }
 
     /// Continues numbering after `lsn` (recovery). Only valid while nothing is pending.

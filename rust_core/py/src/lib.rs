@@ -3,25 +3,23 @@
 //! nanoseconds); bulk ones (expiry, drain) release it while the engine works.
 
 mod errors;
+mod pickpath;
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
+use pyo3::types::PyString;
 use reservoir_engine as core;
-use reservoir_engine::{parse_reservation_id, reservation_id, ReservationSeq, Status};
+use reservoir_engine::{
+    parse_reservation_id, write_reservation_id, ReservationSeq, Status, RESERVATION_ID_BYTES_MAX,
+};
 
-type LineRow = (String, String, i64);
+/// A Python `str` held by Rust; cloning one is a reference count.
+type Str = Py<PyString>;
+type LineRow = (Str, Str, i64);
 type LevelRow = (String, String, i64, i64, i64, i64, bool);
-type LevelDeltaRow = (String, String, i64, i64, i64);
-type LogRow = (
-    u64,
-    i64,
-    &'static str,
-    Option<String>,
-    String,
-    String,
-    i64,
-    Option<i64>,
-);
+type LevelDeltaRow = (Str, Str, i64, i64, i64);
+type LogRow = (u64, i64, Str, Option<Str>, Str, Str, i64, Option<i64>);
 
 /// Engine limits; see the engine crate's `Limits`.
 #[pyclass(module = "reservoir._core", frozen, get_all)]
@@ -76,7 +74,7 @@ impl From<&Limits> for core::Limits {
 /// A reservation as the engine holds it.
 #[pyclass(module = "reservoir._core", frozen, get_all)]
 struct Reservation {
-    id: String,
+    id: Str,
     status: &'static str,
     expires_at_ms: i64,
     lines: Vec<LineRow>,
@@ -86,7 +84,7 @@ struct Reservation {
 /// The result of commit / release / extend.
 #[pyclass(module = "reservoir._core", frozen, get_all)]
 struct Outcome {
-    id: String,
+    id: Str,
     status: &'static str,
     changed: bool,
     expires_at_ms: i64,
@@ -101,7 +99,7 @@ struct Batch {
     last_lsn: u64,
     rows: Vec<LogRow>,
     level_deltas: Vec<LevelDeltaRow>,
-    reservations: Vec<(String, &'static str, Option<i64>)>,
+    reservations: Vec<(Str, Str, Option<i64>)>,
 }
 
 #[pymethods]
@@ -114,6 +112,37 @@ impl Batch {
 #[pyclass(module = "reservoir._core")]
 struct Engine {
     inner: core::Engine,
+    /// The catalogue's codes as Python strings, by id, made once when defined: a line or a
+    /// log row then costs a reference count, not an allocation, a copy and a decode.
+    sku_codes: Vec<Str>,
+    location_codes: Vec<Str>,
+}
+
+/// A reservation id as a Python string, without `format!` or a Rust `String`.
+fn id_str(py: Python<'_>, seq: ReservationSeq) -> Str {
+    let mut buf = [0; RESERVATION_ID_BYTES_MAX];
+    PyString::new(py, write_reservation_id(seq, &mut buf)).unbind()
+}
+
+/// Interned Python strings for the few fixed words the log and states use.
+fn word(py: Python<'_>, word: &'static str) -> Str {
+    let interned = match word {
+        "held" => intern!(py, "held"),
+        "committed" => intern!(py, "committed"),
+        "released" => intern!(py, "released"),
+        "expired" => intern!(py, "expired"),
+        "receipt" => intern!(py, "receipt"),
+        "adjustment" => intern!(py, "adjustment"),
+        "reserve" => intern!(py, "reserve"),
+        "commit" => intern!(py, "commit"),
+        "release" => intern!(py, "release"),
+        "cancel" => intern!(py, "cancel"),
+        "expire" => intern!(py, "expire"),
+        "ship" => intern!(py, "ship"),
+        "fulfilled" => intern!(py, "fulfilled"),
+        other => return PyString::new(py, other).unbind(),
+    };
+    interned.clone().unbind()
 }
 
 fn seq_of(id: &str) -> PyResult<ReservationSeq> {
@@ -130,14 +159,27 @@ fn status_of(s: &str) -> PyResult<Status> {
 }
 
 impl Engine {
-    fn lines(&self, lines: &core::Lines) -> Vec<LineRow> {
-        let c = self.inner.catalogue();
+    fn sku_code(&self, py: Python<'_>, sku: core::SkuId) -> Str {
+        match self.sku_codes.get(sku as usize) {
+            Some(code) => code.clone_ref(py),
+            None => PyString::new(py, self.inner.catalogue().sku(sku)).unbind(),
+        }
+    }
+
+    fn location_code(&self, py: Python<'_>, location: core::LocId) -> Str {
+        match self.location_codes.get(location as usize) {
+            Some(code) => code.clone_ref(py),
+            None => PyString::new(py, self.inner.catalogue().location(location)).unbind(),
+        }
+    }
+
+    fn lines(&self, py: Python<'_>, lines: &core::Lines) -> Vec<LineRow> {
         lines
             .iter()
             .map(|l| {
                 (
-                    c.sku(l.sku).to_owned(),
-                    c.location(l.location).to_owned(),
+                    self.sku_code(py, l.sku),
+                    self.location_code(py, l.location),
                     i64::from(l.quantity),
                 )
             })
@@ -157,75 +199,78 @@ impl Engine {
         )
     }
 
-    fn reservation(&self, view: core::ReservationView) -> Reservation {
+    fn reservation(&self, py: Python<'_>, view: core::ReservationView) -> Reservation {
         Reservation {
-            id: reservation_id(view.seq),
+            id: id_str(py, view.seq),
             status: view.status.as_str(),
             expires_at_ms: view.expires_at_ms,
-            lines: self.lines(&view.lines),
+            lines: self.lines(py, &view.lines),
             lsn: view.lsn,
         }
     }
 
-    fn outcome(&self, out: core::Outcome) -> Outcome {
+    fn outcome(&self, py: Python<'_>, out: core::Outcome) -> Outcome {
         let v = out.view;
         Outcome {
-            id: reservation_id(v.seq),
+            id: id_str(py, v.seq),
             status: v.status.as_str(),
             changed: out.changed,
             expires_at_ms: v.expires_at_ms,
-            lines: self.lines(&v.lines),
+            lines: self.lines(py, &v.lines),
             lsn: v.lsn,
         }
     }
 
-    fn level_delta_rows(&self, summary: &core::BatchSummary) -> Vec<LevelDeltaRow> {
-        let c = self.inner.catalogue();
+    fn level_delta_rows(&self, py: Python<'_>, summary: &core::BatchSummary) -> Vec<LevelDeltaRow> {
         summary
             .level_deltas
             .iter()
             .map(|(sku, loc, d)| {
-                let (sku, loc) = (c.sku(*sku).to_owned(), c.location(*loc).to_owned());
+                let (sku, loc) = (self.sku_code(py, *sku), self.location_code(py, *loc));
                 (sku, loc, d.on_hand, d.reserved, d.committed)
             })
             .collect()
     }
 
-    fn batch(&self, entries: Vec<core::LogEntry>) -> Batch {
-        let c = self.inner.catalogue();
+    fn batch(&self, py: Python<'_>, entries: Vec<core::LogEntry>) -> Batch {
         let summary = core::summarize(&entries);
         let mut rows = Vec::with_capacity(entries.len());
         for entry in &entries {
-            let (Some(kind), lines) = entry.change.ledger_lines() else {
-                continue;
-            };
-            let id = entry.change.reservation().map(reservation_id);
+            let id = entry.change.reservation().map(|seq| id_str(py, seq));
             let expires = match entry.change {
                 core::Change::Reserve { expires_at_ms, .. } => Some(expires_at_ms),
                 _ => None,
             };
-            for (sku, location, quantity) in lines {
-                rows.push((
-                    entry.lsn,
-                    entry.at_ms,
-                    kind.as_str(),
-                    id.clone(),
-                    c.sku(sku).to_owned(),
-                    c.location(location).to_owned(),
-                    quantity,
-                    expires,
-                ));
-            }
+            entry
+                .change
+                .for_each_ledger_line(|kind, sku, location, quantity| {
+                    rows.push((
+                        entry.lsn,
+                        entry.at_ms,
+                        word(py, kind.as_str()),
+                        id.as_ref().map(|id| id.clone_ref(py)),
+                        self.sku_code(py, sku),
+                        self.location_code(py, location),
+                        quantity,
+                        expires,
+                    ));
+                });
         }
         Batch {
             first_lsn: entries.first().map_or(0, |e| e.lsn),
             last_lsn: entries.last().map_or(0, |e| e.lsn),
             rows,
-            level_deltas: self.level_delta_rows(&summary),
+            level_deltas: self.level_delta_rows(py, &summary),
             reservations: summary
                 .reservations
                 .iter()
-                .map(|r| (reservation_id(r.seq), r.status.as_str(), r.expires_at_ms))
+                .map(|r| {
+                    (
+                        id_str(py, r.seq),
+                        word(py, r.status.as_str()),
+                        r.expires_at_ms,
+                    )
+                })
                 .collect(),
         }
     }
@@ -239,22 +284,32 @@ impl Engine {
         let limits = limits.map_or_else(core::Limits::default, |l| core::Limits::from(&*l));
         Self {
             inner: core::Engine::new(limits),
+            sku_codes: Vec::new(),
+            location_codes: Vec::new(),
         }
     }
 
     fn define_sku(&mut self, py: Python<'_>, sku: &str) -> PyResult<()> {
-        self.inner
+        let id = self
+            .inner
             .define_sku(sku)
-            .map(drop)
-            .map_err(|e| errors::to_py(py, e))
+            .map_err(|e| errors::to_py(py, e))?;
+        if id as usize == self.sku_codes.len() {
+            self.sku_codes.push(PyString::new(py, sku).unbind());
+        }
+        Ok(())
     }
 
     #[pyo3(signature = (code, sellable=true))]
     fn define_location(&mut self, py: Python<'_>, code: &str, sellable: bool) -> PyResult<()> {
-        self.inner
+        let id = self
+            .inner
             .define_location(code, sellable)
-            .map(drop)
-            .map_err(|e| errors::to_py(py, e))
+            .map_err(|e| errors::to_py(py, e))?;
+        if id as usize == self.location_codes.len() {
+            self.location_codes.push(PyString::new(py, code).unbind());
+        }
+        Ok(())
     }
 
     fn has_sku(&self, sku: &str) -> bool {
@@ -324,7 +379,7 @@ impl Engine {
             .inner
             .reserve(&requests, ttl_ms, now_ms)
             .map_err(|e| errors::to_py(py, e))?;
-        Ok(self.reservation(view))
+        Ok(self.reservation(py, view))
     }
 
     fn commit(&mut self, py: Python<'_>, reservation_id: &str, now_ms: i64) -> PyResult<Outcome> {
@@ -332,7 +387,7 @@ impl Engine {
             .inner
             .commit(seq_of(reservation_id)?, now_ms)
             .map_err(|e| errors::to_py(py, e))?;
-        Ok(self.outcome(out))
+        Ok(self.outcome(py, out))
     }
 
     fn release(&mut self, py: Python<'_>, reservation_id: &str, now_ms: i64) -> PyResult<Outcome> {
@@ -340,7 +395,7 @@ impl Engine {
             .inner
             .release(seq_of(reservation_id)?, now_ms)
             .map_err(|e| errors::to_py(py, e))?;
-        Ok(self.outcome(out))
+        Ok(self.outcome(py, out))
     }
 
     fn extend(
@@ -354,7 +409,7 @@ impl Engine {
             .inner
             .extend(seq_of(reservation_id)?, ttl_ms, now_ms)
             .map_err(|e| errors::to_py(py, e))?;
-        Ok(self.outcome(out))
+        Ok(self.outcome(py, out))
     }
 
     fn ship(
@@ -370,7 +425,7 @@ impl Engine {
             .inner
             .ship(seq_of(reservation_id)?, &picks, now_ms)
             .map_err(|e| errors::to_py(py, e))?;
-        Ok(self.outcome(out))
+        Ok(self.outcome(py, out))
     }
 
     #[pyo3(signature = (now_ms, max_count=100_000))]
@@ -379,9 +434,9 @@ impl Engine {
         py.detach(|| inner.expire_due(now_ms, max_count))
     }
 
-    fn get(&self, reservation_id: &str) -> Option<Reservation> {
+    fn get(&self, py: Python<'_>, reservation_id: &str) -> Option<Reservation> {
         let seq = parse_reservation_id(reservation_id)?;
-        self.inner.get(seq).map(|view| self.reservation(view))
+        self.inner.get(seq).map(|view| self.reservation(py, view))
     }
 
     fn levels(&self, py: Python<'_>, sku: &str) -> PyResult<Vec<LevelRow>> {
@@ -418,13 +473,13 @@ impl Engine {
         self.inner.pending()
     }
 
-    fn drain(&mut self, max_rows: usize) -> Batch {
+    fn drain(&mut self, py: Python<'_>, max_rows: usize) -> Batch {
         let entries = self.inner.drain(max_rows);
-        self.batch(entries)
+        self.batch(py, entries)
     }
 
-    fn pending_level_deltas(&self) -> Vec<LevelDeltaRow> {
-        self.level_delta_rows(&self.inner.pending_summary())
+    fn pending_level_deltas(&self, py: Python<'_>) -> Vec<LevelDeltaRow> {
+        self.level_delta_rows(py, &self.inner.pending_summary())
     }
 
     fn prune_finished(&mut self, upto_lsn: u64) {
@@ -486,5 +541,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Batch>()?;
     m.add_class::<Engine>()?;
     m.add_function(wrap_pyfunction!(reservation_seq, m)?)?;
+    pickpath::register(m)?;
     Ok(())
 }
