@@ -46,9 +46,7 @@ class Written:
 Apply = Callable[[], Written | Awaitable[Written]]
 
 
-async def perform(
-    request: Request[Any, Any, Any], caller: Identity, apply: Apply
-) -> ASGIResponse:
+async def perform(request: Request[Any, Any, Any], caller: Identity, apply: Apply) -> ASGIResponse:
     """Runs `apply` (which changes the engine and must not await between its engine call and
     returning) and answers once its change is durable."""
     write_path: WritePath = request.app.state.write_path

@@ -8,11 +8,11 @@ import asyncpg
 from reservoir import _core
 
 LOAD_OPEN_RESERVATIONS = """
-SELECT r.id, r.status, (extract(epoch FROM r.expires_at) * 1000)::int8 AS expires_ms,
-       l.sku, l.location, l.quantity
-FROM reservations r JOIN reservation_lines l ON l.reservation_id = r.id
-WHERE r.status IN ('held', 'committed')
-ORDER BY r.id, l.line_no
+SELECT reservation_id, status, (extract(epoch FROM expires_at) * 1000)::int8 AS expires_ms,
+       sku, location, quantity
+FROM open_reservation_lines
+WHERE quantity > 0
+ORDER BY seq, line_no
 """
 
 

@@ -153,14 +153,12 @@ async def check_reservations_match_levels(conn: asyncpg.Connection) -> list[str]
     rows = await conn.fetch(
         """
         WITH open_lines AS (
-            SELECT rl.sku, rl.location,
-                   coalesce(sum(rl.quantity) FILTER (WHERE r.status = 'held'), 0)::bigint
-                       AS held,
-                   coalesce(sum(rl.quantity) FILTER (WHERE r.status = 'committed'), 0)::bigint
+            SELECT sku, location,
+                   coalesce(sum(quantity) FILTER (WHERE status = 'held'), 0)::bigint AS held,
+                   coalesce(sum(quantity) FILTER (WHERE status = 'committed'), 0)::bigint
                        AS committed
-            FROM reservation_lines rl JOIN reservations r ON r.id = rl.reservation_id
-            WHERE r.status IN ('held', 'committed')
-            GROUP BY rl.sku, rl.location
+            FROM open_reservation_lines
+            GROUP BY sku, location
         )
         SELECT coalesce(o.sku, l.sku) AS sku, coalesce(o.location, l.location) AS location,
                coalesce(o.held, 0) AS held, coalesce(o.committed, 0) AS lines_committed,

@@ -108,6 +108,10 @@ class WritePath:
         assert self._writer is not None
         await self._writer.durable(lsn, meta, loose)
 
+    def note(self, lsn: int, meta: ChangeMeta) -> None:
+        assert self._writer is not None
+        self._writer.note(lsn, meta)
+
     async def flush(self) -> None:
         assert self._writer is not None
         await self._writer.flush()

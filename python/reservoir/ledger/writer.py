@@ -129,6 +129,12 @@ class LedgerWriter:
         self._wake.set()
         await future
 
+    def note(self, lsn: int, meta: ChangeMeta) -> None:
+        """Attaches `meta` to the change at `lsn` without waiting (when one request makes
+        several changes and waits for the last). Call right after the engine call."""
+        if lsn > self._drained_lsn:
+            self._metas[lsn] = meta
+
     async def flush(self) -> None:
         """Returns once everything logged so far is durable."""
         await self.durable(self._engine.last_lsn)

@@ -21,6 +21,7 @@ from reservoir.domain.admin import AdminController
 from reservoir.domain.availability.controllers import AvailabilityController
 from reservoir.domain.catalogue.controllers import ItemController, LocationController
 from reservoir.domain.ledger.controllers import LedgerController
+from reservoir.domain.picklists.controllers import PickListController
 from reservoir.domain.reservations.controllers import ReservationController
 from reservoir.domain.stock.controllers import StockController
 from reservoir.ledger.outbox import outbox_lifespan
@@ -49,6 +50,7 @@ def api_route_handlers() -> list[Any]:
         ReservationController,
         AvailabilityController,
         AdminController,
+        PickListController,
         *([BenchController] if bench_enabled() else []),
     ]
 

@@ -1,0 +1,26 @@
+"""Pick lists (CONTRACT "Pick lists"; role warehouse): what a picker walks to ship orders.
+
+Creating a list takes committed reservations, oldest first (or the ones named), and claims
+their committed units at placed bins of one warehouse: one *stop* per reservation, SKU and
+bin. A stop's units are *allocated* to the list (table `pick_allocations`) until the list is
+confirmed, so the same units are never in two open lists. Committed lines already name their
+bin (the engine allocated bins at reserve time): allocation picks no bin, it claims units.
+Lots (receipts may carry `lot`) are not tracked per bin by the engine, so allocation is not
+lot-aware (oldest-lot-first is out of scope).
+
+A bin is on the pick grid when it has `aisle` >= 1 and `position` >= 1; units at other
+locations of the warehouse are not put into pick lists (naming such a reservation is 422).
+The walking layout is built from the warehouse's placed bins and its `layout` JSON (see
+`layout.py`); stops are ordered by the chosen strategy (default `optimal`) in the Rust core.
+
+Batch picking: `max_orders` > 1 groups the oldest order with others among the next oldest by
+Clarke & Wright's savings (the core's `batch_orders`) within one cart: at most `max_orders`
+orders and `RESERVOIR_PICK_CART_UNITS_MAX` units (default 100; see `limits.py`).
+
+`next` claims the oldest open list of a warehouse (`FOR UPDATE SKIP LOCKED`). Confirming
+ships the picked units through the engine (`ship` ledger entries: on_hand and committed go
+down; a reservation with nothing left is `fulfilled`) and answers once they are durable.
+A short pick is recorded in `pick_discrepancies`; its shortfall stays committed on the
+reservation and, as the list's allocations end with the confirmation, can go into a later
+list (found again by `POST /v1/picklists`) or be released by the storefront.
+"""

@@ -1,0 +1,205 @@
+"""Confirming a pick list: check every pick against the list and the engine first, then ship
+each reservation's picked units through the engine (one call per reservation), so a refused
+confirmation changes nothing.
+
+An interrupted confirmation (ledger has the `ship` entries, the list was not marked) is
+recognised by `ship` entries of the list's stops after the LSN the list was created at (no
+other list can hold those units meanwhile) and settled from the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from reservoir import _core
+from reservoir.domain.picklists import problems, store
+from reservoir.domain.picklists.schemas import (
+    DiscrepancyOut,
+    PickIn,
+    PickListOut,
+    ReservationStatusOut,
+)
+from reservoir.ledger.changes import SYSTEM_ACTOR
+from reservoir.lib.clock import now_ms, rfc3339
+from reservoir.lib.errors import ProblemError
+
+Line = tuple[str, str, int]  # (sku, location, quantity)
+
+
+@dataclass(slots=True)
+class Plan:
+    """What a confirmation ships and records."""
+
+    pick_list: store.StoredList
+    picked: list[int]  # per stop (index-aligned with pick_list.stops)
+    short: list[int]  # indices of stops recorded as discrepancies
+    ships: dict[str, list[Line]] = field(default_factory=dict)  # reservation -> lines
+    untouched: list[str] = field(default_factory=list)  # reservations nothing ships for
+
+
+def picked_per_stop(stops: Sequence[store.StoredStop], picks: Sequence[PickIn]) -> list[int]:
+    """Quantities picked, one per stop; every stop confirmed exactly once."""
+    index = {s.seq: i for i, s in enumerate(stops)}
+    picked: list[int | None] = [None] * len(stops)
+    for n, pick in enumerate(picks):
+        i = index.get(pick.seq)
+        if i is None:
+            raise problems.bad_pick(f"picks[{n}].seq", f"The list has no stop {pick.seq}.")
+        if picked[i] is not None:
+            raise problems.bad_pick(f"picks[{n}].seq", f"Stop {pick.seq} is confirmed twice.")
+        if not 0 <= pick.quantity <= stops[i].quantity:
+            raise problems.bad_pick(
+                f"picks[{n}].quantity",
+                f"Stop {pick.seq} asks for {stops[i].quantity}; picked must be "
+                f"0..{stops[i].quantity}.",
+            )
+        picked[i] = pick.quantity
+    missing = [stops[i].seq for i, q in enumerate(picked) if q is None]
+    if missing:
+        shown = ", ".join(map(str, missing[:20])) + (", …" if len(missing) > 20 else "")
+        raise problems.bad_pick("picks", f"Every stop must be confirmed; missing seq {shown}.")
+    return [q or 0 for q in picked]
+
+
+def plan(
+    pick_list: store.StoredList, picks: Sequence[PickIn], engine: _core.Engine, log_room: int
+) -> Plan:
+    """Checks the picks against the list and the engine; refuses (changing nothing) if any
+    reservation could not ship what was picked."""
+    if pick_list.status == "confirmed":
+        raise problems.already_confirmed(pick_list.id)
+    stops = pick_list.stops
+    picked = picked_per_stop(stops, picks)
+    field_of = {s.seq: f"picks[{n}].quantity" for n, s in enumerate(picks)}
+    result = Plan(pick_list, picked, short=[])
+    statuses: dict[str, str | None] = {}
+    for i, stop in enumerate(stops):
+        rid = stop.reservation_id
+        if rid not in statuses:
+            current = engine.get(rid)
+            statuses[rid] = None if current is None else current.status
+        committed = statuses[rid] == "committed"
+        if picked[i] < stop.quantity and committed:
+            result.short.append(i)
+        if picked[i] == 0:
+            continue
+        if not committed:
+            raise problems.cannot_ship(
+                field_of[stop.seq],
+                f"Reservation {rid!r} is {statuses[rid] or 'no longer open'}: put stop "
+                f"{stop.seq}'s units back and confirm 0 for it.",
+                reservation_id=rid,
+            )
+        result.ships.setdefault(rid, []).append((stop.sku, stop.location, picked[i]))
+    result.untouched = [rid for rid in statuses if rid not in result.ships]
+    _check_on_hand(result, engine, field_of)
+    if len(result.ships) > log_room:
+        raise ProblemError(
+            503,
+            "backpressure",
+            "Service busy",
+            "The ledger writer is behind; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+    return result
+
+
+def _check_on_hand(result: Plan, engine: _core.Engine, field_of: dict[int, str]) -> None:
+    """Picks cannot ship more than is on hand at a bin (a count may have found less)."""
+    wanted: dict[tuple[str, str], int] = {}
+    for lines in result.ships.values():
+        for sku, location, quantity in lines:
+            wanted[(sku, location)] = wanted.get((sku, location), 0) + quantity
+    for sku in {sku for sku, _ in wanted}:
+        on_hand = {row[1]: row[2] for row in engine.levels(sku)}
+        for (s, location), quantity in wanted.items():
+            if s == sku and quantity > on_hand.get(location, 0):
+                seq = next(
+                    st.seq
+                    for st in result.pick_list.stops
+                    if st.sku == sku and st.location == location
+                )
+                raise problems.cannot_ship(
+                    field_of[seq],
+                    f"{quantity} of {sku} picked at {location}, but only "
+                    f"{on_hand.get(location, 0)} is on hand there: record a stock adjustment "
+                    "first.",
+                    sku=sku,
+                    location=location,
+                )
+
+
+def ship(engine: _core.Engine, confirmed: Plan, at_ms: int) -> tuple[list[int], dict[str, str]]:
+    """Ships every reservation's picks (no await: one atomic step for the event loop).
+    Returns the LSNs to wait for and each reservation's status afterwards."""
+    lsns: list[int] = []
+    statuses: dict[str, str] = {}
+    for rid, lines in confirmed.ships.items():
+        out = engine.ship(rid, lines, at_ms)
+        lsns.append(out.lsn)
+        statuses[rid] = out.status
+    for rid in confirmed.untouched:
+        current = engine.get(rid)
+        statuses[rid] = current.status if current is not None else "released"
+    return lsns, statuses
+
+
+def confirmed_view(
+    shown: PickListOut, confirmed: Plan, at_ms: int, statuses: dict[str, str]
+) -> PickListOut:
+    """`shown` (the list before) as it reads once the confirmation is recorded, with each
+    reservation's status after shipping."""
+    at = rfc3339(at_ms)
+    stops = confirmed.pick_list.stops
+    shown.status = "confirmed"
+    shown.confirmed_at = at
+    for stop_out, picked in zip(shown.stops, confirmed.picked, strict=True):
+        stop_out.picked = picked
+    shown.discrepancies = [
+        DiscrepancyOut(
+            stops[i].seq,
+            stops[i].reservation_id,
+            stops[i].sku,
+            stops[i].location,
+            stops[i].quantity,
+            confirmed.picked[i],
+            at,
+        )
+        for i in confirmed.short
+    ]
+    shown.reservations = [ReservationStatusOut(rid, status) for rid, status in statuses.items()]
+    return shown
+
+
+SELECT_SHIPPED_SINCE = """
+SELECT reference_id, sku, location, sum(quantity)::int8 FROM ledger_entries
+WHERE kind = 'ship' AND reference_type = 'reservation' AND reference_id = ANY($1::text[])
+  AND lsn > $2
+GROUP BY 1, 2, 3
+"""
+
+
+async def settle_interrupted(pool: asyncpg.Pool, pick_list_id: str) -> None:
+    """Marks a list confirmed from the ledger if its picks were shipped but the list was not
+    marked (the process stopped in between)."""
+    status = await pool.fetchval("SELECT status FROM pick_lists WHERE id = $1", pick_list_id)
+    if status is None or status == "confirmed":
+        return
+    async with pool.acquire() as conn, conn.transaction():
+        pick_list = await store.load(conn, pick_list_id, for_update=True)
+        if pick_list is None or pick_list.status == "confirmed":
+            return
+        rids = sorted({s.reservation_id for s in pick_list.stops})
+        rows = await conn.fetch(SELECT_SHIPPED_SINCE, rids, pick_list.created_lsn)
+        if not rows:
+            return
+        shipped = {(r[0], r[1], r[2]): r[3] for r in rows}
+        picked = [
+            min(shipped.get((s.reservation_id, s.sku, s.location), 0), s.quantity)
+            for s in pick_list.stops
+        ]
+        short = [i for i, s in enumerate(pick_list.stops) if picked[i] < s.quantity]
+        await store.record_confirmation(conn, pick_list, picked, short, SYSTEM_ACTOR, now_ms())

@@ -1,0 +1,160 @@
+"""`/v1/picklists` (role warehouse): create, claim the next, read, confirm.
+
+Creating and claiming change only pick-list tables (answered once their transaction
+commits); confirming ships through the engine and is answered once the `ship` entries are
+durable. Every write takes `Idempotency-Key` through `perform`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath
+from litestar.response.base import ASGIResponse
+
+from reservoir.domain.picklists import confirmation, limits, problems, services, store
+from reservoir.domain.picklists.schemas import ClaimIn, ConfirmIn, PickListIn, PickListOut
+from reservoir.domain.writes import Written, perform
+from reservoir.ledger.changes import ChangeMeta
+from reservoir.ledger.write_path import WritePath, engine_limits
+from reservoir.lib.auth import Identity, requires_role
+from reservoir.lib.bodies import StrictBody
+from reservoir.lib.clock import now_ms
+from reservoir.lib.codes import check_code
+
+WAREHOUSE = requires_role("warehouse")
+encode = msgspec.json.Encoder().encode
+
+
+def _write_path(request: Request[Any, Any, Any]) -> WritePath:
+    return request.app.state.write_path
+
+
+class PickListController(Controller):
+    path = "/v1/picklists"
+    tags = ["picklists"]
+    guards = [WAREHOUSE]
+
+    @post(
+        "/",
+        dto=StrictBody[PickListIn],
+        return_dto=None,
+        status_code=201,
+        summary="Create a pick list: committed units allocated and routed",
+        description=(
+            "Takes the named committed reservations, or the oldest committed ones with "
+            "unallocated units at placed bins of the warehouse (`max_orders` > 1 batches the "
+            "oldest with others by the savings method, within one cart of "
+            "RESERVOIR_PICK_CART_UNITS_MAX units), and orders the stops into a walking route "
+            "by `strategy`. `distance` is in metres."
+        ),
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        data: PickListIn,
+        caller: Identity,
+        pool: asyncpg.Pool,
+    ) -> ASGIResponse:
+        write_path = _write_path(request)
+        cart_units_max = limits.cart_units_max()
+
+        async def apply() -> Written:
+            body = await services.create(
+                pool, write_path.engine(), data, caller.actor, cart_units_max
+            )
+            return Written(201, body, 0, changed=False)
+
+        return await perform(request, caller, apply)
+
+    @post(
+        "/next",
+        dto=StrictBody[ClaimIn],
+        return_dto=None,
+        status_code=200,
+        summary="Claim the oldest open pick list of a warehouse (204 when none)",
+    )
+    async def claim_next(
+        self, request: Request[Any, Any, Any], data: ClaimIn, caller: Identity, pool: asyncpg.Pool
+    ) -> ASGIResponse:
+        check_code(data.warehouse, "warehouse")
+
+        async def apply() -> Written:
+            async with pool.acquire() as conn, conn.transaction():
+                await services.warehouse_layout_json(conn, data.warehouse)
+                pick_list_id = await store.claim_oldest(conn, data.warehouse, caller.actor)
+                if pick_list_id is None:
+                    return Written(204, b"", 0, changed=False)
+                pick_list = await store.load(conn, pick_list_id)
+                assert pick_list is not None
+                body = encode(await store.render(conn, pick_list))
+            return Written(200, body, 0, changed=False)
+
+        return await perform(request, caller, apply)
+
+    @get("/{pick_list_id:str}", summary="Read a pick list")
+    async def read(self, pick_list_id: FromPath[str], pool: asyncpg.Pool) -> PickListOut:
+        await confirmation.settle_interrupted(pool, pick_list_id)
+        async with pool.acquire() as conn:
+            pick_list = await store.load(conn, pick_list_id)
+            if pick_list is None:
+                raise problems.pick_list_not_found(pick_list_id)
+            return await store.render(conn, pick_list)
+
+    @post(
+        "/{pick_list_id:str}/confirm",
+        dto=StrictBody[ConfirmIn],
+        return_dto=None,
+        status_code=200,
+        summary="Confirm picks: picked units ship (ledger `ship`), short picks are recorded",
+        description=(
+            "Every stop is confirmed once with the quantity picked (0..its quantity). Picked "
+            "units leave on_hand and committed; a reservation with nothing left is fulfilled. "
+            "A short pick is recorded as a discrepancy; its shortfall stays committed and can "
+            "go into a later pick list. All or nothing; confirming twice is 409."
+        ),
+    )
+    async def confirm(
+        self,
+        request: Request[Any, Any, Any],
+        pick_list_id: FromPath[str],
+        data: ConfirmIn,
+        caller: Identity,
+        pool: asyncpg.Pool,
+    ) -> ASGIResponse:
+        write_path = _write_path(request)
+        log_entries_max = engine_limits(request.app.state.settings).log_entries_max
+        await confirmation.settle_interrupted(pool, pick_list_id)
+        async with pool.acquire() as conn, conn.transaction():
+            done: list[tuple[confirmation.Plan, int]] = []
+
+            async def apply() -> Written:
+                pick_list = await store.load(conn, pick_list_id, for_update=True)
+                if pick_list is None:
+                    raise problems.pick_list_not_found(pick_list_id)
+                shown = await store.render(conn, pick_list)  # no await after the engine calls
+                engine = write_path.engine()
+                log_room = log_entries_max - engine.pending()
+                plan = confirmation.plan(pick_list, data.picks, engine, log_room)
+                at_ms = now_ms()
+                lsns, statuses = confirmation.ship(engine, plan, at_ms)
+                meta = ChangeMeta(
+                    caller.actor, reference_type="pick_list", reference_id=pick_list_id
+                )
+                # every ship entry carries the caller (the last one's meta goes with the answer)
+                for lsn in lsns[:-1]:
+                    write_path.note(lsn, meta)
+                done.append((plan, at_ms))
+                body = encode(confirmation.confirmed_view(shown, plan, at_ms, statuses))
+                return Written(200, body, max(lsns, default=0), meta, changed=bool(lsns))
+
+            response = await perform(request, caller, apply)
+            if done:
+                plan, at_ms = done[0]
+                await store.record_confirmation(
+                    conn, plan.pick_list, plan.picked, plan.short, caller.actor, at_ms
+                )
+        return response

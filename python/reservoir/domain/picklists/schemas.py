@@ -1,0 +1,68 @@
+"""Request and response bodies of `/v1/picklists`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Strategy = Literal["optimal", "largest-gap", "s-shape", "location-order", "combined"]
+
+
+class PickListIn(msgspec.Struct, forbid_unknown_fields=True):
+    warehouse: str
+    reservations: list[str] | None = None
+    max_orders: int | None = None
+    strategy: Strategy = "optimal"
+
+
+class ClaimIn(msgspec.Struct, forbid_unknown_fields=True):
+    warehouse: str
+
+
+class PickIn(msgspec.Struct, forbid_unknown_fields=True):
+    seq: int
+    quantity: int
+
+
+class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):
+    picks: list[PickIn]
+
+
+class StopOut(msgspec.Struct, omit_defaults=True):
+    seq: int
+    location: str
+    sku: str
+    quantity: int
+    reservation_id: str
+    picked: int | None = None  # set once the list is confirmed
+
+
+class DiscrepancyOut(msgspec.Struct):
+    seq: int
+    reservation_id: str
+    sku: str
+    location: str
+    expected: int
+    picked: int
+    recorded_at: str
+
+
+class ReservationStatusOut(msgspec.Struct):
+    id: str
+    status: str
+
+
+class PickListOut(msgspec.Struct, omit_defaults=True):
+    id: str
+    warehouse: str
+    strategy: str
+    status: str  # open | claimed | confirmed
+    distance: float  # walking distance of the route, metres (depot -> stops -> depot)
+    created_at: str
+    stops: list[StopOut]
+    claimed_by: str | None = None
+    claimed_at: str | None = None
+    confirmed_at: str | None = None
+    discrepancies: list[DiscrepancyOut] | None = None
+    reservations: list[ReservationStatusOut] | None = None  # confirm: each one's status after
