@@ -7,7 +7,6 @@ import pytest
 
 from reservoir import _core
 from reservoir.domain.catalogue.schemas import Layout
-from reservoir.domain.picklists import limits
 from reservoir.domain.picklists.confirmation import picked_per_stop
 from reservoir.domain.picklists.layout import (
     Bin,
@@ -21,6 +20,7 @@ from reservoir.domain.picklists.routing import batch_with_oldest, route_orders
 from reservoir.domain.picklists.schemas import PickIn
 from reservoir.domain.picklists.store import StoredStop
 from reservoir.lib.errors import ProblemError
+from reservoir.lib.settings import Settings, SettingsError
 
 BINS = [Bin("A", 2, 7, 1), Bin("B", 5, 3, 4), Bin("FLOOR", None, None), Bin("Z", 0, 4)]
 
@@ -206,8 +206,10 @@ def test_bad_picks_name_the_field(picks: list[tuple[int, int]], field: str) -> N
 
 
 def test_the_cart_capacity_setting() -> None:
-    assert limits.cart_units_max({}) == limits.CART_UNITS_MAX_DEFAULT
-    assert limits.cart_units_max({limits.CART_UNITS_MAX_ENV: "2_500"}) == 2_500
+    assert Settings.from_env({}).pick_cart_units_max == 100
+    assert (
+        Settings.from_env({"RESERVOIR_PICK_CART_UNITS_MAX": "2_500"}).pick_cart_units_max == 2_500
+    )
     for bad in ("0", "x", "1000001"):
-        with pytest.raises(limits.CartSettingError, match=limits.CART_UNITS_MAX_ENV):
-            limits.cart_units_max({limits.CART_UNITS_MAX_ENV: bad})
+        with pytest.raises(SettingsError, match="RESERVOIR_PICK_CART_UNITS_MAX"):
+            Settings.from_env({"RESERVOIR_PICK_CART_UNITS_MAX": bad})

@@ -49,6 +49,8 @@ class Settings:
     expiry_interval_ms: int = _bounded(100, 1, 60_000)
     # PostgreSQL
     pool_size: int = _bounded(10, 1, 1_000)
+    # pick lists: units one cart carries when orders are batched
+    pick_cart_units_max: int = _bounded(100, 1, 1_000_000)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -15,7 +15,7 @@ The walking layout is built from the warehouse's placed bins and its `layout` JS
 
 Batch picking: `max_orders` > 1 groups the oldest order with others among the next oldest by
 Clarke & Wright's savings (the core's `batch_orders`) within one cart: at most `max_orders`
-orders and `RESERVOIR_PICK_CART_UNITS_MAX` units (default 100; see `limits.py`).
+orders and `RESERVOIR_PICK_CART_UNITS_MAX` units (default 100; a setting).
 
 `next` claims the oldest open list of a warehouse (`FOR UPDATE SKIP LOCKED`). Confirming
 ships the picked units through the engine (`ship` ledger entries: on_hand and committed go

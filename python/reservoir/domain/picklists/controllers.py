@@ -15,7 +15,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from litestar.response.base import ASGIResponse
 
-from reservoir.domain.picklists import confirmation, limits, problems, services, store
+from reservoir.domain.picklists import confirmation, problems, services, store
 from reservoir.domain.picklists.schemas import ClaimIn, ConfirmIn, PickListIn, PickListOut
 from reservoir.domain.writes import Written, perform
 from reservoir.ledger.changes import ChangeMeta
@@ -60,7 +60,7 @@ class PickListController(Controller):
         pool: asyncpg.Pool,
     ) -> ASGIResponse:
         write_path = _write_path(request)
-        cart_units_max = limits.cart_units_max()
+        cart_units_max = request.app.state.settings.pick_cart_units_max
 
         async def apply() -> Written:
             body = await services.create(
