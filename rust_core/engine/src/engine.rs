@@ -16,7 +16,7 @@ use crate::ids::{LocId, ReservationSeq, SeqMap, SkuId};
 use crate::limits::Limits;
 use crate::log::{Change, ChangeLog, LogEntry};
 use crate::reservation::{take_shipped, Finished, Hold, Line, Lines, Status};
-use crate::stock::{Level, LevelDelta, StockTable};
+use crate::stock::{Level, StockTable};
 
 /// One requested line of a reservation.
 #[derive(Debug, Clone, Copy)]
@@ -125,23 +125,16 @@ impl Engine {
         self.check_log_room()?;
         self.check_quantity("quantity", quantity)?;
         let (sku, location) = self.resolve(sku, location)?;
-        self.stock.apply(
+        Ok(self.record_movement(
             sku,
             location,
-            LevelDelta {
-                on_hand: quantity,
-                ..LevelDelta::default()
-            },
-        );
-        let lsn = self.log.append(
-            now_ms,
             Change::Receipt {
                 sku,
                 location,
                 quantity,
             },
-        );
-        Ok((lsn, *self.stock.entry(sku, location)))
+            now_ms,
+        ))
     }
 
     /// Changes `on_hand` by a signed count correction. `on_hand` may not go below zero; it
@@ -166,23 +159,30 @@ impl Engine {
                 format!("would make on_hand negative ({on_hand} on hand)"),
             ));
         }
-        self.stock.apply(
+        Ok(self.record_movement(
             sku,
             location,
-            LevelDelta {
-                on_hand: delta,
-                ..LevelDelta::default()
-            },
-        );
-        let lsn = self.log.append(
-            now_ms,
             Change::Adjustment {
                 sku,
                 location,
                 delta,
             },
-        );
-        Ok((lsn, *self.stock.entry(sku, location)))
+            now_ms,
+        ))
+    }
+
+    /// Applies a stock movement to its level (by the ledger fold) and logs it; returns the
+    /// LSN and the level after.
+    fn record_movement(
+        &mut self,
+        sku: SkuId,
+        location: LocId,
+        change: Change,
+        now_ms: i64,
+    ) -> (u64, Level) {
+        change.for_each_effect(|s, l, delta| self.stock.apply(s, l, delta));
+        let lsn = self.log.append(now_ms, change);
+        (lsn, *self.stock.entry(sku, location))
     }
 
     // --- reservations ------------------------------------------------------------------------
