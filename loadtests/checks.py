@@ -19,19 +19,8 @@ from typing import Any
 
 import asyncpg
 
-FOLD = {  # kind -> (on_hand, reserved, committed) multipliers (reservoir/ledger/fold.py)
-    "receipt": (1, 0, 0),
-    "return": (1, 0, 0),
-    "transfer_in": (1, 0, 0),
-    "adjustment": (1, 0, 0),
-    "transfer_out": (-1, 0, 0),
-    "reserve": (0, 1, 0),
-    "release": (0, -1, 0),
-    "expire": (0, -1, 0),
-    "commit": (0, -1, 1),
-    "cancel": (0, 0, -1),
-    "ship": (-1, 0, -1),
-}
+from reservoir.ledger.fold import FOLD
+
 # How close to `expires_at` a refused commit may have been sent and still be fair: the hold
 # may have expired while the request waited in the server's queue.
 COMMIT_EXPIRY_MARGIN_S = 1.0
