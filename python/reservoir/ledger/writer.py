@@ -66,6 +66,7 @@ class LedgerWriter:
         self._tiebreak = itertools.count()
         self._wake = asyncio.Event()
         self._batch_lock = asyncio.Lock()
+        self._conn: asyncpg.pool.PoolConnectionProxy | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.failed = False
@@ -83,6 +84,20 @@ class LedgerWriter:
         self._wake.set()
         if self._task is not None:
             await self._task
+        await self._drop_connection()
+
+    async def _connection(self) -> asyncpg.pool.PoolConnectionProxy:
+        """The writer's own connection, kept between batches: handing it back to the pool
+        after every batch would cost a reset round trip each time."""
+        if self._conn is None:
+            self._conn = await self._pool.acquire()
+        return self._conn
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a broken connection is terminated
+                await self._pool.release(conn, timeout=5)
 
     def reset(self, engine: _core.Engine) -> None:
         """Continues on a rebuilt engine after a failure."""
@@ -175,9 +190,10 @@ class LedgerWriter:
                 metas[lsn] = meta
         loose, self._loose = self._loose, []
         try:
-            async with self._pool.acquire() as conn:  # one statement: its own transaction
-                await store_batch(conn, batch, metas, [record for record, _ in loose])
+            conn = await self._connection()
+            await store_batch(conn, batch, metas, [record for record, _ in loose])
         except BaseException as exc:
+            await self._drop_connection()
             self._fail(exc, [future for _, future in loose])
             if not isinstance(exc, Exception):
                 raise
