@@ -1,5 +1,5 @@
 # Convenience targets. The two commands a newcomer needs are in README.md and need no make.
-.PHONY: setup test serve bench bench-engine bench-flashdrop
+.PHONY: setup test serve bench bench-engine bench-flashdrop bench-pickpath
 
 BENCH_TARGETS ?= ceiling,rowlock,redis,reservoir,reservoir-ceiling
 BENCH_CONNECTIONS ?= 64,256
@@ -14,7 +14,7 @@ test:
 serve:
 	bash scripts/serve.sh
 
-bench: bench-engine bench-flashdrop
+bench: bench-engine bench-flashdrop bench-pickpath
 
 bench-engine:  ## engine micro benchmarks: Rust (criterion) and through the binding (pytest-benchmark)
 	cargo bench -p reservoir-engine --bench engine
@@ -24,3 +24,7 @@ bench-flashdrop:  ## wrk side by side (wrk -t1): reservoir vs ceiling, row-lock,
 	@command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk"; exit 1; }
 	.venv/bin/python benchmarks/compare_flashdrop.py --targets $(BENCH_TARGETS) \
 	  --connections $(BENCH_CONNECTIONS) --duration $(BENCH_DURATION)
+
+bench-pickpath:  ## routing strategies vs optimal and OR-Tools, batch picking -> benchmarks/RESULTS.md
+	.venv/bin/pip install -q "ortools>=9.10"
+	.venv/bin/python benchmarks/pickpath_compare.py

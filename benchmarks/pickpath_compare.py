@@ -37,7 +37,7 @@ from pathlib import Path
 from reservoir import _core
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "RESULTS_picklists_draft.md"
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 STRATEGIES = ("optimal", "largest-gap", "s-shape", "location-order", "combined")
 STOP_COUNTS = (10, 30, 60)
 MM_PER_M = 1000
@@ -202,7 +202,7 @@ def report(
 ) -> str:
     command = " ".join([".venv/bin/python", "benchmarks/pickpath_compare.py", *args.argv])
     lines = [
-        "# Pick-path routing: strategies vs OR-Tools, batch picking (draft)",
+        "## Pick paths: strategies vs optimal and OR-Tools; batch picking",
         "",
         f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         f"- command: `{command}`",
@@ -216,7 +216,7 @@ def report(
         f"{args.ortools_time_limit_s:g} s per route, on the core's distance matrix in mm; "
         "its route is measured on the same matrix in metres",
         "",
-        "## Route length relative to `optimal`, and compute time per route",
+        "### Route length relative to `optimal`, and compute time per route",
         "",
         "Length: mean of (strategy / optimal) - 1 over the instances. "
         "OR-Tools gap: mean (optimal - OR-Tools) / OR-Tools (negative: `optimal` shorter); "
@@ -245,7 +245,7 @@ def report(
         lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
-        "## Batch picking: savings batches vs one list per order",
+        "### Batch picking: savings batches vs one list per order",
         "",
         f"{args.orders} orders of 1-3 picks and 1-3 units, seeded; cart: {args.cart_units} "
         f"units, {args.cart_orders} orders; every route `optimal`.",
@@ -261,7 +261,7 @@ def report(
         )
     lines += [
         "",
-        "## Reading",
+        "### Reading",
         "",
         "- `optimal` is the core's exact programme (Ratliff & Rosenthal, extended to several "
         "blocks) on both warehouses (3 blocks; exact up to 5). Its equality with Held-Karp "
@@ -304,13 +304,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--orders", type=int, default=100)
     parser.add_argument("--cart-units", type=int, default=20)
     parser.add_argument("--cart-orders", type=int, default=6)
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=RESULTS, help="appended to")
     args = parser.parse_args(argv)
     args.argv = [shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)]
     cells = measure_routes(args)
     batching = measure_batching(args)
     text = report(args, cells, batching)
-    args.output.write_text(text)
+    with args.output.open("a") as out:
+        out.write("\n" + text)
     print(text)
 
 
