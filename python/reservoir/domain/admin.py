@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 import msgspec
 from litestar import Controller, Request, get
+from litestar.di import NamedDependency
 
 from reservoir.ledger.verify_engine import verify_with_engine
 from reservoir.lib.auth import requires_role
@@ -23,6 +24,8 @@ class AdminController(Controller):
     guards = [requires_role("admin")]
 
     @get("/verify", summary="Prove SUM(ledger) = levels = engine, and no oversell")
-    async def verify(self, request: Request[Any, Any, Any], pool: asyncpg.Pool) -> VerifyResult:
+    async def verify(
+        self, request: Request[Any, Any, Any], pool: NamedDependency[asyncpg.Pool]
+    ) -> VerifyResult:
         differences = await verify_with_engine(pool, request.app.state.write_path)
         return VerifyResult(ok=not differences, differences=differences)

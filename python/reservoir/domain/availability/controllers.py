@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get
+from litestar.params import FromPath
 
 from reservoir import _core
 from reservoir.ledger.write_path import WritePath
@@ -33,7 +34,7 @@ class Availability(msgspec.Struct):
     locations: list[LocationAvailability]
 
 
-def availability(engine: _core.Engine, sku: str) -> Availability:
+def availability(engine: _core.Engine, sku: FromPath[str]) -> Availability:
     """Totals over sellable locations; every location listed, with its `sellable` flag."""
     try:
         levels = engine.levels(sku)
@@ -64,6 +65,6 @@ class AvailabilityController(Controller):
     guards = [requires_role("storefront", "warehouse")]
 
     @get("/{sku:path}", summary="Units on hand, reserved, committed and available")
-    async def read(self, request: Request[Any, Any, Any], sku: str) -> Availability:
+    async def read(self, request: Request[Any, Any, Any], sku: FromPath[str]) -> Availability:
         write_path: WritePath = request.app.state.write_path
         return availability(write_path.reader(), path_code(sku))

@@ -12,7 +12,8 @@ from typing import Any
 import asyncpg
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.response.base import ASGIResponse
 
 from reservoir.domain.picklists import confirmation, problems, services, store
@@ -55,9 +56,9 @@ class PickListController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        data: PickListIn,
-        caller: Identity,
-        pool: asyncpg.Pool,
+        data: JSONBody[PickListIn],
+        caller: NamedDependency[Identity],
+        pool: NamedDependency[asyncpg.Pool],
     ) -> ASGIResponse:
         write_path = _write_path(request)
         cart_units_max = request.app.state.settings.pick_cart_units_max
@@ -78,7 +79,11 @@ class PickListController(Controller):
         summary="Claim the oldest open pick list of a warehouse (204 when none)",
     )
     async def claim_next(
-        self, request: Request[Any, Any, Any], data: ClaimIn, caller: Identity, pool: asyncpg.Pool
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ClaimIn],
+        caller: NamedDependency[Identity],
+        pool: NamedDependency[asyncpg.Pool],
     ) -> ASGIResponse:
         check_code(data.warehouse, "warehouse")
 
@@ -96,7 +101,9 @@ class PickListController(Controller):
         return await perform(request, caller, apply)
 
     @get("/{pick_list_id:str}", summary="Read a pick list")
-    async def read(self, pick_list_id: FromPath[str], pool: asyncpg.Pool) -> PickListOut:
+    async def read(
+        self, pick_list_id: FromPath[str], pool: NamedDependency[asyncpg.Pool]
+    ) -> PickListOut:
         await confirmation.settle_interrupted(pool, pick_list_id)
         async with pool.acquire() as conn:
             pick_list = await store.load(conn, pick_list_id)
@@ -121,9 +128,9 @@ class PickListController(Controller):
         self,
         request: Request[Any, Any, Any],
         pick_list_id: FromPath[str],
-        data: ConfirmIn,
-        caller: Identity,
-        pool: asyncpg.Pool,
+        data: JSONBody[ConfirmIn],
+        caller: NamedDependency[Identity],
+        pool: NamedDependency[asyncpg.Pool],
     ) -> ASGIResponse:
         write_path = _write_path(request)
         log_entries_max = engine_limits(request.app.state.settings).log_entries_max

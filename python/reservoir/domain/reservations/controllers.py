@@ -12,6 +12,8 @@ from typing import Any
 
 import asyncpg
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
 from litestar.response.base import ASGIResponse
 
 from reservoir import _core
@@ -46,7 +48,10 @@ class ReservationController(Controller):
         responses=None,
     )
     async def reserve(
-        self, request: Request[Any, Any, Any], data: ReserveIn, caller: Identity
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ReserveIn],
+        caller: NamedDependency[Identity],
     ) -> ASGIResponse:
         settings = request.app.state.settings
         lines = services.engine_lines(data, settings)
@@ -65,7 +70,9 @@ class ReservationController(Controller):
         return await perform(request, caller, apply)
 
     @get("/{reservation_id:str}", summary="Read a reservation and its current status")
-    async def read(self, reservation_id: str, pool: asyncpg.Pool) -> ReservationOut:
+    async def read(
+        self, reservation_id: FromPath[str], pool: NamedDependency[asyncpg.Pool]
+    ) -> ReservationOut:
         stored, lines = await services.fetch(pool, reservation_id, with_lines=True)
         status = services.current_status(stored.status, stored.expires_at_ms, now_ms())
         return ReservationOut(
@@ -82,9 +89,9 @@ class ReservationController(Controller):
     async def commit(
         self,
         request: Request[Any, Any, Any],
-        reservation_id: str,
-        caller: Identity,
-        pool: asyncpg.Pool,
+        reservation_id: FromPath[str],
+        caller: NamedDependency[Identity],
+        pool: NamedDependency[asyncpg.Pool],
     ) -> ASGIResponse:
         raw = await request.body()
         data = decode_body(raw, CommitIn) if raw.strip() else CommitIn()
@@ -99,9 +106,9 @@ class ReservationController(Controller):
     async def release(
         self,
         request: Request[Any, Any, Any],
-        reservation_id: str,
-        caller: Identity,
-        pool: asyncpg.Pool,
+        reservation_id: FromPath[str],
+        caller: NamedDependency[Identity],
+        pool: NamedDependency[asyncpg.Pool],
     ) -> ASGIResponse:
         raw = await request.body()
         if raw.strip():
@@ -121,9 +128,9 @@ class ReservationController(Controller):
     async def extend(
         self,
         request: Request[Any, Any, Any],
-        reservation_id: str,
-        caller: Identity,
-        pool: asyncpg.Pool,
+        reservation_id: FromPath[str],
+        caller: NamedDependency[Identity],
+        pool: NamedDependency[asyncpg.Pool],
     ) -> ASGIResponse:
         data = decode_body(await request.body(), ExtendIn)
         ttl_ms = services.check_ttl(request.app.state.settings, data.ttl_seconds)

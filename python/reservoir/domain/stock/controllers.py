@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.response.base import ASGIResponse
 
 from reservoir.domain.reservations.services import check_text
@@ -52,7 +54,10 @@ class StockController(Controller):
 
     @post("/receipts", dto=StrictBody[ReceiptIn], return_dto=None, status_code=201)
     async def receive(
-        self, request: Request[Any, Any, Any], data: ReceiptIn, caller: Identity
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ReceiptIn],
+        caller: NamedDependency[Identity],
     ) -> ASGIResponse:
         """Receive units into a location (`on_hand` grows)."""
         check_text("reference", data.reference)
@@ -76,7 +81,10 @@ class StockController(Controller):
 
     @post("/adjustments", dto=StrictBody[AdjustmentIn], return_dto=None, status_code=201)
     async def adjust(
-        self, request: Request[Any, Any, Any], data: AdjustmentIn, caller: Identity
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[AdjustmentIn],
+        caller: NamedDependency[Identity],
     ) -> ASGIResponse:
         """Correct `on_hand` after a count (signed delta, reason required). Shrinkage below
         what is promised reads as `available` 0 and a `shortfall`."""
