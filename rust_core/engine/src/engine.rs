@@ -279,24 +279,11 @@ impl Engine {
                     level.reserved -= i64::from(line.quantity);
                     level.committed += i64::from(line.quantity);
                 }
-                let lsn = self.log.append(
-                    now_ms,
-                    Change::Commit {
-                        seq,
-                        lines: Lines::from_slice(&lines),
-                    },
-                );
-                let view = ReservationView {
+                let change = Change::Commit {
                     seq,
-                    status: Status::Committed,
-                    expires_at_ms,
-                    lines,
-                    lsn,
+                    lines: Lines::from_slice(&lines),
                 };
-                Ok(Outcome {
-                    view,
-                    changed: true,
-                })
+                Ok(self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms))
             }
             status => Err(EngineError::InvalidState { seq, status }),
         }
@@ -413,18 +400,7 @@ impl Engine {
             return Ok(self.finish(seq, hold, Status::Fulfilled, change, now_ms));
         }
         let (expires_at_ms, lines) = (hold.expires_at_ms, hold.lines.clone());
-        let lsn = self.log.append(now_ms, change);
-        let view = ReservationView {
-            seq,
-            status: Status::Committed,
-            expires_at_ms,
-            lines,
-            lsn,
-        };
-        Ok(Outcome {
-            view,
-            changed: true,
-        })
+        Ok(self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms))
     }
 
     /// Moves a hold's expiry to `now_ms + ttl_ms`.
@@ -449,20 +425,8 @@ impl Engine {
                 hold.expires_at_ms = expires_at_ms;
                 hold.timer_slot = timer_slot;
                 let lines = Lines::from_slice(&hold.lines);
-                let lsn = self
-                    .log
-                    .append(now_ms, Change::Extend { seq, expires_at_ms });
-                let view = ReservationView {
-                    seq,
-                    status: Status::Held,
-                    expires_at_ms,
-                    lines,
-                    lsn,
-                };
-                Ok(Outcome {
-                    view,
-                    changed: true,
-                })
+                let change = Change::Extend { seq, expires_at_ms };
+                Ok(self.logged(seq, Status::Held, expires_at_ms, lines, change, now_ms))
             }
             status => Err(EngineError::InvalidState { seq, status }),
         }
@@ -1055,6 +1019,30 @@ impl Engine {
         self.finish(seq, hold, Status::Expired, change, now_ms);
     }
 
+    /// Logs `change` to a reservation and answers its new state.
+    fn logged(
+        &mut self,
+        seq: ReservationSeq,
+        status: Status,
+        expires_at_ms: i64,
+        lines: Lines,
+        change: Change,
+        now_ms: i64,
+    ) -> Outcome {
+        let lsn = self.log.append(now_ms, change);
+        let view = ReservationView {
+            seq,
+            status,
+            expires_at_ms,
+            lines,
+            lsn,
+        };
+        Outcome {
+            view,
+            changed: true,
+        }
+    }
+
     fn finish(
         &mut self,
         seq: ReservationSeq,
@@ -1063,27 +1051,20 @@ impl Engine {
         change: Change,
         now_ms: i64,
     ) -> Outcome {
-        let lsn = self.log.append(now_ms, change);
+        let lines = Lines::from_slice(&hold.lines);
+        let outcome = self.logged(seq, status, hold.expires_at_ms, hold.lines, change, now_ms);
+        let lsn = outcome.view.lsn;
         self.finished_order.push_back((lsn, seq));
-        let view = ReservationView {
-            seq,
-            status,
-            expires_at_ms: hold.expires_at_ms,
-            lines: hold.lines,
-            lsn,
-        };
+        let expires_at_ms = hold.expires_at_ms;
         self.finished.insert(
             seq,
             Finished {
                 status,
                 lsn,
-                expires_at_ms: view.expires_at_ms,
-                lines: Lines::from_slice(&view.lines),
+                expires_at_ms,
+                lines,
             },
         );
-        Outcome {
-            view,
-            changed: true,
-        }
+        outcome
     }
 }
