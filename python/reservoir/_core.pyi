@@ -99,7 +99,8 @@ class Outcome:
 
 # A drained log row, one per ledger line:
 # (lsn, at_ms, kind, reservation_id | None, sku, location, quantity, expires_at_ms | None)
-# kind is one of: receipt, adjustment, reserve, commit, release, cancel, expire, ship.
+# kind is one of: receipt, adjustment, reserve, commit, release, cancel, expire, ship,
+# return, transfer_out, transfer_in.
 # expires_at_ms is set on `reserve` rows. A change that writes no ledger line (extend)
 # appears only in `Batch.reservations`.
 LogRow = tuple[int, int, str, str | None, str, str, int, int | None]
@@ -129,6 +130,16 @@ class Engine:
     def receive(self, sku: str, location: str, quantity: int, now_ms: int) -> tuple[int, LevelRow]:
         """Returns (lsn, level after)."""
     def adjust(self, sku: str, location: str, delta: int, now_ms: int) -> tuple[int, LevelRow]: ...
+    def return_units(
+        self, sku: str, location: str, quantity: int, now_ms: int
+    ) -> tuple[int, LevelRow]:
+        """Units a customer sent back, into `on_hand`. Returns (lsn, level after)."""
+    def transfer(
+        self, sku: str, from_location: str, to_location: str, quantity: int, now_ms: int
+    ) -> tuple[int, LevelRow, LevelRow]:
+        """Moves units nobody holds between two locations (transfer_out, transfer_in).
+        More than `on_hand - reserved - committed` at the source: InsufficientStock.
+        Returns (lsn, source level after, destination level after)."""
     # reservations (logged)
     def reserve(
         self, lines: list[tuple[str, int, str | None]], ttl_ms: int, now_ms: int

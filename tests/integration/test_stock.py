@@ -146,3 +146,77 @@ async def test_only_warehouse_and_admin_move_stock(server, server_db):
 
 async def test_the_ledger_verifies_clean(server_db):
     assert await verify(server_db) == []
+
+
+async def test_a_return_adds_on_hand_as_a_return_entry(server, warehouse, server_db):
+    body = {"sku": SKU, "location": "STK-DAMAGED", "quantity": 2, "reason": "wrong size"}
+    response = warehouse.post("/v1/stock/returns", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["location"] == "STK-DAMAGED"
+    row = await server_db.fetchrow(
+        "SELECT kind, quantity, reference_type, reference_id FROM ledger_entries"
+        " WHERE kind = 'return'"
+    )
+    assert tuple(row) == ("return", 2, "return", "wrong size")
+    assert await verify(server_db) == []
+
+
+async def test_a_transfer_moves_only_units_nobody_holds(server, warehouse, server_db):
+    sku, a, b = "STK-MOVE", "STK-MOVE-A", "STK-MOVE-B"
+    with server.client("admin") as admin:
+        put_item(admin, sku)
+        put_location(admin, a)
+        put_location(admin, b)
+    warehouse.post("/v1/stock/receipts", json={"sku": sku, "location": a, "quantity": 5})
+    with server.client("storefront") as storefront:
+        held = {"lines": [{"sku": sku, "quantity": 3, "location": a}]}
+        assert storefront.post("/v1/reservations", json=held).status_code == 201
+    before = await ledger_count(server_db)
+    too_many = {"sku": sku, "from": a, "to": b, "quantity": 3}
+    refused = warehouse.post("/v1/stock/transfers", json=too_many)
+    assert refused.status_code == 409
+    assert refused.json()["shortages"] == [{"sku": sku, "requested": 3, "available": 2}]
+    assert await ledger_count(server_db) == before
+    moved = warehouse.post(
+        "/v1/stock/transfers", json={**too_many, "quantity": 2, "reference": "MOVE-1"}
+    )
+    assert moved.status_code == 201, moved.text
+    answer = moved.json()
+    assert answer["from"] == {
+        "location": a,
+        "on_hand": 3,
+        "reserved": 3,
+        "committed": 0,
+        "available": 0,
+    }
+    assert answer["to"]["on_hand"] == 2
+    rows = await server_db.fetch(
+        "SELECT kind, location, quantity FROM ledger_entries WHERE reference_id = 'MOVE-1'"
+        " ORDER BY id"
+    )
+    assert [tuple(r) for r in rows] == [("transfer_out", a, 2), ("transfer_in", b, 2)]
+    assert await level(server_db, sku, a) == (3, 3, 0)
+    assert await level(server_db, sku, b) == (2, 0, 0)
+    assert await verify(server_db) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"sku": SKU, "from": BIN, "to": BIN, "quantity": 1}, 422, "to"),
+        ({"sku": SKU, "from": BIN, "to": "NOWHERE", "quantity": 1}, 422, "location"),
+        ({"sku": SKU, "from": BIN, "to": BIN2, "quantity": 0}, 422, "quantity"),
+        ({"sku": SKU, "to": BIN2, "quantity": 1}, 400, "from"),
+        ({"sku": "GHOST", "from": BIN, "to": BIN2, "quantity": 1}, 422, "sku"),
+    ],
+)
+async def test_bad_transfers_name_the_field_and_write_nothing(
+    warehouse, server_db, body, status, field
+):
+    before = await ledger_count(server_db)
+    response = warehouse.post("/v1/stock/transfers", json=body)
+    assert response.status_code == status, response.text
+    problem = response.json()
+    named = {problem.get("field")} | {e.get("field") for e in problem.get("errors", [])}
+    assert field in named, problem
+    assert await ledger_count(server_db) == before

@@ -78,7 +78,10 @@ pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> BatchSu
                     Status::Committed
                 };
             }
-            Change::Receipt { .. } | Change::Adjustment { .. } => {}
+            Change::Receipt { .. }
+            | Change::Adjustment { .. }
+            | Change::Return { .. }
+            | Change::Transfer { .. } => {}
         }
     }
     summary

@@ -171,6 +171,66 @@ impl Engine {
         ))
     }
 
+    /// Takes back units a customer returned into `on_hand` at a location.
+    pub fn return_units(
+        &mut self,
+        sku: &str,
+        location: &str,
+        quantity: i64,
+        now_ms: i64,
+    ) -> Result<(u64, Level)> {
+        self.check_log_room()?;
+        self.check_quantity("quantity", quantity)?;
+        let (sku, location) = self.resolve(sku, location)?;
+        Ok(self.record_movement(
+            sku,
+            location,
+            Change::Return {
+                sku,
+                location,
+                quantity,
+            },
+            now_ms,
+        ))
+    }
+
+    /// Moves units between two locations of the same SKU. Only units nobody holds move:
+    /// at most `on_hand − reserved − committed` at `from` (sellable or not); otherwise the
+    /// shortage is reported and nothing moves. Returns the LSN and both levels after.
+    pub fn transfer(
+        &mut self,
+        sku: &str,
+        from: &str,
+        to: &str,
+        quantity: i64,
+        now_ms: i64,
+    ) -> Result<(u64, Level, Level)> {
+        self.check_log_room()?;
+        self.check_quantity("quantity", quantity)?;
+        if from == to {
+            return Err(EngineError::invalid("to", "must differ from `from`"));
+        }
+        let (sku_id, from_id) = self.resolve(sku, from)?;
+        let to_id = self.catalogue.location_id(to)?;
+        let movable = self.stock.get(sku_id, from_id).map_or(0, Level::available);
+        if quantity > movable {
+            let shortage = Shortage {
+                sku: sku.to_owned(),
+                requested: quantity,
+                available: movable,
+            };
+            return Err(EngineError::InsufficientStock(vec![shortage]));
+        }
+        let change = Change::Transfer {
+            sku: sku_id,
+            from: from_id,
+            to: to_id,
+            quantity,
+        };
+        let (lsn, after_from) = self.record_movement(sku_id, from_id, change, now_ms);
+        Ok((lsn, after_from, *self.stock.entry(sku_id, to_id)))
+    }
+
     /// Applies a stock movement to its level (by the ledger fold) and logs it; returns the
     /// LSN and the level after.
     fn record_movement(
@@ -629,7 +689,10 @@ impl Engine {
             .change
             .for_each_effect(|sku, location, delta| self.stock.apply(sku, location, delta));
         match &entry.change {
-            Change::Receipt { .. } | Change::Adjustment { .. } => {}
+            Change::Receipt { .. }
+            | Change::Adjustment { .. }
+            | Change::Return { .. }
+            | Change::Transfer { .. } => {}
             Change::Reserve {
                 seq,
                 expires_at_ms,

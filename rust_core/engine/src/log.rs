@@ -47,6 +47,19 @@ pub enum Change {
         seq: ReservationSeq,
         expires_at_ms: i64,
     },
+    /// Units a customer sent back, into a location's on-hand stock.
+    Return {
+        sku: SkuId,
+        location: LocId,
+        quantity: i64,
+    },
+    /// Unpromised units moved between two locations (two ledger lines: out, then in).
+    Transfer {
+        sku: SkuId,
+        from: LocId,
+        to: LocId,
+        quantity: i64,
+    },
     /// Committed units picked and shipped; `fulfilled` when nothing is left to ship.
     Ship {
         seq: ReservationSeq,
@@ -66,6 +79,9 @@ pub enum Kind {
     Cancel,
     Expire,
     Ship,
+    Return,
+    TransferOut,
+    TransferIn,
 }
 
 impl Kind {
@@ -79,6 +95,9 @@ impl Kind {
             Kind::Cancel => "cancel",
             Kind::Expire => "expire",
             Kind::Ship => "ship",
+            Kind::Return => "return",
+            Kind::TransferOut => "transfer_out",
+            Kind::TransferIn => "transfer_in",
         }
     }
 
@@ -86,7 +105,8 @@ impl Kind {
     /// The verifier's SQL folds the same way.
     pub fn effect(self, quantity: i64) -> LevelDelta {
         let (on_hand, reserved, committed) = match self {
-            Kind::Receipt | Kind::Adjustment => (quantity, 0, 0),
+            Kind::Receipt | Kind::Adjustment | Kind::Return | Kind::TransferIn => (quantity, 0, 0),
+            Kind::TransferOut => (-quantity, 0, 0),
             Kind::Reserve => (0, quantity, 0),
             Kind::Release | Kind::Expire => (0, -quantity, 0),
             Kind::Commit => (0, -quantity, quantity),
@@ -101,14 +121,14 @@ impl Kind {
     }
 }
 
-/// One ledger line of a change: (sku, location, quantity).
-pub type LedgerLine = (SkuId, LocId, i64);
-
 impl Change {
     /// The reservation this change is about, if any.
     pub fn reservation(&self) -> Option<ReservationSeq> {
         match self {
-            Change::Receipt { .. } | Change::Adjustment { .. } => None,
+            Change::Receipt { .. }
+            | Change::Adjustment { .. }
+            | Change::Return { .. }
+            | Change::Transfer { .. } => None,
             Change::Reserve { seq, .. }
             | Change::Commit { seq, .. }
             | Change::Release { seq, .. }
@@ -128,41 +148,13 @@ impl Change {
             | Change::Cancel { lines, .. }
             | Change::Expire { lines, .. }
             | Change::Ship { lines, .. } => lines.len(),
+            Change::Transfer { .. } => 2,
             _ => 1,
         }
     }
 
-    /// The ledger kind and lines this change writes.
-    pub fn ledger_lines(&self) -> (Option<Kind>, Vec<LedgerLine>) {
-        let of = |lines: &Lines| -> Vec<LedgerLine> {
-            lines
-                .iter()
-                .map(|l| (l.sku, l.location, i64::from(l.quantity)))
-                .collect()
-        };
-        match self {
-            Change::Receipt {
-                sku,
-                location,
-                quantity,
-            } => (Some(Kind::Receipt), vec![(*sku, *location, *quantity)]),
-            Change::Adjustment {
-                sku,
-                location,
-                delta,
-            } => (Some(Kind::Adjustment), vec![(*sku, *location, *delta)]),
-            Change::Reserve { lines, .. } => (Some(Kind::Reserve), of(lines)),
-            Change::Commit { lines, .. } => (Some(Kind::Commit), of(lines)),
-            Change::Release { lines, .. } => (Some(Kind::Release), of(lines)),
-            Change::Cancel { lines, .. } => (Some(Kind::Cancel), of(lines)),
-            Change::Expire { lines, .. } => (Some(Kind::Expire), of(lines)),
-            Change::Ship { lines, .. } => (Some(Kind::Ship), of(lines)),
-            Change::Extend { .. } => (None, Vec::new()),
-        }
-    }
-
-    /// Calls `f` with the ledger kind and each ledger line this change writes (none for
-    /// `Extend`), without collecting them.
+    /// Calls `f` with the ledger kind and each ledger line this change writes, in order
+    /// (none for `Extend`).
     pub fn for_each_ledger_line(&self, mut f: impl FnMut(Kind, SkuId, LocId, i64)) {
         let (kind, lines) = match self {
             Change::Receipt {
@@ -175,6 +167,20 @@ impl Change {
                 location,
                 delta,
             } => return f(Kind::Adjustment, *sku, *location, *delta),
+            Change::Return {
+                sku,
+                location,
+                quantity,
+            } => return f(Kind::Return, *sku, *location, *quantity),
+            Change::Transfer {
+                sku,
+                from,
+                to,
+                quantity,
+            } => {
+                f(Kind::TransferOut, *sku, *from, *quantity);
+                return f(Kind::TransferIn, *sku, *to, *quantity);
+            }
             Change::Reserve { lines, .. } => (Kind::Reserve, lines),
             Change::Commit { lines, .. } => (Kind::Commit, lines),
             Change::Release { lines, .. } => (Kind::Release, lines),

@@ -18,6 +18,17 @@ fn engine_with(stock: &[(&str, &str, i64)]) -> Engine {
     engine
 }
 
+/// The kinds of the ledger lines the undrained log writes, in order.
+fn ledger_kinds(engine: &mut Engine) -> Vec<&'static str> {
+    let mut kinds = Vec::new();
+    for entry in engine.drain(usize::MAX) {
+        entry
+            .change
+            .for_each_ledger_line(|kind, _, _, _| kinds.push(kind.as_str()));
+    }
+    kinds
+}
+
 fn line(sku: &str, quantity: i64) -> LineRequest<'_> {
     LineRequest {
         sku,
@@ -251,21 +262,9 @@ fn release_gives_back_once_and_cancels_orders() {
     let cancelled = engine.release(order.seq, T0).unwrap();
     assert_eq!(cancelled.view.status, Status::Released);
     assert_eq!(level(&engine, "SKU-1", "A"), (5, 0, 0, 5));
-    let kinds: Vec<_> = engine
-        .drain(100)
-        .iter()
-        .map(|e| e.change.ledger_lines().0.map(|k| k.as_str()))
-        .collect();
     assert_eq!(
-        kinds,
-        vec![
-            Some("receipt"),
-            Some("reserve"),
-            Some("release"),
-            Some("reserve"),
-            Some("commit"),
-            Some("cancel")
-        ]
+        ledger_kinds(&mut engine),
+        ["receipt", "reserve", "release", "reserve", "commit", "cancel"]
     );
 }
 
@@ -453,10 +452,49 @@ fn shipping_takes_units_off_on_hand_and_committed_and_fulfils() {
             status: Status::Fulfilled
         }
     );
-    let kinds: Vec<_> = engine
-        .drain(100)
-        .iter()
-        .map(|e| e.change.ledger_lines().0.map(|k| k.as_str()))
-        .collect();
-    assert_eq!(kinds[kinds.len() - 2..], [Some("ship"), Some("ship")]);
+    let kinds = ledger_kinds(&mut engine);
+    assert_eq!(kinds[kinds.len() - 2..], ["ship", "ship"]);
+}
+
+#[test]
+fn returns_add_on_hand_and_transfers_move_only_unpromised_units() {
+    let mut engine = engine_with(&[("SKU-1", "A", 5)]);
+    let (_, after) = engine.return_units("SKU-1", "QC", 2, T0).unwrap();
+    assert_eq!(
+        (after.on_hand, engine.reservable(&after)),
+        (2, 0),
+        "QC is not sellable"
+    );
+    engine.reserve(&[at("SKU-1", 4, "A")], 1_000, T0).unwrap();
+    let refused = engine.transfer("SKU-1", "A", "B", 2, T0).unwrap_err();
+    assert_eq!(
+        refused,
+        EngineError::InsufficientStock(vec![Shortage {
+            sku: "SKU-1".into(),
+            requested: 2,
+            available: 1
+        }]),
+        "held units never move"
+    );
+    let (_, from, to) = engine.transfer("SKU-1", "QC", "B", 2, T0).unwrap();
+    assert_eq!((from.on_hand, to.on_hand), (0, 2));
+    assert_eq!(level(&engine, "SKU-1", "B"), (2, 0, 0, 2));
+    assert!(
+        matches!(engine.transfer("SKU-1", "B", "B", 1, T0), Err(EngineError::InvalidInput { ref field, .. }) if field == "to")
+    );
+    assert_eq!(
+        engine.transfer("SKU-1", "B", "NOPE", 1, T0).unwrap_err(),
+        EngineError::UnknownLocation("NOPE".into())
+    );
+    assert_eq!(
+        ledger_kinds(&mut engine),
+        [
+            "receipt",
+            "return",
+            "reserve",
+            "transfer_out",
+            "transfer_in"
+        ]
+    );
+    assert_eq!(engine.audit(|_, _| false), Vec::<String>::new());
 }

@@ -169,6 +169,7 @@ impl Sim {
             62..=75 => self.release(),
             76..=81 => self.extend(),
             82..=85 => self.ship(),
+            86..=87 => self.transfer(),
             _ => self.tick(),
         }
         self.check();
@@ -381,6 +382,35 @@ impl Sim {
             result.map(|o| (o.view.status, o.changed)),
             expected,
         );
+    }
+
+    fn transfer(&mut self) {
+        let sku = SKUS[self.rng.random_range(0..SKUS.len())];
+        let from = LOCATIONS[self.rng.random_range(0..LOCATIONS.len())].0;
+        let to = LOCATIONS[self.rng.random_range(0..LOCATIONS.len())].0;
+        let q = self.rng.random_range(1..=4);
+        let (o, r, c) = self.model.counters(sku, from);
+        let movable = (o - r - c).max(0);
+        let result = self.engine.transfer(sku, from, to, q, self.now);
+        if from == to || q > movable {
+            if result.is_ok() {
+                self.fail(format!(
+                    "transfer {q} {from}->{to} of {movable} movable should be refused"
+                ));
+            }
+            return;
+        }
+        result.unwrap_or_else(|e| self.fail(format!("transfer: {e}")));
+        *self
+            .model
+            .on_hand
+            .entry((sku.into(), from.into()))
+            .or_default() -= q;
+        *self
+            .model
+            .on_hand
+            .entry((sku.into(), to.into()))
+            .or_default() += q;
     }
 
     fn ship(&mut self) {

@@ -140,6 +140,9 @@ fn word(py: Python<'_>, word: &'static str) -> Str {
         "expire" => intern!(py, "expire"),
         "ship" => intern!(py, "ship"),
         "fulfilled" => intern!(py, "fulfilled"),
+        "return" => intern!(py, "return"),
+        "transfer_out" => intern!(py, "transfer_out"),
+        "transfer_in" => intern!(py, "transfer_in"),
         other => return PyString::new(py, other).unbind(),
     };
     interned.clone().unbind()
@@ -184,6 +187,22 @@ impl Engine {
                 )
             })
             .collect()
+    }
+
+    /// The answer to a stock movement: its LSN and the level after.
+    fn movement(
+        &self,
+        py: Python<'_>,
+        sku: &str,
+        moved: core::Result<(u64, core::Level)>,
+    ) -> PyResult<(u64, LevelRow)> {
+        let (lsn, level) = moved.map_err(|e| errors::to_py(py, e))?;
+        let sku = self
+            .inner
+            .catalogue()
+            .sku_id(sku)
+            .expect("moved SKU exists");
+        Ok((lsn, self.level_row(sku, &level)))
     }
 
     fn level_row(&self, sku: core::SkuId, level: &core::Level) -> LevelRow {
@@ -328,16 +347,8 @@ impl Engine {
         quantity: i64,
         now_ms: i64,
     ) -> PyResult<(u64, LevelRow)> {
-        let (lsn, level) = self
-            .inner
-            .receive(sku, location, quantity, now_ms)
-            .map_err(|e| errors::to_py(py, e))?;
-        let sku = self
-            .inner
-            .catalogue()
-            .sku_id(sku)
-            .expect("received SKU exists");
-        Ok((lsn, self.level_row(sku, &level)))
+        let moved = self.inner.receive(sku, location, quantity, now_ms);
+        self.movement(py, sku, moved)
     }
 
     fn adjust(
@@ -348,16 +359,42 @@ impl Engine {
         delta: i64,
         now_ms: i64,
     ) -> PyResult<(u64, LevelRow)> {
-        let (lsn, level) = self
+        let moved = self.inner.adjust(sku, location, delta, now_ms);
+        self.movement(py, sku, moved)
+    }
+
+    fn return_units(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        location: &str,
+        quantity: i64,
+        now_ms: i64,
+    ) -> PyResult<(u64, LevelRow)> {
+        let moved = self.inner.return_units(sku, location, quantity, now_ms);
+        self.movement(py, sku, moved)
+    }
+
+    #[pyo3(name = "transfer")]
+    fn transfer_units(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        from_location: &str,
+        to_location: &str,
+        quantity: i64,
+        now_ms: i64,
+    ) -> PyResult<(u64, LevelRow, LevelRow)> {
+        let (lsn, from, to) = self
             .inner
-            .adjust(sku, location, delta, now_ms)
+            .transfer(sku, from_location, to_location, quantity, now_ms)
             .map_err(|e| errors::to_py(py, e))?;
         let sku = self
             .inner
             .catalogue()
             .sku_id(sku)
-            .expect("adjusted SKU exists");
-        Ok((lsn, self.level_row(sku, &level)))
+            .expect("moved SKU exists");
+        Ok((lsn, self.level_row(sku, &from), self.level_row(sku, &to)))
     }
 
     fn reserve(

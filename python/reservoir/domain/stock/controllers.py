@@ -12,7 +12,15 @@ from litestar.params import JSONBody
 from litestar.response.base import ASGIResponse
 
 from reservoir.domain.reservations.services import check_text
-from reservoir.domain.stock.schemas import AdjustmentIn, MovementOut, ReceiptIn
+from reservoir.domain.stock.schemas import (
+    AdjustmentIn,
+    LevelOut,
+    MovementOut,
+    ReceiptIn,
+    ReturnIn,
+    TransferIn,
+    TransferOut,
+)
 from reservoir.domain.writes import Written, perform
 from reservoir.ledger.changes import ChangeMeta
 from reservoir.ledger.write_path import WritePath
@@ -99,3 +107,69 @@ class StockController(Controller):
             return Written(201, _movement(lsn, level, data.delta), lsn, meta)
 
         return await perform(request, caller, apply)
+
+    @post("/returns", dto=StrictBody[ReturnIn], return_dto=None, status_code=201)
+    async def take_return(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ReturnIn],
+        caller: NamedDependency[Identity],
+    ) -> ASGIResponse:
+        """Take back units a customer returned, into `on_hand` at a location (put returns
+        into a non-sellable location to inspect them first, then transfer them)."""
+        check_text("reference", data.reference)
+        check_text("reason", data.reason)
+        write_path: WritePath = request.app.state.write_path
+
+        def apply() -> Written:
+            lsn, level = write_path.engine().return_units(
+                data.sku, data.location, data.quantity, now_ms()
+            )
+            meta = ChangeMeta(
+                caller.actor,
+                reference_type="return",
+                reference_id=data.reference or data.reason or transaction_id(lsn),
+            )
+            return Written(201, _movement(lsn, level), lsn, meta)
+
+        return await perform(request, caller, apply)
+
+    @post("/transfers", dto=StrictBody[TransferIn], return_dto=None, status_code=201)
+    async def transfer(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[TransferIn],
+        caller: NamedDependency[Identity],
+    ) -> ASGIResponse:
+        """Move units nobody holds from one location to another (one ledger transaction:
+        `transfer_out` and `transfer_in`). Held or committed units never move: more than
+        `on_hand - reserved - committed` at `from` is 409 with the shortage."""
+        check_text("reference", data.reference)
+        write_path: WritePath = request.app.state.write_path
+
+        def apply() -> Written:
+            lsn, source, target = write_path.engine().transfer(
+                data.sku, data.from_location, data.to_location, data.quantity, now_ms()
+            )
+            meta = ChangeMeta(
+                caller.actor,
+                reference_type="transfer",
+                reference_id=data.reference or transaction_id(lsn),
+            )
+            body = encode(
+                TransferOut(
+                    transaction_id=transaction_id(lsn),
+                    sku=data.sku,
+                    quantity=data.quantity,
+                    from_location=_level(source),
+                    to_location=_level(target),
+                )
+            )
+            return Written(201, body, lsn, meta)
+
+        return await perform(request, caller, apply)
+
+
+def _level(level: tuple) -> LevelOut:
+    _, location, on_hand, reserved, committed, available, _ = level
+    return LevelOut(location, on_hand, reserved, committed, available)

@@ -23,6 +23,38 @@ class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: str
 
 
+class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
+    sku: str
+    location: str
+    quantity: int
+    reference: str | None = None
+    reason: str | None = None
+
+
+class TransferIn(msgspec.Struct, forbid_unknown_fields=True):
+    sku: str
+    quantity: int
+    from_location: str = msgspec.field(name="from")
+    to_location: str = msgspec.field(name="to")
+    reference: str | None = None
+
+
+class LevelOut(msgspec.Struct):
+    location: str
+    on_hand: int
+    reserved: int
+    committed: int
+    available: int
+
+
+class TransferOut(msgspec.Struct):
+    transaction_id: str
+    sku: str
+    quantity: int
+    from_location: LevelOut = msgspec.field(name="from")
+    to_location: LevelOut = msgspec.field(name="to")
+
+
 class MovementOut(msgspec.Struct, omit_defaults=True):
     transaction_id: str
     sku: str
