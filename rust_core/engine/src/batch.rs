@@ -71,6 +71,7 @@ pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> BatchSu
             Change::Commit { .. } => change.status = Status::Committed,
             Change::Release { .. } | Change::Cancel { .. } => change.status = Status::Released,
             Change::Expire { .. } => change.status = Status::Expired,
+            Change::Reallocate { .. } => change.status = Status::Committed,
             Change::Ship { fulfilled, .. } => {
                 change.status = if *fulfilled {
                     Status::Fulfilled

@@ -15,7 +15,7 @@ use crate::expiry::ExpiryTimers;
 use crate::ids::{LocId, ReservationSeq, SeqMap, SkuId};
 use crate::limits::Limits;
 use crate::log::{Change, ChangeLog, LogEntry};
-use crate::reservation::{take_shipped, Finished, Hold, Line, Lines, Status};
+use crate::reservation::{move_line, take_shipped, Finished, Hold, Line, Lines, Status};
 use crate::stock::{Level, StockTable};
 
 /// One requested line of a reservation.
@@ -463,6 +463,94 @@ impl Engine {
         Ok(self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms))
     }
 
+    /// Moves `quantity` committed units of an order's line at `from` to another location
+    /// that has them to spare (after a short pick found fewer at `from`). `to: None` picks
+    /// the sellable location with the most available units (ties: location code). No
+    /// location with enough: InsufficientStock, and nothing moves.
+    pub fn reallocate(
+        &mut self,
+        seq: ReservationSeq,
+        sku: &str,
+        from: &str,
+        to: Option<&str>,
+        quantity: i64,
+        now_ms: i64,
+    ) -> Result<Outcome> {
+        self.check_log_room()?;
+        self.check_quantity("quantity", quantity)?;
+        let (status, expires_at_ms) = self.state(seq)?;
+        if status != Status::Committed {
+            return Err(EngineError::InvalidState { seq, status });
+        }
+        let (sku_id, from_id) = self.resolve(sku, from)?;
+        let committed: i64 = self.holds[&seq]
+            .lines
+            .iter()
+            .filter(|l| l.sku == sku_id && l.location == from_id)
+            .map(|l| i64::from(l.quantity))
+            .sum();
+        if quantity > committed {
+            return Err(EngineError::invalid(
+                "quantity",
+                format!("only {committed} committed at {from}"),
+            ));
+        }
+        let to_id = match to {
+            Some(code) => {
+                let id = self.catalogue.location_id(code)?;
+                if id == from_id {
+                    return Err(EngineError::invalid("to", "must differ from `from`"));
+                }
+                id
+            }
+            None => self.best_location(sku_id, from_id).unwrap_or(from_id),
+        };
+        let available = if to_id == from_id {
+            0
+        } else {
+            self.available(sku_id, to_id, &Taken::new())
+        };
+        if available < quantity {
+            let shortage = Shortage {
+                sku: sku.to_owned(),
+                requested: quantity,
+                available,
+            };
+            return Err(EngineError::InsufficientStock(vec![shortage]));
+        }
+        let change = Change::Reallocate {
+            seq,
+            sku: sku_id,
+            from: from_id,
+            to: to_id,
+            quantity,
+        };
+        change.for_each_effect(|s, l, delta| self.stock.apply(s, l, delta));
+        let hold = self.holds.get_mut(&seq).expect("committed reservation");
+        move_line(&mut hold.lines, sku_id, from_id, to_id, quantity as u32);
+        let lines = Lines::from_slice(&hold.lines);
+        Ok(self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms))
+    }
+
+    /// The sellable location other than `except` with the most units available for `sku`
+    /// (ties: location code).
+    fn best_location(&self, sku: SkuId, except: LocId) -> Option<LocId> {
+        let none = Taken::new();
+        self.stock
+            .levels(sku)
+            .iter()
+            .filter(|l| l.location != except)
+            .map(|l| (self.available(sku, l.location, &none), l.location))
+            .max_by(|a, b| {
+                a.0.cmp(&b.0).then_with(|| {
+                    self.catalogue
+                        .location(b.1)
+                        .cmp(self.catalogue.location(a.1))
+                })
+            })
+            .map(|(_, location)| location)
+    }
+
     /// Moves a hold's expiry to `now_ms + ttl_ms`.
     pub fn extend(&mut self, seq: ReservationSeq, ttl_ms: i64, now_ms: i64) -> Result<Outcome> {
         self.check_log_room()?;
@@ -741,6 +829,19 @@ impl Engine {
                 if *fulfilled {
                     self.holds.remove(seq);
                 }
+            }
+            Change::Reallocate {
+                seq,
+                sku,
+                from,
+                to,
+                quantity,
+            } => {
+                let hold = self
+                    .holds
+                    .get_mut(seq)
+                    .expect("replayed move of an open order");
+                move_line(&mut hold.lines, *sku, *from, *to, *quantity as u32);
             }
             Change::Extend { seq, expires_at_ms } => {
                 let hold = &self.holds[seq];

@@ -47,6 +47,16 @@ pub enum Change {
         seq: ReservationSeq,
         expires_at_ms: i64,
     },
+    /// Committed units of an order moved to another location (after a short pick): the
+    /// commitment leaves `from` (a `cancel` line) and is held and committed at `to`
+    /// (`reserve` and `commit` lines), so the ledger fold needs no kind of its own.
+    Reallocate {
+        seq: ReservationSeq,
+        sku: SkuId,
+        from: LocId,
+        to: LocId,
+        quantity: i64,
+    },
     /// Units a customer sent back, into a location's on-hand stock.
     Return {
         sku: SkuId,
@@ -135,7 +145,8 @@ impl Change {
             | Change::Cancel { seq, .. }
             | Change::Expire { seq, .. }
             | Change::Extend { seq, .. }
-            | Change::Ship { seq, .. } => Some(*seq),
+            | Change::Ship { seq, .. }
+            | Change::Reallocate { seq, .. } => Some(*seq),
         }
     }
 
@@ -149,6 +160,7 @@ impl Change {
             | Change::Expire { lines, .. }
             | Change::Ship { lines, .. } => lines.len(),
             Change::Transfer { .. } => 2,
+            Change::Reallocate { .. } => 3,
             _ => 1,
         }
     }
@@ -180,6 +192,17 @@ impl Change {
             } => {
                 f(Kind::TransferOut, *sku, *from, *quantity);
                 return f(Kind::TransferIn, *sku, *to, *quantity);
+            }
+            Change::Reallocate {
+                sku,
+                from,
+                to,
+                quantity,
+                ..
+            } => {
+                f(Kind::Cancel, *sku, *from, *quantity);
+                f(Kind::Reserve, *sku, *to, *quantity);
+                return f(Kind::Commit, *sku, *to, *quantity);
             }
             Change::Reserve { lines, .. } => (Kind::Reserve, lines),
             Change::Commit { lines, .. } => (Kind::Commit, lines),

@@ -89,3 +89,24 @@ pub fn take_shipped(lines: &mut Lines, shipped: &[Line]) -> bool {
     lines.retain(|l| l.quantity > 0);
     lines.is_empty()
 }
+
+/// Moves `quantity` of `lines` at (`sku`, `from`) to `to`, merging with a line already there.
+/// The caller has checked that the quantity is there.
+pub fn move_line(lines: &mut Lines, sku: SkuId, from: LocId, to: LocId, quantity: u32) {
+    take_shipped(
+        lines,
+        &[Line {
+            sku,
+            location: from,
+            quantity,
+        }],
+    );
+    match lines.iter_mut().find(|l| l.sku == sku && l.location == to) {
+        Some(line) => line.quantity += quantity,
+        None => lines.push(Line {
+            sku,
+            location: to,
+            quantity,
+        }),
+    }
+}

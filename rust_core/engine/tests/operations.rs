@@ -498,3 +498,51 @@ fn returns_add_on_hand_and_transfers_move_only_unpromised_units() {
     );
     assert_eq!(engine.audit(|_, _| false), Vec::<String>::new());
 }
+
+#[test]
+fn a_short_picked_line_moves_to_the_location_with_the_most_to_spare() {
+    let mut engine = engine_with(&[("SKU-1", "A", 4), ("SKU-1", "B", 3)]);
+    engine.define_location("C", true).unwrap();
+    engine.receive("SKU-1", "C", 3, T0).unwrap();
+    let order = engine.reserve(&[at("SKU-1", 4, "A")], 1_000, T0).unwrap();
+    assert_eq!(
+        engine
+            .reallocate(order.seq, "SKU-1", "A", None, 1, T0)
+            .unwrap_err(),
+        EngineError::InvalidState {
+            seq: order.seq,
+            status: Status::Held
+        },
+        "only orders move"
+    );
+    engine.commit(order.seq, T0).unwrap();
+    engine.ship(order.seq, &[("SKU-1", "A", 2)], T0).unwrap(); // 2 of 4 found
+    let moved = engine
+        .reallocate(order.seq, "SKU-1", "A", None, 2, T0)
+        .unwrap();
+    let cat = engine.catalogue();
+    let lines: Vec<_> = moved
+        .view
+        .lines
+        .iter()
+        .map(|l| (cat.location(l.location), l.quantity))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![("B", 2)],
+        "B and C tie at 3: the lower code wins"
+    );
+    assert_eq!(level(&engine, "SKU-1", "A"), (2, 0, 0, 2));
+    assert_eq!(level(&engine, "SKU-1", "B"), (3, 0, 2, 1));
+    let none = engine
+        .reallocate(order.seq, "SKU-1", "B", Some("C"), 9, T0)
+        .unwrap_err();
+    assert!(matches!(none, EngineError::InvalidInput { ref field, .. } if field == "quantity"));
+    let short = engine.reallocate(order.seq, "SKU-1", "B", Some("A"), 2, T0);
+    assert!(short.is_ok(), "A has 2 to spare again");
+    assert_eq!(
+        ledger_kinds(&mut engine)[5..],
+        ["ship", "cancel", "reserve", "commit", "cancel", "reserve", "commit"]
+    );
+    assert_eq!(engine.audit(|_, _| false), Vec::<String>::new());
+}

@@ -170,6 +170,7 @@ impl Sim {
             76..=81 => self.extend(),
             82..=85 => self.ship(),
             86..=87 => self.transfer(),
+            88..=89 => self.reallocate(),
             _ => self.tick(),
         }
         self.check();
@@ -382,6 +383,55 @@ impl Sim {
             result.map(|o| (o.view.status, o.changed)),
             expected,
         );
+    }
+
+    fn reallocate(&mut self) {
+        let committed: Vec<_> = self
+            .model
+            .holds
+            .iter()
+            .filter(|(_, h)| h.status == Status::Committed)
+            .map(|(&s, _)| s)
+            .collect();
+        if committed.is_empty() {
+            return;
+        }
+        let seq = committed[self.rng.random_range(0..committed.len())];
+        let (sku, from, q) = {
+            let lines = &self.model.holds[&seq].lines;
+            lines[self.rng.random_range(0..lines.len())].clone()
+        };
+        let take = self.rng.random_range(1..=q);
+        let to = LOCATIONS[self.rng.random_range(0..LOCATIONS.len())].0;
+        let spare = if to == from {
+            0
+        } else {
+            self.model.available(&sku, to)
+        };
+        let result = self
+            .engine
+            .reallocate(seq, &sku, &from, Some(to), take, self.now);
+        if to == from || take > spare {
+            if result.is_ok() {
+                self.fail(format!(
+                    "reallocate {take} {from}->{to} with {spare} spare should be refused"
+                ));
+            }
+            return;
+        }
+        result.unwrap_or_else(|e| self.fail(format!("reallocate: {e}")));
+        let lines = &mut self.model.holds.get_mut(&seq).unwrap().lines;
+        let mut left = take;
+        for line in lines.iter_mut().filter(|l| l.0 == sku && l.1 == from) {
+            let t = left.min(line.2);
+            line.2 -= t;
+            left -= t;
+        }
+        lines.retain(|l| l.2 > 0);
+        match lines.iter_mut().find(|l| l.0 == sku && l.1 == to) {
+            Some(line) => line.2 += take,
+            None => lines.push((sku.clone(), to.to_owned(), take)),
+        }
     }
 
     fn transfer(&mut self) {
