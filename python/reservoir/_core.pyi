@@ -101,7 +101,8 @@ class Outcome:
 # (lsn, at_ms, kind, reservation_id | None, sku, location, quantity, expires_at_ms | None)
 # kind is one of: receipt, adjustment, reserve, commit, release, cancel, expire, ship,
 # return, transfer_out, transfer_in.
-# expires_at_ms is set on `reserve` rows. A change that writes no ledger line (extend)
+# expires_at_ms is set on the `reserve` rows of a new hold (not on those of an order
+# moving between locations). A change that writes no ledger line (extend)
 # appears only in `Batch.reservations`.
 LogRow = tuple[int, int, str, str | None, str, str, int, int | None]
 
@@ -155,6 +156,17 @@ class Engine:
         """Ships picked (sku, location, quantity) of a committed reservation: the units leave
         `on_hand` and `committed`. A short pick leaves the rest committed; shipping everything
         makes it `fulfilled`."""
+    def reallocate(
+        self,
+        reservation_id: str,
+        sku: str,
+        from_location: str,
+        to_location: str | None,
+        quantity: int,
+        now_ms: int,
+    ) -> Outcome:
+        """Moves committed units of an order from one location to another with units to
+        spare (None: the sellable one with the most, ties by code); else InsufficientStock."""
     def expire_due(self, now_ms: int, max_count: int = 100_000) -> int:
         """Expires holds due at `now_ms` (O(due)); returns how many."""
     def get(self, reservation_id: str) -> Reservation | None:

@@ -530,3 +530,40 @@ async def test_a_batch_confirmation_ships_every_order_in_the_callers_name(
     )
     assert sorted(r["reference_id"] for r in rows) == sorted(rids)
     assert all(r["actor"].startswith("warehouse:") for r in rows), rows
+
+
+async def test_a_shortfall_moves_to_a_bin_with_units_to_spare(server, warehouse, server_db):
+    wh = Warehouse(server)
+    sku = f"{wh.code}-S"
+    short_bin = wh.stock(sku, 1, 1, 4)
+    spare_bin = wh.stock(sku, 5, 7, 10)
+    rid = order(server, (sku, 4, short_bin))
+    first = create(warehouse, wh.code, reservations=[rid]).json()
+    done = confirm(warehouse, first, {1: 1})  # only 1 of 4 found
+    assert done.status_code == 200, done.text
+    (discrepancy,) = done.json()["discrepancies"]
+    assert (discrepancy["expected"], discrepancy["picked"]) == (4, 1)
+    assert discrepancy["reallocated_to"] == spare_bin
+    assert warehouse.get(f"/v1/picklists/{first['id']}").json()["discrepancies"] == [discrepancy]
+    assert await level(server_db, sku, short_bin) == (3, 0, 0), "nothing is promised there"
+    assert await level(server_db, sku, spare_bin) == (10, 0, 3)
+    kinds = await server_db.fetch(
+        "SELECT kind, location, quantity FROM ledger_entries WHERE reference_id = $1"
+        " AND kind IN ('cancel', 'reserve', 'commit') ORDER BY id",
+        rid,
+    )
+    assert [tuple(k) for k in kinds][-3:] == [
+        ("cancel", short_bin, 3),
+        ("reserve", spare_bin, 3),
+        ("commit", spare_bin, 3),
+    ]
+    server.restart(kill=True)  # recovery reads where the order's units are now
+    with server.client("admin") as admin:
+        assert admin.get("/v1/admin/verify").json() == {"ok": True, "differences": []}
+    with server.client("warehouse") as client:
+        rest = create(client, wh.code, reservations=[rid]).json()
+        assert [(s["location"], s["quantity"]) for s in rest["stops"]] == [(spare_bin, 3)]
+        finished = confirm(client, rest)
+        assert finished.json()["reservations"] == [{"id": rid, "status": "fulfilled"}]
+    assert await level(server_db, sku, spare_bin) == (7, 0, 0)
+    assert await verify(server_db) == []

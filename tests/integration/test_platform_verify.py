@@ -36,11 +36,17 @@ async def db(ledger_database_url: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
-async def entries(conn: asyncpg.Connection, *rows: tuple[str, str, str, int]) -> None:
+async def entries(conn: asyncpg.Connection, *rows: tuple) -> None:
+    """Ledger rows (sku, location, kind, quantity[, reservation id])."""
     await conn.executemany(
-        "INSERT INTO ledger_entries (lsn, at, sku, location, kind, quantity, actor) "
-        "VALUES ($1, now(), $2, $3, $4, $5, 'test')",
-        [(i, sku, loc, kind, q) for i, (sku, loc, kind, q) in enumerate(rows, start=1)],
+        "INSERT INTO ledger_entries"
+        " (lsn, at, sku, location, kind, quantity, actor, reference_type, reference_id)"
+        " VALUES ($1, now(), $2, $3, $4, $5, 'test', $6, $7)",
+        [
+            (i, sku, loc, kind, q, "reservation" if ref else None, ref)
+            for i, (sku, loc, kind, q, *ref_) in enumerate(rows, start=1)
+            for ref in [ref_[0] if ref_ else None]
+        ],
     )
 
 
@@ -81,11 +87,11 @@ async def consistent_history(db: asyncpg.Connection) -> None:
     await entries(
         db,
         ("sku-1", "bin-1", "receipt", 10),
-        ("sku-1", "bin-1", "reserve", 3),
-        ("sku-1", "bin-1", "reserve", 2),
-        ("sku-1", "bin-1", "commit", 2),
-        ("sku-1", "bin-1", "reserve", 1),
-        ("sku-1", "bin-1", "expire", 1),
+        ("sku-1", "bin-1", "reserve", 3, "r1"),
+        ("sku-1", "bin-1", "reserve", 2, "r2"),
+        ("sku-1", "bin-1", "commit", 2, "r2"),
+        ("sku-1", "bin-1", "reserve", 1, "r3"),
+        ("sku-1", "bin-1", "expire", 1, "r3"),
         ("sku-2", "quarantine", "receipt", 4),
     )
     await level(db, "sku-1", "bin-1", 10, 3, 2)

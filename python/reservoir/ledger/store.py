@@ -155,8 +155,8 @@ def _reservation_columns(batch: _core.Batch, metas: Mapping[int, ChangeMeta]) ->
     created: dict[str, tuple[int, ChangeMeta | None]] = {}
     lines: list[tuple[str, int, str, str, int]] = []
     commit_refs: dict[str, str] = {}
-    for lsn, at_ms, kind, rid, sku, location, quantity, _ in batch.rows:
-        if kind == "reserve":
+    for lsn, at_ms, kind, rid, sku, location, quantity, expires_ms in batch.rows:
+        if kind == "reserve" and expires_ms is not None:  # a new hold (not an order moving)
             if rid not in created:
                 created[rid] = (at_ms, metas.get(lsn))
                 line_no = 0

@@ -465,6 +465,33 @@ impl Engine {
         Ok(self.outcome(py, out))
     }
 
+    // The Python signature is the engine call's; a struct here would only hide that.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (reservation_id, sku, from_location, to_location, quantity, now_ms))]
+    fn reallocate(
+        &mut self,
+        py: Python<'_>,
+        reservation_id: &str,
+        sku: &str,
+        from_location: &str,
+        to_location: Option<&str>,
+        quantity: i64,
+        now_ms: i64,
+    ) -> PyResult<Outcome> {
+        let out = self
+            .inner
+            .reallocate(
+                seq_of(reservation_id)?,
+                sku,
+                from_location,
+                to_location,
+                quantity,
+                now_ms,
+            )
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(self.outcome(py, out))
+    }
+
     #[pyo3(signature = (now_ms, max_count=100_000))]
     fn expire_due(&mut self, py: Python<'_>, now_ms: i64, max_count: usize) -> usize {
         let inner = &mut self.inner;

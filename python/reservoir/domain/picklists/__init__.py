@@ -20,7 +20,10 @@ orders and `RESERVOIR_PICK_CART_UNITS_MAX` units (default 100; a setting).
 `next` claims the oldest open list of a warehouse (`FOR UPDATE SKIP LOCKED`). Confirming
 ships the picked units through the engine (`ship` ledger entries: on_hand and committed go
 down; a reservation with nothing left is `fulfilled`) and answers once they are durable.
-A short pick is recorded in `pick_discrepancies`; its shortfall stays committed on the
-reservation and, as the list's allocations end with the confirmation, can go into a later
-list (found again by `POST /v1/picklists`) or be released by the storefront.
+A short pick is recorded in `pick_discrepancies`, and its shortfall goes back to be
+allocated: the order's missing units are committed at the sellable bin with the most to
+spare (never one that came up short in the same confirmation; ledger `cancel` there,
+`reserve` + `commit` at the new bin), where a later `POST /v1/picklists` finds them. When no
+bin has enough, the shortfall stays committed where it was and is reported
+(`reallocated_to: null`), for a count and a later list, or a release by the storefront.
 """

@@ -38,6 +38,8 @@ class Plan:
     short: list[int]  # indices of stops recorded as discrepancies
     ships: dict[str, list[Line]] = field(default_factory=dict)  # reservation -> lines
     untouched: list[str] = field(default_factory=list)  # reservations nothing ships for
+    # short stop index -> the bin its shortfall is now committed at (None: none had enough)
+    reallocated: dict[int, str | None] = field(default_factory=dict)
 
 
 def picked_per_stop(stops: Sequence[store.StoredStop], picks: Sequence[PickIn]) -> list[int]:
@@ -144,7 +146,45 @@ def ship(engine: _core.Engine, confirmed: Plan, at_ms: int) -> tuple[list[int], 
     for rid in confirmed.untouched:
         current = engine.get(rid)
         statuses[rid] = current.status if current is not None else "released"
+    lsns += reallocate_shortfalls(engine, confirmed, at_ms)
     return lsns, statuses
+
+
+def reallocate_shortfalls(engine: _core.Engine, confirmed: Plan, at_ms: int) -> list[int]:
+    """Moves each short stop's missing units to the sellable bin with the most to spare, so
+    a later list can pick them there; where no bin has enough, they stay (reported)."""
+    lsns = []
+    short_bins = {
+        (confirmed.pick_list.stops[i].sku, confirmed.pick_list.stops[i].location)
+        for i in confirmed.short
+    }
+    for i in confirmed.short:
+        stop = confirmed.pick_list.stops[i]
+        shortfall = stop.quantity - confirmed.picked[i]
+        before = engine.get(stop.reservation_id)
+        target = _spare_bin(engine, stop.sku, shortfall, short_bins)
+        if before is None or target is None:
+            confirmed.reallocated[i] = None
+            continue
+        out = engine.reallocate(
+            stop.reservation_id, stop.sku, stop.location, target, shortfall, at_ms
+        )
+        lsns.append(out.lsn)
+        confirmed.reallocated[i] = target
+    return lsns
+
+
+def _spare_bin(
+    engine: _core.Engine, sku: str, quantity: int, short_bins: set[tuple[str, str]]
+) -> str | None:
+    """The sellable location with the most of `sku` to spare (at least `quantity`; ties by
+    code), never one where this confirmation just came up short."""
+    candidates = [
+        (-available, location)
+        for _, location, _, _, _, available, sellable in engine.levels(sku)
+        if sellable and available >= quantity and (sku, location) not in short_bins
+    ]
+    return min(candidates)[1] if candidates else None
 
 
 def confirmed_view(
@@ -167,6 +207,7 @@ def confirmed_view(
             stops[i].quantity,
             confirmed.picked[i],
             at,
+            confirmed.reallocated.get(i),
         )
         for i in confirmed.short
     ]

@@ -162,6 +162,12 @@ class PickListController(Controller):
             if done:
                 plan, at_ms = done[0]
                 await store.record_confirmation(
-                    conn, plan.pick_list, plan.picked, plan.short, caller.actor, at_ms
+                    conn,
+                    plan.pick_list,
+                    plan.picked,
+                    plan.short,
+                    caller.actor,
+                    at_ms,
+                    plan.reallocated,
                 )
         return response

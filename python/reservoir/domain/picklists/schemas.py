@@ -46,6 +46,9 @@ class DiscrepancyOut(msgspec.Struct):
     expected: int
     picked: int
     recorded_at: str
+    # where the shortfall is now committed (a bin with units to spare), None if no bin had
+    # enough: then it stays committed here, reported, for a count and a later list
+    reallocated_to: str | None = None
 
 
 class ReservationStatusOut(msgspec.Struct):

@@ -3,7 +3,7 @@ confirmation. Callers own the transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,7 +39,7 @@ SELECT seq, location, sku, quantity, reservation_id, picked FROM pick_list_stops
 WHERE pick_list_id = $1 ORDER BY seq
 """
 SELECT_DISCREPANCIES = """
-SELECT seq, reservation_id, sku, location, expected, picked, recorded_at
+SELECT seq, reservation_id, sku, location, expected, picked, recorded_at, reallocated_to
 FROM pick_discrepancies WHERE pick_list_id = $1 ORDER BY seq
 """
 CLAIM_OLDEST_OPEN = """
@@ -64,10 +64,11 @@ WHERE s.pick_list_id = $1 AND s.seq = t.seq
 INSERT_DISCREPANCIES = """
 INSERT INTO pick_discrepancies
     (pick_list_id, seq, reservation_id, sku, location, expected, picked, recorded_by,
-     recorded_at)
-SELECT $1, seq, r, s, l, e, p, $7, 'epoch'::timestamptz + $8 * interval '1 millisecond'
-FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], $6::int8[], $9::int8[])
-    AS t(seq, r, s, l, e, p)
+     recorded_at, reallocated_to)
+SELECT $1, seq, r, s, l, e, p, $7, 'epoch'::timestamptz + $8 * interval '1 millisecond', m
+FROM unnest($2::int4[], $3::text[], $4::text[], $5::text[], $6::int8[], $9::int8[],
+            $10::text[])
+    AS t(seq, r, s, l, e, p, m)
 """
 RELEASE_ALLOCATIONS = "DELETE FROM pick_allocations WHERE pick_list_id = $1"
 
@@ -167,9 +168,11 @@ async def record_confirmation(
     short: Sequence[int],
     actor: str,
     at_ms: int,
+    reallocated: Mapping[int, str | None] | None = None,
 ) -> None:
     """Marks the list confirmed with `picked[i]` for stop i, records the stops listed in
-    `short` (indices) as discrepancies, and ends the list's allocations."""
+    `short` (indices) as discrepancies (with where each shortfall went, `reallocated`),
+    and ends the list's allocations."""
     stops = pick_list.stops
     await conn.execute(MARK_CONFIRMED, pick_list.id, actor, at_ms)
     await conn.execute(SET_PICKED, pick_list.id, [s.seq for s in stops], list(picked))
@@ -185,6 +188,7 @@ async def record_confirmation(
             actor,
             at_ms,
             [picked[i] for i in short],
+            [(reallocated or {}).get(i) for i in short],
         )
     await conn.execute(RELEASE_ALLOCATIONS, pick_list.id)
 
@@ -194,8 +198,8 @@ async def render(conn: asyncpg.Connection, pick_list: StoredList) -> PickListOut
     discrepancies = None
     if pick_list.status == "confirmed":
         discrepancies = [
-            DiscrepancyOut(seq, rid, sku, loc, expected, picked, rfc3339(to_ms(at)))
-            for seq, rid, sku, loc, expected, picked, at in await conn.fetch(
+            DiscrepancyOut(seq, rid, sku, loc, expected, picked, rfc3339(to_ms(at)), moved)
+            for seq, rid, sku, loc, expected, picked, at, moved in await conn.fetch(
                 SELECT_DISCREPANCIES, pick_list.id
             )
         ]
