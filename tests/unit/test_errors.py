@@ -164,9 +164,7 @@ def test_query_parameter_errors_name_the_parameter() -> None:
 
 # --- the Rust core's errors, raised by a real engine ------------------------------------------
 
-core = pytest.importorskip("reservoir._core")
-if not hasattr(core, "Engine"):  # pragma: no cover - the extension predates the engine
-    pytest.skip("reservoir._core has no Engine yet", allow_module_level=True)
+from reservoir import _core as core  # noqa: E402  (the core is built before tests run)
 
 
 def engine(**limits: int) -> Any:

@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import asyncpg
-from litestar import Litestar
+from litestar import Litestar, Request
 
 from reservoir import _core
 from reservoir.ledger.changes import ChangeMeta, IdempotencyRecord
@@ -178,6 +179,11 @@ class WritePath:
             logger.info("engine rebuilt from the ledger after %d attempt(s)", attempt)
             self._accept(True)
             return
+
+
+def write_path_of(request: Request[Any, Any, Any]) -> WritePath:
+    """The app's write path, for a handler."""
+    return request.app.state.write_path
 
 
 @contextlib.asynccontextmanager

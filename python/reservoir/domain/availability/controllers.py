@@ -10,7 +10,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromPath
 
 from reservoir import _core
-from reservoir.ledger.write_path import WritePath
+from reservoir.ledger.write_path import write_path_of
 from reservoir.lib.auth import requires_role
 from reservoir.lib.codes import path_code
 from reservoir.lib.errors import ProblemError
@@ -66,5 +66,4 @@ class AvailabilityController(Controller):
 
     @get("/{sku:path}", summary="Units on hand, reserved, committed and available")
     async def read(self, request: Request[Any, Any, Any], sku: FromPath[str]) -> Availability:
-        write_path: WritePath = request.app.state.write_path
-        return availability(write_path.reader(), path_code(sku))
+        return availability(write_path_of(request).reader(), path_code(sku))

@@ -20,7 +20,7 @@ from reservoir.domain.picklists import confirmation, problems, services, store
 from reservoir.domain.picklists.schemas import ClaimIn, ConfirmIn, PickListIn, PickListOut
 from reservoir.domain.writes import Written, perform
 from reservoir.ledger.changes import ChangeMeta
-from reservoir.ledger.write_path import WritePath, engine_limits
+from reservoir.ledger.write_path import engine_limits, write_path_of
 from reservoir.lib.auth import Identity, requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.clock import now_ms
@@ -28,10 +28,6 @@ from reservoir.lib.codes import check_code
 
 WAREHOUSE = requires_role("warehouse")
 encode = msgspec.json.Encoder().encode
-
-
-def _write_path(request: Request[Any, Any, Any]) -> WritePath:
-    return request.app.state.write_path
 
 
 class PickListController(Controller):
@@ -60,7 +56,7 @@ class PickListController(Controller):
         caller: NamedDependency[Identity],
         pool: NamedDependency[asyncpg.Pool],
     ) -> ASGIResponse:
-        write_path = _write_path(request)
+        write_path = write_path_of(request)
         cart_units_max = request.app.state.settings.pick_cart_units_max
 
         async def apply() -> Written:
@@ -132,7 +128,7 @@ class PickListController(Controller):
         caller: NamedDependency[Identity],
         pool: NamedDependency[asyncpg.Pool],
     ) -> ASGIResponse:
-        write_path = _write_path(request)
+        write_path = write_path_of(request)
         log_entries_max = engine_limits(request.app.state.settings).log_entries_max
         await confirmation.settle_interrupted(pool, pick_list_id)
         async with pool.acquire() as conn, conn.transaction():

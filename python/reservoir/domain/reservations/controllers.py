@@ -21,17 +21,13 @@ from reservoir.domain.reservations import services
 from reservoir.domain.reservations.schemas import CommitIn, ExtendIn, ReservationOut, ReserveIn
 from reservoir.domain.writes import Written, perform
 from reservoir.ledger.changes import ChangeMeta, NewReservation
-from reservoir.ledger.write_path import WritePath
+from reservoir.ledger.write_path import write_path_of
 from reservoir.ledger.writer import LedgerUnavailable
 from reservoir.lib.auth import Identity, requires_role
 from reservoir.lib.bodies import StrictBody, decode_body
 from reservoir.lib.clock import now_ms
 
 STOREFRONT = requires_role("storefront")
-
-
-def _write_path(request: Request[Any, Any, Any]) -> WritePath:
-    return request.app.state.write_path
 
 
 class ReservationController(Controller):
@@ -56,7 +52,7 @@ class ReservationController(Controller):
         settings = request.app.state.settings
         lines = services.engine_lines(data, settings)
         ttl_ms = services.check_ttl(settings, data.ttl_seconds)
-        write_path = _write_path(request)
+        write_path = write_path_of(request)
 
         def apply() -> Written:
             now = now_ms()
@@ -161,7 +157,7 @@ async def _change(
     """Applies `operation` to an existing reservation and answers 200 once durable. When the
     engine no longer holds it, its settled state from the ledger answers if in `settled_ok`
     (e.g. releasing a released reservation), else 409."""
-    write_path = _write_path(request)
+    write_path = write_path_of(request)
 
     def apply() -> Written:
         try:

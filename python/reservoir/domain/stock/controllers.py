@@ -23,7 +23,7 @@ from reservoir.domain.stock.schemas import (
 )
 from reservoir.domain.writes import Written, perform
 from reservoir.ledger.changes import ChangeMeta
-from reservoir.ledger.write_path import WritePath
+from reservoir.ledger.write_path import write_path_of
 from reservoir.lib.auth import Identity, requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.clock import now_ms
@@ -70,7 +70,7 @@ class StockController(Controller):
         """Receive units into a location (`on_hand` grows)."""
         check_text("reference", data.reference)
         check_text("lot", data.lot)
-        write_path: WritePath = request.app.state.write_path
+        write_path = write_path_of(request)
 
         def apply() -> Written:
             lsn, level = write_path.engine().receive(
@@ -99,7 +99,7 @@ class StockController(Controller):
         if not data.reason.strip():
             raise invalid_input("reason", "reason must not be empty.")
         check_text("reason", data.reason)
-        write_path: WritePath = request.app.state.write_path
+        write_path = write_path_of(request)
 
         def apply() -> Written:
             lsn, level = write_path.engine().adjust(data.sku, data.location, data.delta, now_ms())
@@ -119,7 +119,7 @@ class StockController(Controller):
         into a non-sellable location to inspect them first, then transfer them)."""
         check_text("reference", data.reference)
         check_text("reason", data.reason)
-        write_path: WritePath = request.app.state.write_path
+        write_path = write_path_of(request)
 
         def apply() -> Written:
             lsn, level = write_path.engine().return_units(
@@ -145,7 +145,7 @@ class StockController(Controller):
         `transfer_out` and `transfer_in`). Held or committed units never move: more than
         `on_hand - reserved - committed` at `from` is 409 with the shortage."""
         check_text("reference", data.reference)
-        write_path: WritePath = request.app.state.write_path
+        write_path = write_path_of(request)
 
         def apply() -> Written:
             lsn, source, target = write_path.engine().transfer(
