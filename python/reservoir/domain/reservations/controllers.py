@@ -71,15 +71,7 @@ class ReservationController(Controller):
     ) -> ReservationOut:
         stored, lines = await services.fetch(pool, reservation_id, with_lines=True)
         status = services.current_status(stored.status, stored.expires_at_ms, now_ms())
-        return ReservationOut(
-            id=stored.id,
-            status=status,
-            lines=[services.LineOut(sku=s, quantity=q, location=loc) for s, loc, q in lines],
-            expires_at=services.rfc3339(stored.expires_at_ms),
-            created_at=services.rfc3339(stored.created_at_ms),
-            channel=stored.channel,
-            reference=stored.reference,
-        )
+        return services.stored_out(stored, status, lines)
 
     @post("/{reservation_id:str}/commit", status_code=200, summary="Commit a hold (order placed)")
     async def commit(

@@ -70,6 +70,27 @@ def engine_lines(data: ReserveIn, settings: Settings) -> list[tuple[str, int, st
     return [(line.sku, line.quantity, line.location) for line in data.lines]
 
 
+def reservation_out(
+    rid: str,
+    status: str,
+    lines: list[tuple[str, str, int]],
+    expires_at_ms: int,
+    created_at_ms: int,
+    channel: str | None,
+    reference: str | None,
+) -> ReservationOut:
+    """The reservation as the API shows it; lines are (sku, location, quantity)."""
+    return ReservationOut(
+        id=rid,
+        status=status,
+        lines=[LineOut(sku=s, quantity=q, location=loc) for s, loc, q in lines],
+        expires_at=rfc3339(expires_at_ms),
+        created_at=rfc3339(created_at_ms),
+        channel=channel,
+        reference=reference,
+    )
+
+
 def render(
     rid: str,
     status: str,
@@ -80,15 +101,7 @@ def render(
     reference: str | None,
 ) -> bytes:
     return encode(
-        ReservationOut(
-            id=rid,
-            status=status,
-            lines=[LineOut(sku=s, quantity=q, location=loc) for s, loc, q in lines],
-            expires_at=rfc3339(expires_at_ms),
-            created_at=rfc3339(created_at_ms),
-            channel=channel,
-            reference=reference,
-        )
+        reservation_out(rid, status, lines, expires_at_ms, created_at_ms, channel, reference)
     )
 
 
@@ -124,8 +137,8 @@ def current_status(stored_status: str, expires_at_ms: int, now_ms: int) -> str:
     return stored_status
 
 
-def render_stored(stored: Stored, status: str, lines: list[tuple[str, str, int]]) -> bytes:
-    return render(
+def stored_out(stored: Stored, status: str, lines: list[tuple[str, str, int]]) -> ReservationOut:
+    return reservation_out(
         stored.id,
         status,
         lines,
@@ -134,6 +147,10 @@ def render_stored(stored: Stored, status: str, lines: list[tuple[str, str, int]]
         stored.channel,
         stored.reference,
     )
+
+
+def render_stored(stored: Stored, status: str, lines: list[tuple[str, str, int]]) -> bytes:
+    return encode(stored_out(stored, status, lines))
 
 
 def render_outcome(outcome: _core.Outcome, stored: Stored) -> bytes:
