@@ -86,6 +86,12 @@ impl Model {
         true
     }
 
+    /// Records that an open reservation reached a final state.
+    fn finish(&mut self, seq: ReservationSeq, status: Status) {
+        self.holds.remove(&seq);
+        self.finished.insert(seq, status);
+    }
+
     fn expire_due(&mut self, now: i64) {
         let due: Vec<_> = self
             .holds
@@ -94,8 +100,7 @@ impl Model {
             .map(|(&s, _)| s)
             .collect();
         for seq in due {
-            self.holds.remove(&seq);
-            self.finished.insert(seq, Status::Expired);
+            self.finish(seq, Status::Expired);
         }
     }
 }
@@ -297,8 +302,7 @@ impl Sim {
             .map(|h| (h.status, h.expires_at_ms))
         {
             Some((Status::Held, exp)) if exp <= self.now => {
-                self.model.holds.remove(&seq);
-                self.model.finished.insert(seq, Status::Expired);
+                self.model.finish(seq, Status::Expired);
                 Err(EngineError::InvalidState {
                     seq,
                     status: Status::Expired,
@@ -328,13 +332,11 @@ impl Sim {
             .map(|h| (h.status, h.expires_at_ms))
         {
             Some((Status::Held, exp)) if exp <= self.now => {
-                self.model.holds.remove(&seq);
-                self.model.finished.insert(seq, Status::Expired);
+                self.model.finish(seq, Status::Expired);
                 Ok((Status::Expired, false))
             }
             Some(_) => {
-                self.model.holds.remove(&seq);
-                self.model.finished.insert(seq, Status::Released);
+                self.model.finish(seq, Status::Released);
                 Ok((Status::Released, true))
             }
             None => match self.model.finished.get(&seq) {
@@ -364,8 +366,7 @@ impl Sim {
             .map(|h| (h.status, h.expires_at_ms))
         {
             Some((Status::Held, exp)) if exp <= self.now => {
-                self.model.holds.remove(&seq);
-                self.model.finished.insert(seq, Status::Expired);
+                self.model.finish(seq, Status::Expired);
                 Err(EngineError::InvalidState {
                     seq,
                     status: Status::Expired,
@@ -514,8 +515,7 @@ impl Sim {
             Status::Committed
         };
         if expected == Status::Fulfilled {
-            self.model.holds.remove(&seq);
-            self.model.finished.insert(seq, Status::Fulfilled);
+            self.model.finish(seq, Status::Fulfilled);
         }
         if out.view.status != expected {
             self.fail(format!(
