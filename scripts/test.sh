@@ -9,5 +9,6 @@ bash scripts/setup.sh dev
 echo "== cargo fmt --check"; cargo fmt --all -- --check
 echo "== cargo clippy";      cargo clippy --workspace --all-targets --release -- -D warnings
 echo "== cargo test";        cargo test --workspace --release
-echo "== ruff";              ruff check . && ruff format --check .
+echo "== ruff check";        ruff check .
+echo "== ruff format";       ruff format --check .
 echo "== pytest";            python -m pytest "$@"

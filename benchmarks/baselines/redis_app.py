@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncpg
 import redis.asyncio as aioredis
+from litestar import Litestar, Response, post
+
 from common import (
     INSERT_RESERVATION_AND_LEDGER,
     RESET_LEVEL,
@@ -24,7 +26,6 @@ from common import (
     serve,
     unauthorized,
 )
-from litestar import Litestar, Response, post
 
 PREFIX = "bench:avail:"
 # All lines or none: check every key, then decrement every key. Returns {0, 0} on success,

@@ -8,6 +8,8 @@ the reservation row and the `reserve` ledger rows; answered after COMMIT
 from __future__ import annotations
 
 import asyncpg
+from litestar import Litestar, Response, post
+
 from common import (
     INSERT_RESERVATION_AND_LEDGER,
     RESET_LEVEL,
@@ -24,7 +26,6 @@ from common import (
     serve,
     unauthorized,
 )
-from litestar import Litestar, Response, post
 
 RESERVE = """
 UPDATE levels SET reserved = reserved + $3
