@@ -98,13 +98,22 @@ class Outcome:
     lsn: int  # wait until this LSN is durable before answering
 
 # A drained log row, one per ledger line:
-# (lsn, at_ms, kind, reservation_id | None, sku, location, quantity, expires_at_ms | None)
+# (lsn, at_ms, kind, reservation_id | None, sku, location, quantity, expires_at_ms | None,
+#  lot | None, the lot's expiry day | None)
 # kind is one of: receipt, adjustment, reserve, commit, release, cancel, expire, ship,
 # return, transfer_out, transfer_in.
 # expires_at_ms is set on the `reserve` rows of a new hold (not on those of an order
 # moving between locations). A change that writes no ledger line (extend)
-# appears only in `Batch.reservations`.
-LogRow = tuple[int, int, str, str | None, str, str, int, int | None]
+# appears only in `Batch.reservations`. lot is set on the rows of a stock movement or a
+# ship of units in a lot; days count from 1970-01-01.
+LogRow = tuple[int, int, str, str | None, str, str, int, int | None, str | None, int | None]
+# The lots at one level, oldest first (first to expire, then first received), then the
+# unlotted units as (None, None, units) if any: (lot | None, expiry day | None, units)
+LotRow = tuple[str | None, int | None, int]
+# One lot's units at one level, or a change to them: (sku, location, lot, units)
+LotLevelRow = tuple[str, str, str, int]
+# A pick to ship: (sku, location, quantity) of unlotted units, or with the lot at the end
+Pick = tuple[str, str, int] | tuple[str, str, int, str | None]
 
 class Batch:
     """What `Engine.drain` hands the writer: everything logged up to `last_lsn`."""
@@ -118,6 +127,8 @@ class Batch:
     # final state of each reservation the batch touched: (reservation_id, status,
     # expires_at_ms when the batch created it or moved its expiry, else None)
     reservations: list[tuple[str, str, int | None]]
+    # net change of every lot the batch touched (what `lot_levels` adds up)
+    lot_deltas: list[LotLevelRow]
     def __len__(self) -> int: ...
 
 class Engine:
@@ -127,35 +138,59 @@ class Engine:
     def define_location(self, code: str, sellable: bool = True) -> None: ...
     def has_sku(self, sku: str) -> bool: ...
     def has_location(self, code: str) -> bool: ...
-    # stock movements (logged)
-    def receive(self, sku: str, location: str, quantity: int, now_ms: int) -> tuple[int, LevelRow]:
-        """Returns (lsn, level after)."""
-    def adjust(self, sku: str, location: str, delta: int, now_ms: int) -> tuple[int, LevelRow]: ...
+    # stock movements (logged); `lot` names the lot the units are in (None: unlotted). Only
+    # a receipt brings a new lot in; naming a lot never received is InvalidInput("lot").
+    def receive(
+        self,
+        sku: str,
+        location: str,
+        quantity: int,
+        now_ms: int,
+        *,
+        lot: str | None = None,
+        expires_on: int | None = None,
+    ) -> tuple[int, LevelRow]:
+        """Returns (lsn, level after). `expires_on` (days since 1970-01-01) is a new lot's
+        expiry; a known lot's may be repeated, not changed (InvalidInput("expires_on"))."""
+    def adjust(
+        self, sku: str, location: str, delta: int, now_ms: int, *, lot: str | None = None
+    ) -> tuple[int, LevelRow]:
+        """A negative delta takes units of `lot` (None: unlotted units), which must be there:
+        InvalidInput("delta") for a lot short of them, InvalidInput("lot") when the unlotted
+        units are too few and a lot must be named."""
     def return_units(
-        self, sku: str, location: str, quantity: int, now_ms: int
+        self, sku: str, location: str, quantity: int, now_ms: int, *, lot: str | None = None
     ) -> tuple[int, LevelRow]:
         """Units a customer sent back, into `on_hand`. Returns (lsn, level after)."""
     def transfer(
-        self, sku: str, from_location: str, to_location: str, quantity: int, now_ms: int
+        self,
+        sku: str,
+        from_location: str,
+        to_location: str,
+        quantity: int,
+        now_ms: int,
+        *,
+        lot: str | None = None,
     ) -> tuple[int, LevelRow, LevelRow]:
         """Moves units nobody holds between two locations (transfer_out, transfer_in).
-        More than `on_hand - reserved - committed` at the source: InsufficientStock.
-        Returns (lsn, source level after, destination level after)."""
+        More than `on_hand - reserved - committed` at the source: InsufficientStock; more
+        than `lot` has there: InvalidInput. Returns (lsn, source level after, destination
+        level after)."""
     # reservations (logged)
     def reserve(
         self, lines: list[tuple[str, int, str | None]], ttl_ms: int, now_ms: int
     ) -> Reservation:
         """Holds all lines or none. Lines naming a location are served first, there; a line
-        without one is allocated over the SKU's sellable locations, most available first
-        (ties: location code), splitting the line if needed.
+        without one is allocated over the SKU's sellable locations in `allocation_order`,
+        splitting the line if needed.
         """
     def commit(self, reservation_id: str, now_ms: int) -> Outcome: ...
     def release(self, reservation_id: str, now_ms: int) -> Outcome: ...
     def extend(self, reservation_id: str, ttl_ms: int, now_ms: int) -> Outcome: ...
-    def ship(self, reservation_id: str, picks: list[LineRow], now_ms: int) -> Outcome:
-        """Ships picked (sku, location, quantity) of a committed reservation: the units leave
-        `on_hand` and `committed`. A short pick leaves the rest committed; shipping everything
-        makes it `fulfilled`."""
+    def ship(self, reservation_id: str, picks: list[Pick], now_ms: int) -> Outcome:
+        """Ships picked (sku, location, quantity[, lot]) of a committed reservation: the units
+        leave `on_hand` and `committed` (and their lot). A short pick leaves the rest
+        committed; shipping everything makes it `fulfilled`."""
     def reallocate(
         self,
         reservation_id: str,
@@ -166,7 +201,7 @@ class Engine:
         now_ms: int,
     ) -> Outcome:
         """Moves committed units of an order from one location to another with units to
-        spare (None: the sellable one with the most, ties by code); else InsufficientStock."""
+        spare (None: the first other one in `allocation_order`); else InsufficientStock."""
     def expire_due(self, now_ms: int, max_count: int = 100_000) -> int:
         """Expires holds due at `now_ms` (O(due)); returns how many."""
     def get(self, reservation_id: str) -> Reservation | None:
@@ -174,6 +209,12 @@ class Engine:
     # reads
     def levels(self, sku: str) -> list[LevelRow]: ...
     def all_levels(self) -> list[LevelRow]: ...
+    def lots(self, sku: str, location: str) -> list[LotRow]: ...
+    def all_lots(self) -> list[LotLevelRow]: ...
+    def allocation_order(self, sku: str) -> list[tuple[str, int]]:
+        """(location, available) for the sellable locations with units available, in the order
+        a line without a location takes them: oldest unpromised lot first where the SKU has
+        lots, then most available (fewest stops), then location code."""
     def open_holds(self) -> int: ...
     def next_expiry_ms(self) -> int | None: ...
     # the log
@@ -184,12 +225,17 @@ class Engine:
     def pending_level_deltas(self) -> list[tuple[str, str, int, int, int]]:
         """What the undrained log adds to the ledger's levels (same shape as
         `Batch.level_deltas`): the ledger plus this equals the engine."""
+    def pending_lot_deltas(self) -> list[LotLevelRow]:
+        """What the undrained log adds to the ledger's lots, per (sku, location, lot)."""
     def prune_finished(self, upto_lsn: int) -> None:
         """Forgets finished reservations whose final entry is durable (<= upto_lsn)."""
     # recovery (not logged)
     def load_level(
         self, sku: str, location: str, on_hand: int, reserved: int, committed: int
     ) -> None: ...
+    def load_lot(self, sku: str, lot: str, expires_on: int | None, first_lsn: int) -> None:
+        """Defines a lot as the ledger knows it (its age: expiry day, then first receipt)."""
+    def load_lot_units(self, sku: str, location: str, lot: str, units: int) -> None: ...
     def load_reservation(
         self, reservation_id: str, status: str, expires_at_ms: int, lines: list[LineRow]
     ) -> None: ...

@@ -497,6 +497,8 @@ class EngineMachine(RuleBasedStateMachine):
                 loc,
                 q,
                 e.expires_at_ms if e.kind == "reserve" else None,
+                None,  # this model receives no lots (tests/unit/test_core_lots.py does)
+                None,
             )
             for e in entries
             if e.kind is not None
@@ -526,7 +528,7 @@ class EngineMachine(RuleBasedStateMachine):
 
         # The batch's rows folded equal its level_deltas; both accumulate to the levels.
         batch_fold: dict[Key, list[int]] = {}
-        for _, _, kind, _, sku, loc, q, _ in batch.rows:
+        for _, _, kind, _, sku, loc, q, *_ in batch.rows:
             for acc in (batch_fold, self.fold):
                 level = acc.setdefault((sku, loc), [0, 0, 0])
                 for i, sign in enumerate(FOLD[kind]):

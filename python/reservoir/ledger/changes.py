@@ -34,7 +34,7 @@ class ChangeMeta:
     actor: str
     reference_type: str | None = None
     reference_id: str | None = None
-    lot: str | None = None
+    # an unlotted receipt's expiry date (a lot's travels with the engine's rows)
     expires_on: date | None = None
     reservation: NewReservation | None = None
     commit_reference: str | None = None

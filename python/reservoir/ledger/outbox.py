@@ -4,7 +4,8 @@ Each ledger transaction writes one outbox row (all its changes) in the same tran
 an event exists exactly when its change is durable. This relay publishes them in order to
 the stream `reservoir:events`, one stream entry per change, then marks the row published.
 Delivery is at least once (a crash between XADD and the mark repeats a row): consumers
-deduplicate by `lsn` + `sku` + `location` + `kind`. Without Redis, events stay in the outbox.
+deduplicate by `lsn` + `sku` + `location` + `kind` + `lot` (one pick may ship two lots of
+a bin). Without Redis, events stay in the outbox.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ STREAM_LENGTH_MAX = 1_000_000  # approximate trim, so Redis memory stays bounded
 ROWS_PER_POLL_MAX = 500
 POLL_INTERVAL_S = 0.05
 PUBLISHED_RETENTION = "1 day"
-CHANGE_FIELDS = ("lsn", "at_ms", "kind", "reservation_id", "sku", "location", "quantity")
+CHANGE_FIELDS = ("lsn", "at_ms", "kind", "reservation_id", "sku", "location", "quantity", "lot")
 
 _PUBLISHED = metrics.counter("reservoir_events_published_total", "Events published to Redis.")
 

@@ -1,5 +1,5 @@
-"""Rebuilds the engine from the ledger's materialized state: the catalogue, every level and
-every open reservation, loaded in bulk in one consistent snapshot."""
+"""Rebuilds the engine from the ledger's materialized state: the catalogue, every level (and
+the lots in it) and every open reservation, loaded in bulk in one consistent snapshot."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ WHERE quantity > 0
 ORDER BY seq, line_no
 """
 
+# Lots with their age (expiry as a day number), then their units per level.
+LOAD_LOTS = "SELECT sku, lot, expires_on - DATE '1970-01-01', first_lsn FROM lots"
+LOAD_LOT_UNITS = "SELECT sku, location, lot, on_hand FROM lot_levels WHERE on_hand > 0"
+
 
 async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engine:
     """A new engine equal to the fold of the ledger (levels are kept equal to it)."""
@@ -29,6 +33,10 @@ async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engi
         )
         for sku, location, on_hand, reserved, committed in levels:
             engine.load_level(sku, location, on_hand, reserved, committed)
+        for sku, lot, expires_on, first_lsn in await conn.fetch(LOAD_LOTS):
+            engine.load_lot(sku, lot, expires_on, first_lsn)
+        for sku, location, lot, units in await conn.fetch(LOAD_LOT_UNITS):
+            engine.load_lot_units(sku, location, lot, units)
         current: str | None = None
         status, expires_ms, lines = "", 0, []
         for rid, r_status, r_expires, sku, location, quantity in await conn.fetch(

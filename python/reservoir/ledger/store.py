@@ -1,5 +1,6 @@
-"""Writes one drained batch into PostgreSQL as ONE statement: ledger rows, level increments,
-reservation rows and lines, idempotency records, an outbox event and the ledger head.
+"""Writes one drained batch into PostgreSQL as ONE statement: ledger rows, level and lot
+increments, new lots, reservation rows and lines, idempotency records, an outbox event and
+the ledger head.
 
 One statement is one round trip and its own transaction: no BEGIN/COMMIT, no statement per
 table. Its parts are data-modifying CTEs over `unnest`ed arrays (empty arrays write
@@ -16,6 +17,7 @@ import asyncpg
 
 from reservoir import _core
 from reservoir.ledger.changes import SYSTEM_ACTOR, ChangeMeta, IdempotencyRecord
+from reservoir.lib.clock import day_number
 
 LEDGER_TOPIC = "ledger"
 
@@ -27,15 +29,35 @@ def _ms(column: str) -> str:
 WRITE_BATCH = f"""
 WITH rows AS (
     SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[],
-                         $7::text[], $8::text[], $9::text[], $10::text[], $11::date[])
+                         $7::text[], $8::text[], $9::text[], $10::text[], $11::int4[])
         WITH ORDINALITY AS t(lsn, at_ms, sku, location, kind, quantity, reference_type,
                              reference_id, actor, lot, expires_on, ord)
 ), ledger AS (
     INSERT INTO ledger_entries (lsn, at, sku, location, kind, quantity, reference_type,
                                 reference_id, actor, lot, expires_on)
     SELECT lsn, {_ms("at_ms")}, sku, location, kind, quantity, reference_type, reference_id,
-           actor, lot, expires_on
+           actor, lot, DATE '1970-01-01' + expires_on
     FROM rows ORDER BY ord
+), new_lots AS (
+    INSERT INTO lots (sku, lot, expires_on, first_lsn)
+    SELECT DISTINCT ON (sku, lot) sku, lot, DATE '1970-01-01' + expires_on, lsn
+    FROM rows WHERE lot IS NOT NULL AND kind = 'receipt'
+    ORDER BY sku, lot, lsn
+    ON CONFLICT (sku, lot) DO NOTHING
+), lot_deltas AS (
+    SELECT * FROM unnest($42::text[], $43::text[], $44::text[], $45::int8[])
+        AS t(sku, location, lot, units)
+), lot_changed AS (
+    -- an UPDATE, not INSERT .. ON CONFLICT: a negative delta never forms a row to insert,
+    -- so `on_hand >= 0` is checked on the result only
+    UPDATE lot_levels x SET on_hand = x.on_hand + d.units FROM lot_deltas d
+    WHERE x.sku = d.sku AND x.location = d.location AND x.lot = d.lot
+    RETURNING x.sku, x.location, x.lot
+), lot_added AS (
+    INSERT INTO lot_levels (sku, location, lot, on_hand)
+    SELECT d.sku, d.location, d.lot, d.units FROM lot_deltas d
+    WHERE NOT EXISTS (SELECT 1 FROM lot_changed c
+                      WHERE (c.sku, c.location, c.lot) = (d.sku, d.location, d.lot))
 ), levels AS (
     INSERT INTO inventory_levels AS l (sku, location, on_hand, reserved, committed, updated_at)
     SELECT sku, location, d_on_hand, d_reserved, d_committed, now()
@@ -80,7 +102,7 @@ WITH rows AS (
         'changes', jsonb_agg(jsonb_build_array(
             lsn, at_ms, kind,
             CASE WHEN reference_type = 'reservation' THEN reference_id END,
-            sku, location, quantity) ORDER BY ord))
+            sku, location, quantity, lot) ORDER BY ord))
     FROM rows
     HAVING count(*) > 0
 )
@@ -105,6 +127,7 @@ async def store_batch(
         *_columns([(r.owner, r.key, r.request_hash, r.status_code, r.body) for r in records], 5),
         batch.last_lsn,
         batch.first_lsn,
+        *_columns(batch.lot_deltas, 4),
     )
 
 
@@ -120,10 +143,11 @@ def _ledger_columns(
     rows: Sequence[_core.LogRow], metas: Mapping[int, ChangeMeta]
 ) -> list[list[Any]]:
     """lsn, at_ms, sku, location, kind, quantity, reference_type, reference_id, actor, lot,
-    expires_on: one entry per ledger row."""
-    lsns, ats, kinds, rids, skus, locations, quantities, _ = _columns(rows, 8)
-    ref_types, ref_ids, actors, lots, expires = [], [], [], [], []
-    for lsn, rid in zip(lsns, rids, strict=True):
+    expires_on (a day number): one entry per ledger row. A row's lot (and its expiry) is
+    the engine's; an unlotted receipt may still carry its own expiry date (`meta`)."""
+    lsns, ats, kinds, rids, skus, locations, quantities, _, lots, expires = _columns(rows, 10)
+    ref_types, ref_ids, actors = [], [], []
+    for i, (lsn, rid) in enumerate(zip(lsns, rids, strict=True)):
         meta = metas.get(lsn)
         actors.append(meta.actor if meta else SYSTEM_ACTOR)
         if rid is not None:
@@ -132,8 +156,8 @@ def _ledger_columns(
         else:
             ref_types.append(meta.reference_type if meta else None)
             ref_ids.append(meta.reference_id if meta else None)
-        lots.append(meta.lot if meta else None)
-        expires.append(meta.expires_on if meta else None)
+        if expires[i] is None and meta is not None and meta.expires_on is not None:
+            expires[i] = day_number(meta.expires_on)
     return [
         lsns,
         ats,
@@ -155,7 +179,7 @@ def _reservation_columns(batch: _core.Batch, metas: Mapping[int, ChangeMeta]) ->
     created: dict[str, tuple[int, ChangeMeta | None]] = {}
     lines: list[tuple[str, int, str, str, int]] = []
     commit_refs: dict[str, str] = {}
-    for lsn, at_ms, kind, rid, sku, location, quantity, expires_ms in batch.rows:
+    for lsn, at_ms, kind, rid, sku, location, quantity, expires_ms, *_ in batch.rows:
         if kind == "reserve" and expires_ms is not None:  # a new hold (not an order moving)
             if rid not in created:
                 created[rid] = (at_ms, metas.get(lsn))

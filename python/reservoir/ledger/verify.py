@@ -10,6 +10,9 @@
 3. Open reservations match the levels: the lines of `held` reservations sum to `reserved`,
    those of `committed` ones to `committed`, per SKU and location; open ones have lines.
 4. Every level names a catalogued SKU and a defined location.
+5. `lot_levels` = the fold of the ledger rows carrying a lot (from `lots_from_lsn` on), per
+   SKU, location and lot; no level holds more units in lots than it has on hand; every lot
+   level names a lot.
 
 Each check is its own function so more can join (the engine comparison does).
 """
@@ -37,6 +40,7 @@ async def _run_checks(conn: asyncpg.Connection) -> list[str]:
     differences += await check_no_oversell(conn)
     differences += await check_reservations_match_levels(conn)
     differences += await check_catalogue_references(conn)
+    differences += await check_lots_match_ledger(conn)
     return differences
 
 
@@ -214,6 +218,46 @@ async def check_catalogue_references(conn: asyncpg.Connection) -> list[str]:
             out.append(
                 f"{r['sku']} at {r['location']}: location {r['location']!r} is not in locations"
             )
+    return out
+
+
+async def check_lots_match_ledger(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        f"""
+        WITH folded AS (
+            SELECT sku, location, lot, sum({fold_sql(0)})::bigint AS on_hand
+            FROM ledger_entries
+            WHERE lot IS NOT NULL AND lsn > (SELECT lots_from_lsn FROM ledger_head)
+            GROUP BY sku, location, lot
+        )
+        SELECT coalesce(f.sku, l.sku) AS sku, coalesce(f.location, l.location) AS location,
+               coalesce(f.lot, l.lot) AS lot, coalesce(f.on_hand, 0) AS folded,
+               coalesce(l.on_hand, 0) AS stored
+        FROM folded f FULL OUTER JOIN lot_levels l
+          ON l.sku = f.sku AND l.location = f.location AND l.lot = f.lot
+        WHERE coalesce(f.on_hand, 0) <> coalesce(l.on_hand, 0)
+        ORDER BY 1, 2, 3
+        """
+    )
+    out = [
+        f"{r['sku']} at {r['location']}, lot {r['lot']}: the ledger folds to {r['folded']} "
+        f"units but lot_levels has {r['stored']}"
+        for r in rows
+    ]
+    over = await conn.fetch(
+        """
+        SELECT x.sku, x.location, sum(x.on_hand)::bigint AS lotted,
+               coalesce(max(l.on_hand), 0) AS on_hand
+        FROM lot_levels x LEFT JOIN inventory_levels l USING (sku, location)
+        GROUP BY x.sku, x.location
+        HAVING sum(x.on_hand) > coalesce(max(l.on_hand), 0)
+        ORDER BY 1, 2
+        """
+    )
+    out += [
+        f"{r['sku']} at {r['location']}: {r['lotted']} units in lots but on_hand is {r['on_hand']}"
+        for r in over
+    ]
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -33,3 +33,15 @@ def rfc3339(ms: int) -> str:
 def _second(seconds: int) -> str:
     # Requests cluster on a few seconds (now, now + TTL): format each second once.
     return (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+def day_number(value: date) -> int:
+    """A date as the core counts it: days since 1970-01-01."""
+    return (value - _EPOCH_DAY).days
+
+
+def from_day_number(days: int) -> date:
+    return _EPOCH_DAY + timedelta(days=days)

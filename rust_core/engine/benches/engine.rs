@@ -40,9 +40,13 @@ fn hot_engine() -> Engine {
     let mut engine = Engine::new(Limits::default());
     engine.define_sku(SKU).unwrap();
     engine.define_location(LOCATION, true).unwrap();
-    engine.receive(SKU, LOCATION, 1_000_000, NOW_MS).unwrap();
+    engine
+        .receive(SKU, LOCATION, 1_000_000, None, None, NOW_MS)
+        .unwrap();
     for _ in 0..1_000 {
-        engine.adjust(SKU, LOCATION, 1_000_000, NOW_MS).unwrap();
+        engine
+            .adjust(SKU, LOCATION, 1_000_000, None, NOW_MS)
+            .unwrap();
     }
     drain_all(&mut engine);
     engine
@@ -97,6 +101,53 @@ fn bench_hot_sku(c: &mut Criterion) {
     group.finish();
 }
 
+/// One SKU at three bins, each with `lots` lots (none: unlotted units), for the cost of
+/// oldest-lot-first allocation next to fullest-bin allocation.
+fn three_bin_engine(lots: usize) -> Engine {
+    let mut engine = Engine::new(Limits::default());
+    engine.define_sku(SKU).unwrap();
+    for (b, bin) in ["B1", "B2", "B3"].into_iter().enumerate() {
+        engine.define_location(bin, true).unwrap();
+        for l in 0..lots.max(1) {
+            let lot = format!("L{b}{l}");
+            let (lot, expires) = if lots == 0 {
+                (None, None)
+            } else {
+                (Some(lot.as_str()), Some(20_000 + (b * 7 + l * 3) as i32))
+            };
+            engine
+                .receive(SKU, bin, 1_000_000, lot, expires, NOW_MS)
+                .unwrap();
+        }
+    }
+    drain_all(&mut engine);
+    engine
+}
+
+fn bench_three_bins(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine/three_bins");
+    group.throughput(Throughput::Elements(1));
+    group.measurement_time(Duration::from_secs(5));
+    for lots in [0usize, 2] {
+        let mut engine = three_bin_engine(lots);
+        let mut ops = 0u64;
+        group.bench_function(format!("reserve_release/{lots}_lots_per_bin"), |b| {
+            b.iter(|| {
+                let view = engine
+                    .reserve(black_box(&HOT_LINE), TTL_MS, NOW_MS)
+                    .unwrap();
+                let out = engine.release(view.seq, NOW_MS).unwrap();
+                black_box(out);
+                ops += 2;
+                if ops.is_multiple_of(OPS_PER_DRAIN) {
+                    drain_all(&mut engine);
+                }
+            });
+        });
+    }
+    group.finish();
+}
+
 fn bench_expire(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine/expire");
     group.sampling_mode(SamplingMode::Flat);
@@ -125,5 +176,5 @@ fn bench_expire(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_hot_sku, bench_expire);
+criterion_group!(benches, bench_hot_sku, bench_three_bins, bench_expire);
 criterion_main!(benches);

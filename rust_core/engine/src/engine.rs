@@ -14,7 +14,8 @@ use crate::error::{EngineError, Result, Shortage};
 use crate::expiry::ExpiryTimers;
 use crate::ids::{LocId, ReservationSeq, SeqMap, SkuId};
 use crate::limits::Limits;
-use crate::log::{Change, ChangeLog, LogEntry};
+use crate::log::{Change, ChangeLog, LogEntry, LotTags};
+use crate::lots::{format_day, validate_lot_code, Age, Lot, LotId, LotTable, AGE_NONE};
 use crate::reservation::{move_line, take_shipped, Finished, Hold, Line, Lines, Status};
 use crate::stock::{Level, StockTable};
 
@@ -51,6 +52,8 @@ pub struct Outcome {
 pub struct Snapshot {
     pub levels: BTreeMap<(String, String), (i64, i64, i64)>,
     pub open: BTreeMap<ReservationSeq, OpenState>,
+    /// Units per (sku, location, lot).
+    pub lots: BTreeMap<(String, String, String), i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +61,7 @@ pub struct Engine {
     limits: Limits,
     catalogue: Catalogue,
     stock: StockTable,
+    lots: LotTable,
     holds: SeqMap<Hold>,
     finished: SeqMap<Finished>,
     finished_order: VecDeque<(u64, ReservationSeq)>,
@@ -68,6 +72,9 @@ pub struct Engine {
 
 /// Units this request already planned to take, per level.
 type Taken = SmallVec<[(SkuId, LocId, i64); 4]>;
+/// Locations with units available for a line without a location, in the order it takes
+/// them: (available, location).
+pub type Ranked = SmallVec<[(i64, LocId); 4]>;
 /// A request line with its SKU and location resolved.
 type ResolvedLine = (SkuId, i64, Option<LocId>);
 /// An open reservation by code: (status, expires_at_ms, [(sku, location, quantity)]).
@@ -83,6 +90,7 @@ impl Engine {
             limits,
             catalogue: Catalogue::new(limits.catalogue_entries_max),
             stock: StockTable::default(),
+            lots: LotTable::default(),
             holds: SeqMap::default(),
             finished: SeqMap::default(),
             finished_order: VecDeque::new(),
@@ -114,36 +122,144 @@ impl Engine {
 
     // --- stock movements ---------------------------------------------------------------------
 
-    /// Adds received units to `on_hand`. Returns the LSN and the level after.
+    /// Adds received units to `on_hand`, into `lot` when one is named (a new lot is defined
+    /// by its first receipt, with `expires_on` in days since 1970-01-01; later receipts of
+    /// it may not name another date). Returns the LSN and the level after.
     pub fn receive(
         &mut self,
         sku: &str,
         location: &str,
         quantity: i64,
+        lot: Option<&str>,
+        expires_on: Option<i32>,
         now_ms: i64,
     ) -> Result<(u64, Level)> {
         self.check_log_room()?;
         self.check_quantity("quantity", quantity)?;
         let (sku, location) = self.resolve(sku, location)?;
-        Ok(self.record_movement(
+        let (lot, new_lot) = match lot {
+            Some(code) => self.receipt_lot(sku, code, expires_on)?,
+            None => (None, None),
+        };
+        let lot = lot.or_else(|| new_lot.as_deref().map(|new| self.lots.define(new.clone())));
+        let change = Change::Receipt {
             sku,
             location,
-            Change::Receipt {
-                sku,
-                location,
-                quantity,
-            },
-            now_ms,
-        ))
+            quantity,
+            lot,
+            new_lot,
+        };
+        Ok(self.record_movement(sku, location, change, now_ms))
+    }
+
+    /// A receipt's lot: a known one (whose expiry date it may repeat, not change), or a new
+    /// one to define (not yet defined: the receipt may still be refused).
+    fn receipt_lot(
+        &self,
+        sku: SkuId,
+        code: &str,
+        expires_on: Option<i32>,
+    ) -> Result<(Option<LotId>, Option<Box<Lot>>)> {
+        validate_lot_code(code)?;
+        if let Some(id) = self.lots.id(sku, code) {
+            let known = self.lots.lot(id).expires_on;
+            if expires_on.is_some() && expires_on != known {
+                let was = known.map_or_else(|| "no expiry date".to_owned(), format_day);
+                return Err(EngineError::invalid(
+                    "expires_on",
+                    format!("lot {code} was received with {was}; a lot has one expiry date"),
+                ));
+            }
+            return Ok((Some(id), None));
+        }
+        if self.lots.len() >= self.limits.lots_max {
+            return Err(EngineError::LimitExceeded {
+                field: "lots".into(),
+                limit: self.limits.lots_max as u64,
+            });
+        }
+        let lot = Lot {
+            sku,
+            code: code.into(),
+            expires_on,
+            first_lsn: self.log.last_lsn() + 1,
+        };
+        Ok((None, Some(Box::new(lot))))
+    }
+
+    /// The id of a lot an operation names; only receipts bring new lots in.
+    fn known_lot(&self, sku: SkuId, lot: Option<&str>, field: &str) -> Result<Option<LotId>> {
+        let Some(code) = lot else { return Ok(None) };
+        self.lots.id(sku, code).map(Some).ok_or_else(|| {
+            EngineError::invalid(
+                field,
+                format!(
+                    "no lot {code:?} of {} was ever received",
+                    self.catalogue.sku(sku)
+                ),
+            )
+        })
+    }
+
+    /// Units of `lot` at a level (`None`: its units outside any lot).
+    fn lot_units(&self, sku: SkuId, location: LocId, lot: Option<LotId>) -> i64 {
+        match lot {
+            Some(id) => self.lots.units(sku, location, id),
+            None => {
+                let on_hand = self.stock.get(sku, location).map_or(0, |l| l.on_hand);
+                on_hand - self.lots.lotted(sku, location)
+            }
+        }
+    }
+
+    /// Refuses to take `units` of `lot` (`None`: unlotted) from a level that has fewer.
+    fn check_lot_units(
+        &self,
+        sku: SkuId,
+        location: LocId,
+        lot: Option<LotId>,
+        units: i64,
+        field: &str,
+    ) -> Result<()> {
+        let there = self.lot_units(sku, location, lot);
+        if units <= there {
+            return Ok(());
+        }
+        Err(match lot {
+            Some(id) => EngineError::invalid(
+                field,
+                format!(
+                    "only {there} of lot {} on hand at this location",
+                    self.lots.lot(id).code
+                ),
+            ),
+            None => {
+                let lots: Vec<String> = self
+                    .lots
+                    .at(sku, location)
+                    .iter()
+                    .map(|&(id, n)| format!("{} ({n})", self.lots.lot(id).code))
+                    .collect();
+                EngineError::invalid(
+                    "lot",
+                    format!(
+                        "only {there} units here are outside lots; name the lot: {}",
+                        lots.join(", ")
+                    ),
+                )
+            }
+        })
     }
 
     /// Changes `on_hand` by a signed count correction. `on_hand` may not go below zero; it
     /// may go below `reserved + committed` (shrinkage), which then reads as a shortfall.
+    /// A count of one lot corrects that lot (`lot`; `None`: the unlotted units).
     pub fn adjust(
         &mut self,
         sku: &str,
         location: &str,
         delta: i64,
+        lot: Option<&str>,
         now_ms: i64,
     ) -> Result<(u64, Level)> {
         self.check_log_room()?;
@@ -152,6 +268,7 @@ impl Engine {
         }
         self.check_quantity("delta", delta.abs())?;
         let (sku, location) = self.resolve(sku, location)?;
+        let lot = self.known_lot(sku, lot, "lot")?;
         let on_hand = self.stock.get(sku, location).map_or(0, |l| l.on_hand);
         if on_hand + delta < 0 {
             return Err(EngineError::invalid(
@@ -159,50 +276,52 @@ impl Engine {
                 format!("would make on_hand negative ({on_hand} on hand)"),
             ));
         }
-        Ok(self.record_movement(
+        if delta < 0 {
+            self.check_lot_units(sku, location, lot, -delta, "delta")?;
+        }
+        let change = Change::Adjustment {
             sku,
             location,
-            Change::Adjustment {
-                sku,
-                location,
-                delta,
-            },
-            now_ms,
-        ))
+            delta,
+            lot,
+        };
+        Ok(self.record_movement(sku, location, change, now_ms))
     }
 
     /// Takes back units a customer returned into `on_hand` at a location.
+    /// `lot` names a lot received before (`None`: the units come back unlotted).
     pub fn return_units(
         &mut self,
         sku: &str,
         location: &str,
         quantity: i64,
+        lot: Option<&str>,
         now_ms: i64,
     ) -> Result<(u64, Level)> {
         self.check_log_room()?;
         self.check_quantity("quantity", quantity)?;
         let (sku, location) = self.resolve(sku, location)?;
-        Ok(self.record_movement(
+        let lot = self.known_lot(sku, lot, "lot")?;
+        let change = Change::Return {
             sku,
             location,
-            Change::Return {
-                sku,
-                location,
-                quantity,
-            },
-            now_ms,
-        ))
+            quantity,
+            lot,
+        };
+        Ok(self.record_movement(sku, location, change, now_ms))
     }
 
     /// Moves units between two locations of the same SKU. Only units nobody holds move:
     /// at most `on_hand − reserved − committed` at `from` (sellable or not); otherwise the
-    /// shortage is reported and nothing moves. Returns the LSN and both levels after.
+    /// shortage is reported and nothing moves. The units moved are of `lot` (`None`: the
+    /// unlotted ones), which must have them at `from`. Returns the LSN and both levels after.
     pub fn transfer(
         &mut self,
         sku: &str,
         from: &str,
         to: &str,
         quantity: i64,
+        lot: Option<&str>,
         now_ms: i64,
     ) -> Result<(u64, Level, Level)> {
         self.check_log_room()?;
@@ -221,11 +340,14 @@ impl Engine {
             };
             return Err(EngineError::InsufficientStock(vec![shortage]));
         }
+        let lot = self.known_lot(sku_id, lot, "lot")?;
+        self.check_lot_units(sku_id, from_id, lot, quantity, "quantity")?;
         let change = Change::Transfer {
             sku: sku_id,
             from: from_id,
             to: to_id,
             quantity,
+            lot,
         };
         let (lsn, after_from) = self.record_movement(sku_id, from_id, change, now_ms);
         Ok((lsn, after_from, *self.stock.entry(sku_id, to_id)))
@@ -240,18 +362,24 @@ impl Engine {
         change: Change,
         now_ms: i64,
     ) -> (u64, Level) {
-        change.for_each_effect(|s, l, delta| self.stock.apply(s, l, delta));
+        self.apply_effects(&change);
         let lsn = self.log.append(now_ms, change);
         (lsn, *self.stock.entry(sku, location))
+    }
+
+    /// Applies a change's ledger fold to the levels and the lots in them.
+    fn apply_effects(&mut self, change: &Change) {
+        let (stock, lots) = (&mut self.stock, &mut self.lots);
+        change.for_each_effect(|s, l, delta| stock.apply(s, l, delta));
+        change.for_each_lot_effect(|s, l, lot, units| lots.apply(s, l, lot, units));
     }
 
     // --- reservations ------------------------------------------------------------------------
 
     /// Holds every line or none. A line naming a location holds there (it must be sellable);
-    /// a line without one is allocated over the SKU's sellable locations, the one with the
-    /// most available units first (ties: the lower location code, so the rule does not depend
-    /// on the order locations were defined or loaded in), splitting
-    /// the line when one location is not enough. Lines naming a location are served first.
+    /// a line without one is allocated over the SKU's sellable locations in the order of
+    /// [`Engine::allocation_order`], splitting the line when one location is not enough.
+    /// Lines naming a location are served first.
     pub fn reserve(
         &mut self,
         lines: &[LineRequest<'_>],
@@ -389,12 +517,13 @@ impl Engine {
     }
 
     /// Ships picked units of a committed reservation: they leave `on_hand` and `committed`.
-    /// `picks` are (sku, location, quantity) at the reservation's own lines; a short pick
-    /// ships less and leaves the rest committed. Shipping everything fulfils it.
+    /// `picks` are (sku, location, quantity, lot) at the reservation's own lines, each taken
+    /// from the named lot there (`None`: unlotted units); a short pick ships less and leaves
+    /// the rest committed. Shipping everything fulfils it.
     pub fn ship(
         &mut self,
         seq: ReservationSeq,
-        picks: &[(&str, &str, i64)],
+        picks: &[(&str, &str, i64, Option<&str>)],
         now_ms: i64,
     ) -> Result<Outcome> {
         self.check_log_room()?;
@@ -409,9 +538,11 @@ impl Engine {
             return Err(EngineError::invalid("picks", "must have at least one pick"));
         }
         let mut shipped = Lines::new();
-        for (i, &(sku, location, quantity)) in picks.iter().enumerate() {
+        let mut lots = LotTags::new();
+        for (i, &(sku, location, quantity, lot)) in picks.iter().enumerate() {
             self.check_quantity(&format!("picks[{i}].quantity"), quantity)?;
             let (sku, location) = self.resolve(sku, location)?;
+            let lot = self.known_lot(sku, lot, &format!("picks[{i}].lot"))?;
             let same = |l: &&Line| l.sku == sku && l.location == location;
             let held: i64 = hold
                 .lines
@@ -437,35 +568,41 @@ impl Engine {
                     format!("only {on_hand} on hand at this location"),
                 ));
             }
+            let earlier_of_lot: i64 = shipped
+                .iter()
+                .zip(&lots)
+                .filter(|(l, t)| same(l) && **t == lot)
+                .map(|(l, _)| i64::from(l.quantity))
+                .sum();
+            let field = format!("picks[{i}].quantity");
+            self.check_lot_units(sku, location, lot, earlier_of_lot + quantity, &field)?;
             shipped.push(Line {
                 sku,
                 location,
                 quantity: quantity as u32,
             });
-        }
-        for line in &shipped {
-            let level = self.stock.entry(line.sku, line.location);
-            level.on_hand -= i64::from(line.quantity);
-            level.committed -= i64::from(line.quantity);
+            lots.push(lot);
         }
         let hold = self.holds.get_mut(&seq).expect("committed reservation");
         let fulfilled = take_shipped(&mut hold.lines, &shipped);
+        let (expires_at_ms, lines) = (hold.expires_at_ms, hold.lines.clone());
         let change = Change::Ship {
             seq,
             lines: shipped,
+            lots,
             fulfilled,
         };
+        self.apply_effects(&change);
         if fulfilled {
             let hold = self.holds.remove(&seq).expect("committed reservation");
             return Ok(self.finish(seq, hold, Status::Fulfilled, change, now_ms));
         }
-        let (expires_at_ms, lines) = (hold.expires_at_ms, hold.lines.clone());
         Ok(self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms))
     }
 
     /// Moves `quantity` committed units of an order's line at `from` to another location
     /// that has them to spare (after a short pick found fewer at `from`). `to: None` picks
-    /// the sellable location with the most available units (ties: location code). No
+    /// the first other location in [`Engine::allocation_order`]. No
     /// location with enough: InsufficientStock, and nothing moves.
     pub fn reallocate(
         &mut self,
@@ -525,30 +662,57 @@ impl Engine {
             to: to_id,
             quantity,
         };
-        change.for_each_effect(|s, l, delta| self.stock.apply(s, l, delta));
+        self.apply_effects(&change);
         let hold = self.holds.get_mut(&seq).expect("committed reservation");
         move_line(&mut hold.lines, sku_id, from_id, to_id, quantity as u32);
         let lines = Lines::from_slice(&hold.lines);
         Ok(self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms))
     }
 
-    /// The sellable location other than `except` with the most units available for `sku`
-    /// (ties: location code).
+    /// The first location other than `except` in the SKU's allocation order.
     fn best_location(&self, sku: SkuId, except: LocId) -> Option<LocId> {
-        let none = Taken::new();
-        self.stock
+        self.ranked(sku, &Taken::new())
+            .into_iter()
+            .map(|(_, location)| location)
+            .find(|&location| location != except)
+    }
+
+    /// The sellable locations of `sku` with units available, in the order a line without a
+    /// location takes them: for a SKU with lots, the location whose oldest lot not already
+    /// promised is oldest first (oldest lot first; see [`crate::lots`]); then the one with
+    /// the most available units (fewest stops); ties by location code, so the rule does not
+    /// depend on the order locations were defined or loaded in.
+    pub fn allocation_order(&self, sku: &str) -> Result<Ranked> {
+        Ok(self.ranked(self.catalogue.sku_id(sku)?, &Taken::new()))
+    }
+
+    fn ranked(&self, sku: SkuId, taken: &Taken) -> Ranked {
+        let lotted = self.lots.has_lots(sku);
+        let mut ranked: SmallVec<[(Age, i64, LocId); 4]> = self
+            .stock
             .levels(sku)
             .iter()
-            .filter(|l| l.location != except)
-            .map(|l| (self.available(sku, l.location, &none), l.location))
-            .max_by(|a, b| {
-                a.0.cmp(&b.0).then_with(|| {
-                    self.catalogue
-                        .location(b.1)
-                        .cmp(self.catalogue.location(a.1))
-                })
+            .map(|l| (self.available(sku, l.location, taken), l))
+            .filter(|&(available, _)| available > 0)
+            .map(|(available, l)| {
+                let age = if lotted {
+                    let promised = l.reserved + l.committed + taken_at(taken, sku, l.location);
+                    self.lots.oldest_free(sku, l.location, promised)
+                } else {
+                    AGE_NONE
+                };
+                (age, available, l.location)
             })
-            .map(|(_, location)| location)
+            .collect();
+        if ranked.len() > 1 {
+            let code = |location| self.catalogue.location(location);
+            ranked.sort_unstable_by(|a, b| {
+                (a.0.cmp(&b.0))
+                    .then_with(|| b.1.cmp(&a.1))
+                    .then_with(|| code(a.2).cmp(code(b.2)))
+            });
+        }
+        ranked.into_iter().map(|(_, n, l)| (n, l)).collect()
     }
 
     /// Moves a hold's expiry to `now_ms + ttl_ms`.
@@ -646,6 +810,16 @@ impl Engine {
         Ok(self.stock.levels(self.catalogue.sku_id(sku)?))
     }
 
+    /// Every lot, and the units of each at every location.
+    pub fn lots(&self) -> &LotTable {
+        &self.lots
+    }
+
+    /// Units of a level outside any lot.
+    pub fn unlotted(&self, sku: SkuId, location: LocId) -> i64 {
+        self.lot_units(sku, location, None)
+    }
+
     /// Units of `level` a reservation may take: none at a non-sellable location.
     pub fn reservable(&self, level: &Level) -> i64 {
         if self.catalogue.is_sellable(level.location) {
@@ -691,6 +865,11 @@ impl Engine {
         summarize(self.log.entries())
     }
 
+    /// The undrained log, oldest first.
+    pub fn pending_entries(&self) -> impl Iterator<Item = &LogEntry> {
+        self.log.entries()
+    }
+
     /// Takes the oldest logged changes, about `rows_max` ledger rows' worth.
     pub fn drain(&mut self, rows_max: usize) -> Vec<LogEntry> {
         self.log.drain(rows_max)
@@ -713,6 +892,51 @@ impl Engine {
             reserved,
             committed,
         };
+        Ok(())
+    }
+
+    /// Defines a lot as the ledger knows it (before its units are loaded).
+    pub fn load_lot(
+        &mut self,
+        sku: &str,
+        code: &str,
+        expires_on: Option<i32>,
+        first_lsn: u64,
+    ) -> Result<LotId> {
+        let sku = self.catalogue.sku_id(sku)?;
+        validate_lot_code(code)?;
+        if self.lots.id(sku, code).is_some() {
+            return Err(EngineError::invalid("lot", "loaded twice"));
+        }
+        if self.lots.len() >= self.limits.lots_max {
+            return Err(EngineError::LimitExceeded {
+                field: "lots".into(),
+                limit: self.limits.lots_max as u64,
+            });
+        }
+        Ok(self.lots.define(Lot {
+            sku,
+            code: code.into(),
+            expires_on,
+            first_lsn,
+        }))
+    }
+
+    /// Sets the units of a loaded lot at a level (after the level itself is loaded).
+    pub fn load_lot_units(
+        &mut self,
+        sku: &str,
+        location: &str,
+        code: &str,
+        units: i64,
+    ) -> Result<()> {
+        let (sku, location) = self.resolve(sku, location)?;
+        let lot = self.known_lot(sku, Some(code), "lot")?.expect("named lot");
+        if units < 0 {
+            return Err(EngineError::invalid("units", "must not be negative"));
+        }
+        let now = self.lots.units(sku, location, lot);
+        self.lots.apply(sku, location, lot, units - now);
         Ok(())
     }
 
@@ -773,9 +997,16 @@ impl Engine {
     /// Applies a logged change without logging it: replaying a drained log into an engine
     /// with the same catalogue rebuilds the state that produced it.
     pub fn apply(&mut self, entry: &LogEntry) {
-        entry
-            .change
-            .for_each_effect(|sku, location, delta| self.stock.apply(sku, location, delta));
+        if let Change::Receipt {
+            lot: Some(id),
+            new_lot: Some(lot),
+            ..
+        } = &entry.change
+        {
+            let defined = self.lots.define((**lot).clone());
+            debug_assert_eq!(defined, *id, "replayed lots are defined in the same order");
+        }
+        self.apply_effects(&entry.change);
         match &entry.change {
             Change::Receipt { .. }
             | Change::Adjustment { .. }
@@ -820,6 +1051,7 @@ impl Engine {
                 seq,
                 lines,
                 fulfilled,
+                ..
             } => {
                 let hold = self
                     .holds
@@ -890,7 +1122,19 @@ impl Engine {
                 (seq, (h.status, h.expires_at_ms, lines))
             })
             .collect();
-        Snapshot { levels, open }
+        let lots = self
+            .lots
+            .iter()
+            .map(|(sku, location, lot, units)| {
+                let key = (
+                    c.sku(sku).to_owned(),
+                    c.location(location).to_owned(),
+                    self.lots.lot(lot).code.to_string(),
+                );
+                (key, units)
+            })
+            .collect();
+        Snapshot { levels, open, lots }
     }
 
     /// Checks the engine's own bookkeeping: counters never negative, `reserved` and
@@ -931,6 +1175,24 @@ impl Engine {
         }
         if !sums.is_empty() {
             problems.push(format!("open lines at levels that do not exist: {sums:?}"));
+        }
+        for (sku, location, lot, units) in self.lots.iter() {
+            if units <= 0 {
+                problems.push(format!(
+                    "lot {lot} of sku {sku} at {location}: {units} units"
+                ));
+            }
+        }
+        for (sku, level) in self.stock.iter() {
+            let lotted = self.lots.lotted(sku, level.location);
+            if lotted > level.on_hand.max(0) {
+                problems.push(format!(
+                    "{}@{}: {lotted} units in lots but {} on hand",
+                    self.catalogue.sku(sku),
+                    self.catalogue.location(level.location),
+                    level.on_hand
+                ));
+            }
         }
         let held = self
             .holds
@@ -1009,12 +1271,7 @@ impl Engine {
             return 0;
         }
         let level = self.stock.get(sku, location).map_or(0, Level::available);
-        let used: i64 = taken
-            .iter()
-            .filter(|t| t.0 == sku && t.1 == location)
-            .map(|t| t.2)
-            .sum();
-        level - used
+        level - taken_at(taken, sku, location)
     }
 
     /// Plans where every line is held; all lines fit, or the shortages per SKU.
@@ -1022,7 +1279,9 @@ impl Engine {
         // One line that one location covers (the flash-drop cart): the plan below would pick
         // the same location, without the candidate list, the sorts and the collects.
         if let [(sku, quantity, location)] = *lines {
+            // (A SKU with lots orders its locations by lot age: the general plan does that.)
             let best = match location {
+                None if self.lots.has_lots(sku) => None,
                 Some(location) => Some((self.available(sku, location, &Taken::new()), location)),
                 None => self
                     .stock
@@ -1051,23 +1310,12 @@ impl Engine {
         let named = lines.iter().enumerate().filter(|(_, l)| l.2.is_some());
         let unnamed = lines.iter().enumerate().filter(|(_, l)| l.2.is_none());
         for (index, &(sku, quantity, location)) in named.chain(unnamed) {
-            let mut candidates: SmallVec<[(i64, LocId); 4]> = match location {
+            let candidates: Ranked = match location {
                 Some(location) => {
                     smallvec::smallvec![(self.available(sku, location, &taken), location)]
                 }
-                None => self
-                    .stock
-                    .levels(sku)
-                    .iter()
-                    .map(|l| (self.available(sku, l.location, &taken), l.location))
-                    .filter(|&(available, _)| available > 0)
-                    .collect(),
+                None => self.ranked(sku, &taken),
             };
-            if candidates.len() > 1 {
-                let code = |location| self.catalogue.location(location);
-                candidates
-                    .sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| code(a.1).cmp(code(b.1))));
-            }
             let mut left = quantity;
             for (available, location) in candidates {
                 let take = left.min(available);
@@ -1231,4 +1479,13 @@ impl Engine {
         );
         outcome
     }
+}
+
+/// Units of (`sku`, `location`) this request already planned to take.
+fn taken_at(taken: &Taken, sku: SkuId, location: LocId) -> i64 {
+    taken
+        .iter()
+        .filter(|t| t.0 == sku && t.1 == location)
+        .map(|t| t.2)
+        .sum()
 }

@@ -1,6 +1,6 @@
 //! reservoir-engine: the in-memory core of reservoir.
 //!
-//! Stock counters per SKU and location, reservations with TTL expiry, a change log with
+//! Stock counters per SKU and location (with the lots in them), reservations with TTL expiry, a change log with
 //! sequence numbers drained by the ledger writer, and pick-path ordering. Plain Rust: no
 //! Python, no clock (time is passed in as `now_ms`), no I/O.
 
@@ -12,6 +12,7 @@ pub mod expiry;
 pub mod ids;
 pub mod limits;
 pub mod log;
+pub mod lots;
 pub mod pickpath;
 pub mod reservation;
 pub mod stock;
@@ -24,7 +25,8 @@ pub use ids::{
     RESERVATION_ID_BYTES_MAX,
 };
 pub use limits::Limits;
-pub use log::{Change, Kind, LogEntry};
+pub use log::{Change, Kind, LogEntry, LotTags};
+pub use lots::{Lot, LotId};
 pub use reservation::{Line, Lines, Status};
 pub use stock::{Level, LevelDelta};
 

@@ -18,6 +18,8 @@ pub struct Limits {
     pub log_entries_max: usize,
     /// Distinct SKUs and distinct locations each.
     pub catalogue_entries_max: usize,
+    /// Distinct lots (over all SKUs).
+    pub lots_max: usize,
 }
 
 impl Default for Limits {
@@ -29,6 +31,7 @@ impl Default for Limits {
             holds_max: 10_000_000,
             log_entries_max: 1_000_000,
             catalogue_entries_max: 10_000_000,
+            lots_max: 1_000_000,
         }
     }
 }
@@ -36,7 +39,7 @@ impl Default for Limits {
 impl Limits {
     /// Checks that every limit is usable: each at least 1, quantities at most [`QUANTITY_MAX`].
     pub fn validate(&self) -> crate::error::Result<()> {
-        let bounds: [(&str, u64, u64); 6] = [
+        let bounds: [(&str, u64, u64); 7] = [
             (
                 "lines_per_reservation_max",
                 self.lines_per_reservation_max as u64,
@@ -55,6 +58,7 @@ impl Limits {
                 self.catalogue_entries_max as u64,
                 u32::MAX as u64,
             ),
+            ("lots_max", self.lots_max as u64, u32::MAX as u64),
         ];
         for (field, value, max) in bounds {
             if value < 1 || value > max {

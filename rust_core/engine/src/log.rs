@@ -3,22 +3,32 @@
 
 use std::collections::VecDeque;
 
+use smallvec::SmallVec;
+
 use crate::ids::{LocId, ReservationSeq, SkuId};
+use crate::lots::{Lot, LotId};
 use crate::reservation::Lines;
 use crate::stock::LevelDelta;
 
-/// What changed.
+/// The lot of each shipped line (index-aligned with the lines; `None`: unlotted units).
+pub type LotTags = SmallVec<[Option<LotId>; 1]>;
+
+/// What changed. A stock movement names the lot its units are in (`None`: unlotted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     Receipt {
         sku: SkuId,
         location: LocId,
         quantity: i64,
+        lot: Option<LotId>,
+        /// Set when this receipt brought the lot in first (so a replay can define it).
+        new_lot: Option<Box<Lot>>,
     },
     Adjustment {
         sku: SkuId,
         location: LocId,
         delta: i64,
+        lot: Option<LotId>,
     },
     Reserve {
         seq: ReservationSeq,
@@ -62,6 +72,7 @@ pub enum Change {
         sku: SkuId,
         location: LocId,
         quantity: i64,
+        lot: Option<LotId>,
     },
     /// Unpromised units moved between two locations (two ledger lines: out, then in).
     Transfer {
@@ -69,11 +80,13 @@ pub enum Change {
         from: LocId,
         to: LocId,
         quantity: i64,
+        lot: Option<LotId>,
     },
     /// Committed units picked and shipped; `fulfilled` when nothing is left to ship.
     Ship {
         seq: ReservationSeq,
         lines: Lines,
+        lots: LotTags,
         fulfilled: bool,
     },
 }
@@ -166,32 +179,37 @@ impl Change {
     }
 
     /// Calls `f` with the ledger kind and each ledger line this change writes, in order
-    /// (none for `Extend`).
-    pub fn for_each_ledger_line(&self, mut f: impl FnMut(Kind, SkuId, LocId, i64)) {
+    /// (none for `Extend`): (kind, sku, location, quantity, lot).
+    pub fn for_each_ledger_line(&self, mut f: impl FnMut(Kind, SkuId, LocId, i64, Option<LotId>)) {
         let (kind, lines) = match self {
             Change::Receipt {
                 sku,
                 location,
                 quantity,
-            } => return f(Kind::Receipt, *sku, *location, *quantity),
+                lot,
+                ..
+            } => return f(Kind::Receipt, *sku, *location, *quantity, *lot),
             Change::Adjustment {
                 sku,
                 location,
                 delta,
-            } => return f(Kind::Adjustment, *sku, *location, *delta),
+                lot,
+            } => return f(Kind::Adjustment, *sku, *location, *delta, *lot),
             Change::Return {
                 sku,
                 location,
                 quantity,
-            } => return f(Kind::Return, *sku, *location, *quantity),
+                lot,
+            } => return f(Kind::Return, *sku, *location, *quantity, *lot),
             Change::Transfer {
                 sku,
                 from,
                 to,
                 quantity,
+                lot,
             } => {
-                f(Kind::TransferOut, *sku, *from, *quantity);
-                return f(Kind::TransferIn, *sku, *to, *quantity);
+                f(Kind::TransferOut, *sku, *from, *quantity, *lot);
+                return f(Kind::TransferIn, *sku, *to, *quantity, *lot);
             }
             Change::Reallocate {
                 sku,
@@ -200,27 +218,53 @@ impl Change {
                 quantity,
                 ..
             } => {
-                f(Kind::Cancel, *sku, *from, *quantity);
-                f(Kind::Reserve, *sku, *to, *quantity);
-                return f(Kind::Commit, *sku, *to, *quantity);
+                f(Kind::Cancel, *sku, *from, *quantity, None);
+                f(Kind::Reserve, *sku, *to, *quantity, None);
+                return f(Kind::Commit, *sku, *to, *quantity, None);
+            }
+            Change::Ship { lines, lots, .. } => {
+                for (line, lot) in lines.iter().zip(lots) {
+                    f(
+                        Kind::Ship,
+                        line.sku,
+                        line.location,
+                        i64::from(line.quantity),
+                        *lot,
+                    );
+                }
+                return;
             }
             Change::Reserve { lines, .. } => (Kind::Reserve, lines),
             Change::Commit { lines, .. } => (Kind::Commit, lines),
             Change::Release { lines, .. } => (Kind::Release, lines),
             Change::Cancel { lines, .. } => (Kind::Cancel, lines),
             Change::Expire { lines, .. } => (Kind::Expire, lines),
-            Change::Ship { lines, .. } => (Kind::Ship, lines),
             Change::Extend { .. } => return,
         };
         for line in lines {
-            f(kind, line.sku, line.location, i64::from(line.quantity));
+            f(
+                kind,
+                line.sku,
+                line.location,
+                i64::from(line.quantity),
+                None,
+            );
         }
     }
 
     /// Calls `f` with each level this change touches and how (the ledger fold).
     pub fn for_each_effect(&self, mut f: impl FnMut(SkuId, LocId, LevelDelta)) {
-        self.for_each_ledger_line(|kind, sku, location, quantity| {
+        self.for_each_ledger_line(|kind, sku, location, quantity, _| {
             f(sku, location, kind.effect(quantity));
+        });
+    }
+
+    /// Calls `f` with each lot this change moves units of: (sku, location, lot, units).
+    pub fn for_each_lot_effect(&self, mut f: impl FnMut(SkuId, LocId, LotId, i64)) {
+        self.for_each_ledger_line(|kind, sku, location, quantity, lot| {
+            if let Some(lot) = lot {
+                f(sku, location, lot, kind.effect(quantity).on_hand);
+            }
         });
     }
 }

@@ -71,8 +71,12 @@ fn bytes_per_open_hold() {
     let mut engine = Engine::new(Limits::default());
     engine.define_sku("HOT").unwrap();
     engine.define_location("WH1", true).unwrap();
-    engine.receive("HOT", "WH1", 1_000_000, now_ms).unwrap();
-    engine.adjust("HOT", "WH1", 1_000_000, now_ms).unwrap();
+    engine
+        .receive("HOT", "WH1", 1_000_000, None, None, now_ms)
+        .unwrap();
+    engine
+        .adjust("HOT", "WH1", 1_000_000, None, now_ms)
+        .unwrap();
     drain_all(&mut engine);
     let line = [LineRequest {
         sku: "HOT",

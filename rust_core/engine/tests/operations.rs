@@ -13,7 +13,9 @@ fn engine_with(stock: &[(&str, &str, i64)]) -> Engine {
         engine.define_sku(sku).unwrap();
     }
     for &(sku, location, quantity) in stock {
-        engine.receive(sku, location, quantity, T0).unwrap();
+        engine
+            .receive(sku, location, quantity, None, None, T0)
+            .unwrap();
     }
     engine
 }
@@ -24,7 +26,7 @@ fn ledger_kinds(engine: &mut Engine) -> Vec<&'static str> {
     for entry in engine.drain(usize::MAX) {
         entry
             .change
-            .for_each_ledger_line(|kind, _, _, _| kinds.push(kind.as_str()));
+            .for_each_ledger_line(|kind, _, _, _, _| kinds.push(kind.as_str()));
     }
     kinds
 }
@@ -60,25 +62,25 @@ fn level(engine: &Engine, sku: &str, location: &str) -> (i64, i64, i64, i64) {
 #[test]
 fn receive_and_adjust_change_on_hand_and_log_it() {
     let mut engine = engine_with(&[]);
-    let (lsn, lvl) = engine.receive("SKU-1", "A", 10, T0).unwrap();
+    let (lsn, lvl) = engine.receive("SKU-1", "A", 10, None, None, T0).unwrap();
     assert_eq!((lsn, lvl.on_hand), (1, 10));
-    let (lsn, lvl) = engine.adjust("SKU-1", "A", -3, T0).unwrap();
+    let (lsn, lvl) = engine.adjust("SKU-1", "A", -3, None, T0).unwrap();
     assert_eq!((lsn, lvl.on_hand), (2, 7));
-    let err = engine.adjust("SKU-1", "A", -8, T0).unwrap_err();
+    let err = engine.adjust("SKU-1", "A", -8, None, T0).unwrap_err();
     assert!(
         matches!(err, EngineError::InvalidInput { ref field, .. } if field == "delta"),
         "{err}"
     );
     assert_eq!(
-        engine.receive("NOPE", "A", 1, T0).unwrap_err(),
+        engine.receive("NOPE", "A", 1, None, None, T0).unwrap_err(),
         EngineError::UnknownSku("NOPE".into())
     );
     assert_eq!(
-        engine.receive("SKU-1", "Z", 1, T0).unwrap_err(),
+        engine.receive("SKU-1", "Z", 1, None, None, T0).unwrap_err(),
         EngineError::UnknownLocation("Z".into())
     );
     assert!(matches!(
-        engine.receive("SKU-1", "A", 0, T0),
+        engine.receive("SKU-1", "A", 0, None, None, T0),
         Err(EngineError::InvalidInput { .. })
     ));
     let log = engine.drain(100);
@@ -350,7 +352,7 @@ fn unknown_reservations_are_not_found_and_finished_ones_are_pruned_once_durable(
 fn shrinkage_reads_zero_available_and_is_reported_as_shortfall() {
     let mut engine = engine_with(&[("SKU-1", "A", 5)]);
     engine.reserve(&[line("SKU-1", 4)], 1_000, T0).unwrap();
-    engine.adjust("SKU-1", "A", -3, T0).unwrap();
+    engine.adjust("SKU-1", "A", -3, None, T0).unwrap();
     assert_eq!(level(&engine, "SKU-1", "A"), (2, 4, 0, 0));
     let l = engine.levels("SKU-1").unwrap()[0];
     assert_eq!(l.shortfall(), 2);
@@ -372,14 +374,14 @@ fn backpressure_when_the_writer_falls_behind() {
     engine.define_location("A", true).unwrap();
     engine.define_sku("SKU-1").unwrap();
     for _ in 0..3 {
-        engine.receive("SKU-1", "A", 1, T0).unwrap();
+        engine.receive("SKU-1", "A", 1, None, None, T0).unwrap();
     }
     assert_eq!(
-        engine.receive("SKU-1", "A", 1, T0).unwrap_err(),
+        engine.receive("SKU-1", "A", 1, None, None, T0).unwrap_err(),
         EngineError::Backpressure { pending: 3 }
     );
     engine.drain(1);
-    engine.receive("SKU-1", "A", 1, T0).unwrap();
+    engine.receive("SKU-1", "A", 1, None, None, T0).unwrap();
 }
 
 #[test]
@@ -420,7 +422,7 @@ fn shipping_takes_units_off_on_hand_and_committed_and_fulfils() {
     let order = engine.reserve(&[line("SKU-1", 3)], 1_000, T0).unwrap();
     assert_eq!(
         engine
-            .ship(order.seq, &[("SKU-1", "A", 1)], T0)
+            .ship(order.seq, &[("SKU-1", "A", 1, None)], T0)
             .unwrap_err(),
         EngineError::InvalidState {
             seq: order.seq,
@@ -429,7 +431,9 @@ fn shipping_takes_units_off_on_hand_and_committed_and_fulfils() {
         "only committed orders ship"
     );
     engine.commit(order.seq, T0).unwrap();
-    let short = engine.ship(order.seq, &[("SKU-1", "A", 2)], T0).unwrap();
+    let short = engine
+        .ship(order.seq, &[("SKU-1", "A", 2, None)], T0)
+        .unwrap();
     assert_eq!(short.view.status, Status::Committed);
     assert_eq!(
         short.view.lines[0].quantity, 1,
@@ -437,12 +441,14 @@ fn shipping_takes_units_off_on_hand_and_committed_and_fulfils() {
     );
     assert_eq!(level(&engine, "SKU-1", "A"), (3, 0, 1, 2));
     let too_many = engine
-        .ship(order.seq, &[("SKU-1", "A", 2)], T0)
+        .ship(order.seq, &[("SKU-1", "A", 2, None)], T0)
         .unwrap_err();
     assert!(
         matches!(too_many, EngineError::InvalidInput { ref field, .. } if field == "picks[0].quantity")
     );
-    let done = engine.ship(order.seq, &[("SKU-1", "A", 1)], T0).unwrap();
+    let done = engine
+        .ship(order.seq, &[("SKU-1", "A", 1, None)], T0)
+        .unwrap();
     assert_eq!(done.view.status, Status::Fulfilled);
     assert_eq!(level(&engine, "SKU-1", "A"), (2, 0, 0, 2));
     assert_eq!(
@@ -459,14 +465,14 @@ fn shipping_takes_units_off_on_hand_and_committed_and_fulfils() {
 #[test]
 fn returns_add_on_hand_and_transfers_move_only_unpromised_units() {
     let mut engine = engine_with(&[("SKU-1", "A", 5)]);
-    let (_, after) = engine.return_units("SKU-1", "QC", 2, T0).unwrap();
+    let (_, after) = engine.return_units("SKU-1", "QC", 2, None, T0).unwrap();
     assert_eq!(
         (after.on_hand, engine.reservable(&after)),
         (2, 0),
         "QC is not sellable"
     );
     engine.reserve(&[at("SKU-1", 4, "A")], 1_000, T0).unwrap();
-    let refused = engine.transfer("SKU-1", "A", "B", 2, T0).unwrap_err();
+    let refused = engine.transfer("SKU-1", "A", "B", 2, None, T0).unwrap_err();
     assert_eq!(
         refused,
         EngineError::InsufficientStock(vec![Shortage {
@@ -476,14 +482,16 @@ fn returns_add_on_hand_and_transfers_move_only_unpromised_units() {
         }]),
         "held units never move"
     );
-    let (_, from, to) = engine.transfer("SKU-1", "QC", "B", 2, T0).unwrap();
+    let (_, from, to) = engine.transfer("SKU-1", "QC", "B", 2, None, T0).unwrap();
     assert_eq!((from.on_hand, to.on_hand), (0, 2));
     assert_eq!(level(&engine, "SKU-1", "B"), (2, 0, 0, 2));
     assert!(
-        matches!(engine.transfer("SKU-1", "B", "B", 1, T0), Err(EngineError::InvalidInput { ref field, .. }) if field == "to")
+        matches!(engine.transfer("SKU-1", "B", "B", 1, None, T0), Err(EngineError::InvalidInput { ref field, .. }) if field == "to")
     );
     assert_eq!(
-        engine.transfer("SKU-1", "B", "NOPE", 1, T0).unwrap_err(),
+        engine
+            .transfer("SKU-1", "B", "NOPE", 1, None, T0)
+            .unwrap_err(),
         EngineError::UnknownLocation("NOPE".into())
     );
     assert_eq!(
@@ -503,7 +511,7 @@ fn returns_add_on_hand_and_transfers_move_only_unpromised_units() {
 fn a_short_picked_line_moves_to_the_location_with_the_most_to_spare() {
     let mut engine = engine_with(&[("SKU-1", "A", 4), ("SKU-1", "B", 3)]);
     engine.define_location("C", true).unwrap();
-    engine.receive("SKU-1", "C", 3, T0).unwrap();
+    engine.receive("SKU-1", "C", 3, None, None, T0).unwrap();
     let order = engine.reserve(&[at("SKU-1", 4, "A")], 1_000, T0).unwrap();
     assert_eq!(
         engine
@@ -516,7 +524,9 @@ fn a_short_picked_line_moves_to_the_location_with_the_most_to_spare() {
         "only orders move"
     );
     engine.commit(order.seq, T0).unwrap();
-    engine.ship(order.seq, &[("SKU-1", "A", 2)], T0).unwrap(); // 2 of 4 found
+    engine
+        .ship(order.seq, &[("SKU-1", "A", 2, None)], T0)
+        .unwrap(); // 2 of 4 found
     let moved = engine
         .reallocate(order.seq, "SKU-1", "A", None, 2, T0)
         .unwrap();

@@ -1,6 +1,8 @@
 //! Seeded randomized simulation (VOPR-style): random operation streams against a simple
 //! model. After every step: no oversell (but where a negative adjustment explains it), the
-//! engine's counters equal the model's, every hold due is gone. Periodically the drained log
+//! engine's counters and lots equal the model's, every hold due is gone. A one-line hold
+//! without a location must take the locations in the model's order (oldest lot first, then
+//! most available). Periodically the drained log
 //! is replayed into a replica that must equal the engine. A failure names its seed:
 //! rerun one with `SIM_SEED=<seed> cargo test --release --test simulation`.
 
@@ -12,6 +14,8 @@ use reservoir_engine::{Engine, EngineError, Limits, LineRequest, ReservationSeq,
 
 const SKUS: [&str; 3] = ["S0", "S1", "S2"];
 const LOCATIONS: [(&str, bool); 4] = [("L0", true), ("L1", true), ("L2", true), ("QC", false)];
+/// Lot codes the simulation receives, each with its expiry day (the same for every SKU).
+const LOTS: [(&str, Option<i32>); 3] = [("A", Some(100)), ("B", Some(50)), ("C", None)];
 const OPS_PER_SEED: usize = 125_000;
 const SEEDS: u64 = 8;
 
@@ -29,6 +33,10 @@ struct Model {
     holds: BTreeMap<ReservationSeq, ModelHold>,
     finished: BTreeMap<ReservationSeq, Status>,
     shrunk: BTreeSet<(String, String)>,
+    /// Units per (sku, location, lot).
+    lots: BTreeMap<(String, String, &'static str), i64>,
+    /// When each (sku, lot) was first received (a counter): its age after its expiry day.
+    lot_order: BTreeMap<(String, &'static str), u64>,
 }
 
 impl Model {
@@ -84,6 +92,68 @@ impl Model {
             }
         }
         true
+    }
+
+    fn lot_units(&self, sku: &str, loc: &str, lot: Option<&'static str>) -> i64 {
+        match lot {
+            Some(lot) => *self.lots.get(&(sku.into(), loc.into(), lot)).unwrap_or(&0),
+            None => {
+                let lotted: i64 = LOTS
+                    .iter()
+                    .map(|(l, _)| self.lot_units(sku, loc, Some(l)))
+                    .sum();
+                self.counters(sku, loc).0 - lotted
+            }
+        }
+    }
+
+    fn move_lot(&mut self, sku: &str, loc: &str, lot: Option<&'static str>, units: i64) {
+        if let Some(lot) = lot {
+            *self.lots.entry((sku.into(), loc.into(), lot)).or_default() += units;
+        }
+    }
+
+    /// The age of a location's oldest lot not already promised (promised units take the
+    /// oldest lots first); None sorts after every lot.
+    fn oldest_free(&self, sku: &str, loc: &str) -> (i32, u64) {
+        let (_, r, c) = self.counters(sku, loc);
+        let mut lots: Vec<((i32, u64), i64)> = LOTS
+            .iter()
+            .filter_map(|&(lot, expires)| {
+                let order = *self.lot_order.get(&(sku.into(), lot))?;
+                let age = (expires.unwrap_or(i32::MAX - 1), order);
+                Some((age, self.lot_units(sku, loc, Some(lot))))
+            })
+            .collect();
+        lots.sort();
+        let mut skip = r + c;
+        for (age, units) in lots {
+            if units > skip {
+                return age;
+            }
+            skip -= units.min(skip);
+        }
+        (i32::MAX, u64::MAX)
+    }
+
+    /// Where a line without a location takes units from, in order.
+    fn allocation_order(&self, sku: &str) -> Vec<(&'static str, i64)> {
+        let lotted = self.lot_order.keys().any(|(s, _)| s == sku);
+        let mut order: Vec<_> = LOCATIONS
+            .iter()
+            .map(|&(loc, _)| (loc, self.available(sku, loc)))
+            .filter(|&(_, available)| available > 0)
+            .map(|(loc, available)| {
+                let age = if lotted {
+                    self.oldest_free(sku, loc)
+                } else {
+                    (i32::MAX, u64::MAX)
+                };
+                (age, -available, loc)
+            })
+            .collect();
+        order.sort();
+        order.into_iter().map(|(_, a, loc)| (loc, -a)).collect()
     }
 
     /// Records that an open reservation reached a final state.
@@ -184,18 +254,55 @@ impl Sim {
         }
     }
 
+    /// No lot, or one of `LOTS` (its expiry day on the side).
+    fn some_lot(&mut self) -> (Option<&'static str>, Option<i32>) {
+        match self.rng.random_range(0..=LOTS.len()) {
+            0 => (None, None),
+            i => (Some(LOTS[i - 1].0), LOTS[i - 1].1),
+        }
+    }
+
+    /// Whether `lot` of `sku` was ever received (only receipts bring lots in).
+    fn known(&self, sku: &str, lot: Option<&'static str>) -> bool {
+        lot.is_none_or(|lot| self.model.lot_order.contains_key(&(sku.into(), lot)))
+    }
+
     fn receive(&mut self) {
         let sku = SKUS[self.rng.random_range(0..SKUS.len())];
         let loc = LOCATIONS[self.rng.random_range(0..LOCATIONS.len())].0;
         let q = self.rng.random_range(1..=5);
-        self.engine
-            .receive(sku, loc, q, self.now)
-            .unwrap_or_else(|e| self.fail(e));
+        let (lot, mut expires) = self.some_lot();
+        let known = lot.is_some() && self.known(sku, lot);
+        // Now and then a receipt of a known lot names another expiry date: refused.
+        let wrong_date = known && self.rng.random_bool(0.05);
+        if wrong_date {
+            expires = Some(7);
+        } else if known && self.rng.random_bool(0.5) {
+            expires = None; // a later receipt of a lot may leave its date out
+        }
+        let result = self.engine.receive(sku, loc, q, lot, expires, self.now);
+        if wrong_date {
+            if !matches!(result, Err(EngineError::InvalidInput { .. })) {
+                self.fail(format!(
+                    "receipt of lot {lot:?} with another date: {result:?}"
+                ));
+            }
+            return;
+        }
+        result.unwrap_or_else(|e| self.fail(e));
         *self
             .model
             .on_hand
             .entry((sku.into(), loc.into()))
             .or_default() += q;
+        if let Some(lot) = lot {
+            let next = self.model.lot_order.len() as u64;
+            self.model
+                .lot_order
+                .entry((sku.into(), lot))
+                .or_insert(next);
+        }
+        self.model.move_lot(sku, loc, lot, q);
     }
 
     fn adjust(&mut self) {
@@ -207,8 +314,10 @@ impl Sim {
             .on_hand
             .get(&(sku.into(), loc.into()))
             .unwrap_or(&0);
-        let result = self.engine.adjust(sku, loc, delta, self.now);
-        if delta == 0 || on_hand + delta < 0 {
+        let (lot, _) = self.some_lot();
+        let result = self.engine.adjust(sku, loc, delta, lot, self.now);
+        let short_of_lot = delta < 0 && self.model.lot_units(sku, loc, lot) < -delta;
+        if delta == 0 || on_hand + delta < 0 || !self.known(sku, lot) || short_of_lot {
             if !matches!(result, Err(EngineError::InvalidInput { .. })) {
                 self.fail(format!(
                     "adjust {delta} of {on_hand} should be refused: {result:?}"
@@ -222,6 +331,7 @@ impl Sim {
             .on_hand
             .entry((sku.into(), loc.into()))
             .or_default() += delta;
+        self.model.move_lot(sku, loc, lot, delta);
         let (o, r, c) = self.model.counters(sku, loc);
         if delta < 0 && r + c > o {
             self.model.shrunk.insert((sku.into(), loc.into()));
@@ -254,6 +364,22 @@ impl Sim {
             })
             .collect();
         let fits = self.model.fits(&lines);
+        // One line without a location: the model says where its units come from.
+        let expected: Option<Vec<(String, String, i64)>> = match lines[..] {
+            [(s, q, None)] => {
+                let mut left = q;
+                let mut planned = Vec::new();
+                for (loc, available) in self.model.allocation_order(SKUS[s]) {
+                    let take = left.min(available);
+                    if take > 0 {
+                        planned.push((SKUS[s].to_owned(), loc.to_owned(), take));
+                        left -= take;
+                    }
+                }
+                Some(planned)
+            }
+            _ => None,
+        };
         match self.engine.reserve(&requests, ttl, self.now) {
             Ok(view) => {
                 if !fits {
@@ -271,6 +397,11 @@ impl Sim {
                         )
                     })
                     .collect();
+                if let Some(want) = expected.filter(|want| want != &got) {
+                    self.fail(format!(
+                        "reserve {lines:?}: held {got:?}, the model takes {want:?}"
+                    ));
+                }
                 for (s, _, _) in &got {
                     let asked: i64 = lines.iter().filter(|l| SKUS[l.0] == s).map(|l| l.1).sum();
                     let held: i64 = got.iter().filter(|g| &g.0 == s).map(|g| g.2).sum();
@@ -442,8 +573,10 @@ impl Sim {
         let q = self.rng.random_range(1..=4);
         let (o, r, c) = self.model.counters(sku, from);
         let movable = (o - r - c).max(0);
-        let result = self.engine.transfer(sku, from, to, q, self.now);
-        if from == to || q > movable {
+        let (lot, _) = self.some_lot();
+        let of_lot = self.model.lot_units(sku, from, lot);
+        let result = self.engine.transfer(sku, from, to, q, lot, self.now);
+        if from == to || q > movable || !self.known(sku, lot) || q > of_lot {
             if result.is_ok() {
                 self.fail(format!(
                     "transfer {q} {from}->{to} of {movable} movable should be refused"
@@ -462,6 +595,8 @@ impl Sim {
             .on_hand
             .entry((sku.into(), to.into()))
             .or_default() += q;
+        self.model.move_lot(sku, from, lot, -q);
+        self.model.move_lot(sku, to, lot, q);
     }
 
     fn ship(&mut self) {
@@ -484,10 +619,12 @@ impl Sim {
             .on_hand
             .get(&(sku.clone(), loc.clone()))
             .unwrap_or(&0);
+        let (lot, _) = self.some_lot();
+        let of_lot = self.model.lot_units(&sku, &loc, lot);
         let result = self
             .engine
-            .ship(seq, &[(sku.as_str(), loc.as_str(), take)], self.now);
-        if take > on_hand {
+            .ship(seq, &[(sku.as_str(), loc.as_str(), take, lot)], self.now);
+        if take > on_hand || !self.known(&sku, lot) || take > of_lot {
             if !matches!(result, Err(EngineError::InvalidInput { .. })) {
                 self.fail(format!(
                     "ship {take} with {on_hand} on hand should be refused: {result:?}"
@@ -501,6 +638,7 @@ impl Sim {
             .on_hand
             .get_mut(&(sku.clone(), loc.clone()))
             .unwrap() -= take;
+        self.model.move_lot(&sku, &loc, lot, -take);
         let mut left = take;
         let lines = &mut self.model.holds.get_mut(&seq).unwrap().lines;
         for line in lines.iter_mut().filter(|l| l.0 == sku && l.1 == loc) {
@@ -599,6 +737,21 @@ impl Sim {
                 let want = self.model.counters(sku, loc);
                 if got != want {
                     self.fail(format!("{sku}@{loc}: engine {got:?}, model {want:?}"));
+                }
+                let lots = self.engine.lots();
+                let sku_id = self.engine.catalogue().sku_id(sku).unwrap();
+                let got: BTreeMap<&str, i64> = lots
+                    .at(sku_id, id)
+                    .iter()
+                    .map(|&(lot, units)| (&*lots.lot(lot).code, units))
+                    .collect();
+                let want: BTreeMap<&str, i64> = LOTS
+                    .iter()
+                    .map(|&(lot, _)| (lot, self.model.lot_units(sku, loc, Some(lot))))
+                    .filter(|&(_, units)| units != 0)
+                    .collect();
+                if got != want {
+                    self.fail(format!("{sku}@{loc}: engine lots {got:?}, model {want:?}"));
                 }
             }
         }

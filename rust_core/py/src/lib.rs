@@ -19,7 +19,40 @@ type Str = Py<PyString>;
 type LineRow = (Str, Str, i64);
 type LevelRow = (String, String, i64, i64, i64, i64, bool);
 type LevelDeltaRow = (Str, Str, i64, i64, i64);
-type LogRow = (u64, i64, Str, Option<Str>, Str, Str, i64, Option<i64>);
+/// (lsn, at_ms, kind, reservation, sku, location, quantity, expires_at_ms, lot, lot's
+/// expiry day)
+type LogRow = (
+    u64,
+    i64,
+    Str,
+    Option<Str>,
+    Str,
+    Str,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i32>,
+);
+/// (lot or None for unlotted units, expiry day, units)
+type LotRow = (Option<String>, Option<i32>, i64);
+/// (sku, location, lot, units)
+type LotLevelRow = (Str, Str, String, i64);
+
+/// A pick to ship: (sku, location, quantity) of unlotted units, or with the lot at the end.
+#[derive(FromPyObject)]
+enum Pick {
+    Lotted(PyBackedStr, PyBackedStr, i64, Option<PyBackedStr>),
+    Plain(PyBackedStr, PyBackedStr, i64),
+}
+
+impl Pick {
+    fn as_tuple(&self) -> (&str, &str, i64, Option<&str>) {
+        match self {
+            Pick::Lotted(s, l, q, lot) => (s, l, *q, lot.as_deref()),
+            Pick::Plain(s, l, q) => (s, l, *q, None),
+        }
+    }
+}
 
 /// Engine limits; see the engine crate's `Limits`.
 #[pyclass(module = "reservoir._core", frozen, get_all)]
@@ -100,6 +133,8 @@ struct Batch {
     rows: Vec<LogRow>,
     level_deltas: Vec<LevelDeltaRow>,
     reservations: Vec<(Str, Str, Option<i64>)>,
+    /// net change of every lot the batch touched: (sku, location, lot, units)
+    lot_deltas: Vec<LotLevelRow>,
 }
 
 #[pymethods]
@@ -251,6 +286,39 @@ impl Engine {
             .collect()
     }
 
+    fn lot_code(&self, lot: core::LotId) -> String {
+        self.inner.lots().lot(lot).code.to_string()
+    }
+
+    fn lot_delta_rows<'a>(
+        &self,
+        py: Python<'_>,
+        entries: impl IntoIterator<Item = &'a core::LogEntry>,
+    ) -> Vec<LotLevelRow> {
+        let mut deltas: Vec<(core::SkuId, core::LocId, core::LotId, i64)> = Vec::new();
+        for entry in entries {
+            entry
+                .change
+                .for_each_lot_effect(|sku, location, lot, units| {
+                    match deltas
+                        .iter_mut()
+                        .find(|d| (d.0, d.1, d.2) == (sku, location, lot))
+                    {
+                        Some(d) => d.3 += units,
+                        None => deltas.push((sku, location, lot, units)),
+                    }
+                });
+        }
+        deltas
+            .into_iter()
+            .filter(|d| d.3 != 0)
+            .map(|(sku, location, lot, units)| {
+                let (sku, loc) = (self.sku_code(py, sku), self.location_code(py, location));
+                (sku, loc, self.lot_code(lot), units)
+            })
+            .collect()
+    }
+
     fn batch(&self, py: Python<'_>, entries: Vec<core::LogEntry>) -> Batch {
         let summary = core::summarize(&entries);
         let mut rows = Vec::with_capacity(entries.len());
@@ -262,7 +330,8 @@ impl Engine {
             };
             entry
                 .change
-                .for_each_ledger_line(|kind, sku, location, quantity| {
+                .for_each_ledger_line(|kind, sku, location, quantity, lot| {
+                    let lot = lot.map(|id| self.inner.lots().lot(id));
                     rows.push((
                         entry.lsn,
                         entry.at_ms,
@@ -272,6 +341,8 @@ impl Engine {
                         self.location_code(py, location),
                         quantity,
                         expires,
+                        lot.map(|l| l.code.to_string()),
+                        lot.and_then(|l| l.expires_on),
                     ));
                 });
         }
@@ -280,6 +351,7 @@ impl Engine {
             last_lsn: entries.last().map_or(0, |e| e.lsn),
             rows,
             level_deltas: self.level_delta_rows(py, &summary),
+            lot_deltas: self.lot_delta_rows(py, &entries),
             reservations: summary
                 .reservations
                 .iter()
@@ -339,6 +411,9 @@ impl Engine {
         self.inner.catalogue().has_location(code)
     }
 
+    // The Python signature is the engine call's; a struct here would only hide that.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (sku, location, quantity, now_ms, *, lot=None, expires_on=None))]
     fn receive(
         &mut self,
         py: Python<'_>,
@@ -346,11 +421,16 @@ impl Engine {
         location: &str,
         quantity: i64,
         now_ms: i64,
+        lot: Option<&str>,
+        expires_on: Option<i32>,
     ) -> PyResult<(u64, LevelRow)> {
-        let moved = self.inner.receive(sku, location, quantity, now_ms);
+        let moved = self
+            .inner
+            .receive(sku, location, quantity, lot, expires_on, now_ms);
         self.movement(py, sku, moved)
     }
 
+    #[pyo3(signature = (sku, location, delta, now_ms, *, lot=None))]
     fn adjust(
         &mut self,
         py: Python<'_>,
@@ -358,11 +438,13 @@ impl Engine {
         location: &str,
         delta: i64,
         now_ms: i64,
+        lot: Option<&str>,
     ) -> PyResult<(u64, LevelRow)> {
-        let moved = self.inner.adjust(sku, location, delta, now_ms);
+        let moved = self.inner.adjust(sku, location, delta, lot, now_ms);
         self.movement(py, sku, moved)
     }
 
+    #[pyo3(signature = (sku, location, quantity, now_ms, *, lot=None))]
     fn return_units(
         &mut self,
         py: Python<'_>,
@@ -370,12 +452,17 @@ impl Engine {
         location: &str,
         quantity: i64,
         now_ms: i64,
+        lot: Option<&str>,
     ) -> PyResult<(u64, LevelRow)> {
-        let moved = self.inner.return_units(sku, location, quantity, now_ms);
+        let moved = self
+            .inner
+            .return_units(sku, location, quantity, lot, now_ms);
         self.movement(py, sku, moved)
     }
 
-    #[pyo3(name = "transfer")]
+    // The Python signature is the engine call's; a struct here would only hide that.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(name = "transfer", signature = (sku, from_location, to_location, quantity, now_ms, *, lot=None))]
     fn transfer_units(
         &mut self,
         py: Python<'_>,
@@ -384,10 +471,11 @@ impl Engine {
         to_location: &str,
         quantity: i64,
         now_ms: i64,
+        lot: Option<&str>,
     ) -> PyResult<(u64, LevelRow, LevelRow)> {
         let (lsn, from, to) = self
             .inner
-            .transfer(sku, from_location, to_location, quantity, now_ms)
+            .transfer(sku, from_location, to_location, quantity, lot, now_ms)
             .map_err(|e| errors::to_py(py, e))?;
         let sku = self
             .inner
@@ -453,11 +541,10 @@ impl Engine {
         &mut self,
         py: Python<'_>,
         reservation_id: &str,
-        picks: Vec<(PyBackedStr, PyBackedStr, i64)>,
+        picks: Vec<Pick>,
         now_ms: i64,
     ) -> PyResult<Outcome> {
-        let picks: Vec<(&str, &str, i64)> =
-            picks.iter().map(|(s, l, q)| (&**s, &**l, *q)).collect();
+        let picks: Vec<_> = picks.iter().map(Pick::as_tuple).collect();
         let out = self
             .inner
             .ship(seq_of(reservation_id)?, &picks, now_ms)
@@ -513,6 +600,54 @@ impl Engine {
         Ok(levels.iter().map(|l| self.level_row(id, l)).collect())
     }
 
+    /// The lots of `sku` at `location`, oldest first, then its unlotted units (lot None)
+    /// if it has any.
+    fn lots(&self, py: Python<'_>, sku: &str, location: &str) -> PyResult<Vec<LotRow>> {
+        let c = self.inner.catalogue();
+        let (sku, location) = c
+            .sku_id(sku)
+            .and_then(|s| Ok((s, c.location_id(location)?)))
+            .map_err(|e| errors::to_py(py, e))?;
+        let lots = self.inner.lots();
+        let mut rows: Vec<LotRow> = lots
+            .at(sku, location)
+            .iter()
+            .map(|&(id, units)| {
+                let lot = lots.lot(id);
+                (Some(lot.code.to_string()), lot.expires_on, units)
+            })
+            .collect();
+        let unlotted = self.inner.unlotted(sku, location);
+        if unlotted > 0 {
+            rows.push((None, None, unlotted));
+        }
+        Ok(rows)
+    }
+
+    /// Every lot's units at every location: (sku, location, lot, units).
+    fn all_lots(&self, py: Python<'_>) -> Vec<LotLevelRow> {
+        let lots = self.inner.lots();
+        lots.iter()
+            .map(|(sku, location, lot, units)| {
+                let (sku, loc) = (self.sku_code(py, sku), self.location_code(py, location));
+                (sku, loc, self.lot_code(lot), units)
+            })
+            .collect()
+    }
+
+    /// Where a line without a location takes units of `sku`, in order: (location,
+    /// available). Oldest lot first where the SKU has lots, else the fullest bin.
+    fn allocation_order(&self, py: Python<'_>, sku: &str) -> PyResult<Vec<(Str, i64)>> {
+        let order = self
+            .inner
+            .allocation_order(sku)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(order
+            .into_iter()
+            .map(|(available, location)| (self.location_code(py, location), available))
+            .collect())
+    }
+
     fn all_levels(&self) -> Vec<LevelRow> {
         self.inner
             .all_levels()
@@ -546,6 +681,11 @@ impl Engine {
         self.level_delta_rows(py, &self.inner.pending_summary())
     }
 
+    /// What the undrained log will add to each lot: (sku, location, lot, units).
+    fn pending_lot_deltas(&self, py: Python<'_>) -> Vec<LotLevelRow> {
+        self.lot_delta_rows(py, self.inner.pending_entries())
+    }
+
     fn prune_finished(&mut self, upto_lsn: u64) {
         self.inner.prune_finished(upto_lsn);
     }
@@ -561,6 +701,33 @@ impl Engine {
     ) -> PyResult<()> {
         self.inner
             .load_level(sku, location, on_hand, reserved, committed)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn load_lot(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        lot: &str,
+        expires_on: Option<i32>,
+        first_lsn: u64,
+    ) -> PyResult<()> {
+        self.inner
+            .load_lot(sku, lot, expires_on, first_lsn)
+            .map(drop)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn load_lot_units(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        location: &str,
+        lot: &str,
+        units: i64,
+    ) -> PyResult<()> {
+        self.inner
+            .load_lot_units(sku, location, lot, units)
             .map_err(|e| errors::to_py(py, e))
     }
 

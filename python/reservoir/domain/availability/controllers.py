@@ -12,17 +12,27 @@ from litestar.params import FromPath
 from reservoir import _core
 from reservoir.ledger.write_path import write_path_of
 from reservoir.lib.auth import requires_role
+from reservoir.lib.clock import from_day_number
 from reservoir.lib.codes import path_code
 from reservoir.lib.errors import ProblemError
 
 
-class LocationAvailability(msgspec.Struct):
+class LotUnits(msgspec.Struct, omit_defaults=True):
+    lot: str
+    on_hand: int
+    expires_on: str | None = None
+
+
+class LocationAvailability(msgspec.Struct, omit_defaults=True):
     location: str
     on_hand: int
     reserved: int
     committed: int
     available: int
     sellable: bool
+    # the lots of the on-hand units, oldest first (absent: none are in lots); holds and
+    # orders promise units of the location, not of a lot
+    lots: list[LotUnits] | None = None
 
 
 class Availability(msgspec.Struct):
@@ -43,7 +53,9 @@ def availability(engine: _core.Engine, sku: FromPath[str]) -> Availability:
             404, "unknown-sku", "Unknown SKU", f"No item {sku!r}.", field="sku", sku=sku
         ) from None
     locations = [
-        LocationAvailability(loc, on_hand, reserved, committed, available, sellable)
+        LocationAvailability(
+            loc, on_hand, reserved, committed, available, sellable, _lots(engine, sku, loc)
+        )
         for _, loc, on_hand, reserved, committed, available, sellable in sorted(
             levels, key=lambda level: level[1]
         )
@@ -57,6 +69,15 @@ def availability(engine: _core.Engine, sku: FromPath[str]) -> Availability:
         available=sum(loc.available for loc in sellable),
         locations=locations,
     )
+
+
+def _lots(engine: _core.Engine, sku: str, location: str) -> list[LotUnits] | None:
+    lots = [
+        LotUnits(lot, units, None if day is None else from_day_number(day).isoformat())
+        for lot, day, units in engine.lots(sku, location)
+        if lot is not None
+    ]
+    return lots or None
 
 
 class AvailabilityController(Controller):

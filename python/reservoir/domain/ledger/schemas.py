@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import msgspec
 
 
-class LedgerEntry(msgspec.Struct):
+class LedgerEntry(msgspec.Struct, omit_defaults=True):
     id: int
     at: datetime
     sku: str
@@ -17,6 +17,8 @@ class LedgerEntry(msgspec.Struct):
     reference_type: str | None
     reference_id: str | None
     actor: str | None
+    lot: str | None = None  # the lot the units are in, when they are in one
+    expires_on: date | None = None
 
 
 class LedgerPage(msgspec.Struct):

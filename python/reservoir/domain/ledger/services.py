@@ -54,7 +54,8 @@ async def read_ledger(
     args.append(limit + 1)
     rows = await pool.fetch(
         f"""
-        SELECT id, at, sku, location, kind, quantity, reference_type, reference_id, actor
+        SELECT id, at, sku, location, kind, quantity, reference_type, reference_id, actor,
+               lot, expires_on
         FROM ledger_entries
         WHERE {" AND ".join(conditions)}
         ORDER BY id

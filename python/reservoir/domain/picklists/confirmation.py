@@ -26,7 +26,7 @@ from reservoir.ledger.changes import SYSTEM_ACTOR
 from reservoir.lib.clock import now_ms, rfc3339
 from reservoir.lib.errors import ProblemError
 
-Line = tuple[str, str, int]  # (sku, location, quantity)
+Line = tuple[str, str, int, str | None]  # (sku, location, quantity, lot)
 
 
 @dataclass(slots=True)
@@ -95,7 +95,7 @@ def plan(
                 f"{stop.seq}'s units back and confirm 0 for it.",
                 reservation_id=rid,
             )
-        result.ships.setdefault(rid, []).append((stop.sku, stop.location, picked[i]))
+        result.ships.setdefault(rid, []).append((stop.sku, stop.location, picked[i], stop.lot))
     result.untouched = [rid for rid in statuses if rid not in result.ships]
     _check_on_hand(result, engine, field_of)
     if len(result.ships) > log_room:
@@ -110,28 +110,29 @@ def plan(
 
 
 def _check_on_hand(result: Plan, engine: _core.Engine, field_of: dict[int, str]) -> None:
-    """Picks cannot ship more than is on hand at a bin (a count may have found less)."""
-    wanted: dict[tuple[str, str], int] = {}
+    """Picks cannot ship more of a lot than is on hand at a bin (a count may have found
+    less); the units of a bin are its lots and its unlotted units."""
+    wanted: dict[tuple[str, str, str | None], int] = {}
     for lines in result.ships.values():
-        for sku, location, quantity in lines:
-            wanted[(sku, location)] = wanted.get((sku, location), 0) + quantity
-    for sku in {sku for sku, _ in wanted}:
-        on_hand = {row[1]: row[2] for row in engine.levels(sku)}
-        for (s, location), quantity in wanted.items():
-            if s == sku and quantity > on_hand.get(location, 0):
-                seq = next(
-                    st.seq
-                    for st in result.pick_list.stops
-                    if st.sku == sku and st.location == location
-                )
-                raise problems.cannot_ship(
-                    field_of[seq],
-                    f"{quantity} of {sku} picked at {location}, but only "
-                    f"{on_hand.get(location, 0)} is on hand there: record a stock adjustment "
-                    "first.",
-                    sku=sku,
-                    location=location,
-                )
+        for sku, location, quantity, lot in lines:
+            wanted[(sku, location, lot)] = wanted.get((sku, location, lot), 0) + quantity
+    for (sku, location, lot), quantity in wanted.items():
+        there = {code: units for code, _, units in engine.lots(sku, location)}.get(lot, 0)
+        if quantity > there:
+            seq = next(
+                st.seq
+                for st in result.pick_list.stops
+                if (st.sku, st.location, st.lot) == (sku, location, lot)
+            )
+            what = f"of lot {lot}" if lot is not None else "outside lots"
+            raise problems.cannot_ship(
+                field_of[seq],
+                f"{quantity} of {sku} picked at {location}, but only {there} {what} is on "
+                "hand there: record a stock adjustment first.",
+                sku=sku,
+                location=location,
+                lot=lot,
+            )
 
 
 def ship(engine: _core.Engine, confirmed: Plan, at_ms: int) -> tuple[list[int], dict[str, str]]:
@@ -177,14 +178,17 @@ def reallocate_shortfalls(engine: _core.Engine, confirmed: Plan, at_ms: int) -> 
 def _spare_bin(
     engine: _core.Engine, sku: str, quantity: int, short_bins: set[tuple[str, str]]
 ) -> str | None:
-    """The sellable location with the most of `sku` to spare (at least `quantity`; ties by
-    code), never one where this confirmation just came up short."""
-    candidates = [
-        (-available, location)
-        for _, location, _, _, _, available, sellable in engine.levels(sku)
-        if sellable and available >= quantity and (sku, location) not in short_bins
-    ]
-    return min(candidates)[1] if candidates else None
+    """The first sellable location in the engine's allocation order (oldest lot first, else
+    the most to spare) with at least `quantity` of `sku` to spare, never one where this
+    confirmation just came up short."""
+    return next(
+        (
+            location
+            for location, available in engine.allocation_order(sku)
+            if available >= quantity and (sku, location) not in short_bins
+        ),
+        None,
+    )
 
 
 def confirmed_view(
@@ -208,6 +212,7 @@ def confirmed_view(
             confirmed.picked[i],
             at,
             confirmed.reallocated.get(i),
+            stops[i].lot,
         )
         for i in confirmed.short
     ]
@@ -216,10 +221,10 @@ def confirmed_view(
 
 
 SELECT_SHIPPED_SINCE = """
-SELECT reference_id, sku, location, sum(quantity)::int8 FROM ledger_entries
+SELECT reference_id, sku, location, lot, sum(quantity)::int8 FROM ledger_entries
 WHERE kind = 'ship' AND reference_type = 'reservation' AND reference_id = ANY($1::text[])
   AND lsn > $2
-GROUP BY 1, 2, 3
+GROUP BY 1, 2, 3, 4
 """
 
 
@@ -237,9 +242,9 @@ async def settle_interrupted(pool: asyncpg.Pool, pick_list_id: str) -> None:
         rows = await conn.fetch(SELECT_SHIPPED_SINCE, rids, pick_list.created_lsn)
         if not rows:
             return
-        shipped = {(r[0], r[1], r[2]): r[3] for r in rows}
+        shipped = {(r[0], r[1], r[2], r[3]): r[4] for r in rows}
         picked = [
-            min(shipped.get((s.reservation_id, s.sku, s.location), 0), s.quantity)
+            min(shipped.get((s.reservation_id, s.sku, s.location, s.lot), 0), s.quantity)
             for s in pick_list.stops
         ]
         short = [i for i, s in enumerate(pick_list.stops) if picked[i] < s.quantity]

@@ -37,6 +37,7 @@ class Stop:
     location: str
     quantity: int
     point: tuple[int, int, int]  # (aisle, position, level)
+    lot: str | None = None  # set once the stop is split by lot (None: unlotted units)
 
 
 @dataclass(frozen=True, slots=True)

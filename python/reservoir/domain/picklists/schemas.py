@@ -36,6 +36,8 @@ class StopOut(msgspec.Struct, omit_defaults=True):
     quantity: int
     reservation_id: str
     picked: int | None = None  # set once the list is confirmed
+    lot: str | None = None  # the lot to pick (absent: units in no lot)
+    expires_on: str | None = None  # the lot's expiry date
 
 
 class DiscrepancyOut(msgspec.Struct):
@@ -49,6 +51,7 @@ class DiscrepancyOut(msgspec.Struct):
     # where the shortfall is now committed (a bin with units to spare), None if no bin had
     # enough: then it stays committed here, reported, for a count and a later list
     reallocated_to: str | None = None
+    lot: str | None = None  # the lot the stop was to pick
 
 
 class ReservationStatusOut(msgspec.Struct):

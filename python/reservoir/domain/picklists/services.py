@@ -9,7 +9,7 @@ import asyncpg
 import msgspec
 
 from reservoir import _core
-from reservoir.domain.picklists import limits, problems, store
+from reservoir.domain.picklists import limits, lots, problems, store
 from reservoir.domain.picklists.layout import Bin, decode_layout, placed_bins, warehouse_layout
 from reservoir.domain.picklists.orders import named_orders, oldest_orders
 from reservoir.domain.picklists.routing import Route, batch_with_oldest, route_orders
@@ -112,6 +112,7 @@ async def create(
             route = await asyncio.to_thread(plan_route)
         else:
             route = plan_route()
+        taken = await lots.units_in_open_lists(conn, route.stops)
         pick_list_id = await store.insert(
             conn,
             warehouse=warehouse,
@@ -119,7 +120,7 @@ async def create(
             distance_m=route.distance_m,
             created_lsn=created_lsn,
             created_by=actor,
-            stops=route.stops,
+            stops=lots.split_by_lot(route.stops, engine, taken),
         )
         pick_list = await store.load(conn, pick_list_id)
         assert pick_list is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import asyncpg
 
@@ -22,8 +22,8 @@ SELECT 'pl_' || s, s, $1, $2, $3, $4, $5 FROM nextval('pick_list_seq') AS s
 RETURNING id
 """
 INSERT_STOPS = """
-INSERT INTO pick_list_stops (pick_list_id, seq, location, sku, quantity, reservation_id)
-SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[], $5::int8[], $6::text[])
+INSERT INTO pick_list_stops (pick_list_id, seq, location, sku, quantity, reservation_id, lot)
+SELECT $1, * FROM unnest($2::int4[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[])
 """
 INSERT_ALLOCATIONS = """
 INSERT INTO pick_allocations (reservation_id, sku, location, pick_list_id, quantity)
@@ -35,8 +35,9 @@ SELECT id, warehouse, strategy, status, distance_m, created_lsn, created_at, cla
 FROM pick_lists WHERE id = $1
 """
 SELECT_STOPS = """
-SELECT seq, location, sku, quantity, reservation_id, picked FROM pick_list_stops
-WHERE pick_list_id = $1 ORDER BY seq
+SELECT s.seq, s.location, s.sku, s.quantity, s.reservation_id, s.picked, s.lot, l.expires_on
+FROM pick_list_stops s LEFT JOIN lots l ON l.sku = s.sku AND l.lot = s.lot
+WHERE s.pick_list_id = $1 ORDER BY s.seq
 """
 SELECT_DISCREPANCIES = """
 SELECT seq, reservation_id, sku, location, expected, picked, recorded_at, reallocated_to
@@ -81,6 +82,8 @@ class StoredStop:
     quantity: int
     reservation_id: str
     picked: int | None
+    lot: str | None = None
+    expires_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +118,8 @@ async def insert(
     created_by: str,
     stops: Sequence[Stop],
 ) -> str:
-    """Stores a new open list, its stops (seq 1.. in route order) and their allocations."""
+    """Stores a new open list, its stops (seq 1.. in route order) and their allocations
+    (one per reservation, SKU and bin, whatever lots its stops take there)."""
     pick_list_id = await conn.fetchval(
         INSERT_PICK_LIST, warehouse, strategy, distance_m, created_lsn, created_by
     )
@@ -127,14 +131,19 @@ async def insert(
         [s.sku for s in stops],
         [s.quantity for s in stops],
         [s.reservation_id for s in stops],
+        [s.lot for s in stops],
     )
+    allocated: dict[tuple[str, str, str], int] = {}
+    for s in stops:
+        key = (s.reservation_id, s.sku, s.location)
+        allocated[key] = allocated.get(key, 0) + s.quantity
     await conn.execute(
         INSERT_ALLOCATIONS,
         pick_list_id,
-        [s.reservation_id for s in stops],
-        [s.sku for s in stops],
-        [s.location for s in stops],
-        [s.quantity for s in stops],
+        [k[0] for k in allocated],
+        [k[1] for k in allocated],
+        [k[2] for k in allocated],
+        list(allocated.values()),
     )
     return pick_list_id
 
@@ -196,9 +205,12 @@ async def record_confirmation(
 async def render(conn: asyncpg.Connection, pick_list: StoredList) -> PickListOut:
     """The list as the API shows it (discrepancies once confirmed)."""
     discrepancies = None
+    lots = {s.seq: s.lot for s in pick_list.stops}
     if pick_list.status == "confirmed":
         discrepancies = [
-            DiscrepancyOut(seq, rid, sku, loc, expected, picked, rfc3339(to_ms(at)), moved)
+            DiscrepancyOut(
+                seq, rid, sku, loc, expected, picked, rfc3339(to_ms(at)), moved, lots.get(seq)
+            )
             for seq, rid, sku, loc, expected, picked, at, moved in await conn.fetch(
                 SELECT_DISCREPANCIES, pick_list.id
             )
@@ -211,7 +223,16 @@ async def render(conn: asyncpg.Connection, pick_list: StoredList) -> PickListOut
         distance=round(pick_list.distance_m, 3),
         created_at=rfc3339(to_ms(pick_list.created_at)),
         stops=[
-            StopOut(s.seq, s.location, s.sku, s.quantity, s.reservation_id, s.picked)
+            StopOut(
+                s.seq,
+                s.location,
+                s.sku,
+                s.quantity,
+                s.reservation_id,
+                s.picked,
+                s.lot,
+                None if s.expires_on is None else s.expires_on.isoformat(),
+            )
             for s in pick_list.stops
         ],
         claimed_by=pick_list.claimed_by,

@@ -26,7 +26,7 @@ from reservoir.ledger.changes import ChangeMeta
 from reservoir.ledger.write_path import write_path_of
 from reservoir.lib.auth import Identity, requires_role
 from reservoir.lib.bodies import StrictBody
-from reservoir.lib.clock import now_ms
+from reservoir.lib.clock import day_number, now_ms
 from reservoir.lib.errors import invalid_input
 
 WAREHOUSE = requires_role("warehouse")
@@ -37,7 +37,7 @@ def transaction_id(lsn: int) -> str:
     return f"txn_{lsn}"
 
 
-def _movement(lsn: int, level: tuple, delta: int | None = None) -> bytes:
+def _movement(lsn: int, level: tuple, delta: int | None = None, lot: str | None = None) -> bytes:
     sku, location, on_hand, reserved, committed, available, _ = level
     shortfall = max(0, reserved + committed - on_hand) if delta is not None else None
     return encode(
@@ -51,6 +51,7 @@ def _movement(lsn: int, level: tuple, delta: int | None = None) -> bytes:
             available=available,
             delta=delta,
             shortfall=shortfall,
+            lot=lot,
         )
     )
 
@@ -67,23 +68,30 @@ class StockController(Controller):
         data: JSONBody[ReceiptIn],
         caller: NamedDependency[Identity],
     ) -> ASGIResponse:
-        """Receive units into a location (`on_hand` grows)."""
+        """Receive units into a location (`on_hand` grows), into `lot` when one is named:
+        its first receipt brings the lot in with its `expires_on`, which later receipts of it
+        may repeat but not change (422). Holds take the oldest lot first."""
         check_text("reference", data.reference)
         check_text("lot", data.lot)
         write_path = write_path_of(request)
+        expires_on = None if data.expires_on is None else day_number(data.expires_on)
 
         def apply() -> Written:
             lsn, level = write_path.engine().receive(
-                data.sku, data.location, data.quantity, now_ms()
+                data.sku,
+                data.location,
+                data.quantity,
+                now_ms(),
+                lot=data.lot,
+                expires_on=expires_on,
             )
             meta = ChangeMeta(
                 caller.actor,
                 reference_type="receipt",
                 reference_id=data.reference or transaction_id(lsn),
-                lot=data.lot,
                 expires_on=data.expires_on,
             )
-            return Written(201, _movement(lsn, level), lsn, meta)
+            return Written(201, _movement(lsn, level, lot=data.lot), lsn, meta)
 
         return await perform(request, caller, apply)
 
@@ -94,17 +102,20 @@ class StockController(Controller):
         data: JSONBody[AdjustmentIn],
         caller: NamedDependency[Identity],
     ) -> ASGIResponse:
-        """Correct `on_hand` after a count (signed delta, reason required). Shrinkage below
-        what is promised reads as `available` 0 and a `shortfall`."""
+        """Correct `on_hand` after a count (signed delta, reason required), of `lot` when one
+        is named. Fewer units found than the unlotted ones here must name the lot (422).
+        Shrinkage below what is promised reads as `available` 0 and a `shortfall`."""
         if not data.reason.strip():
             raise invalid_input("reason", "reason must not be empty.")
         check_text("reason", data.reason)
         write_path = write_path_of(request)
 
         def apply() -> Written:
-            lsn, level = write_path.engine().adjust(data.sku, data.location, data.delta, now_ms())
+            lsn, level = write_path.engine().adjust(
+                data.sku, data.location, data.delta, now_ms(), lot=data.lot
+            )
             meta = ChangeMeta(caller.actor, reference_type="adjustment", reference_id=data.reason)
-            return Written(201, _movement(lsn, level, data.delta), lsn, meta)
+            return Written(201, _movement(lsn, level, data.delta, data.lot), lsn, meta)
 
         return await perform(request, caller, apply)
 
@@ -123,14 +134,14 @@ class StockController(Controller):
 
         def apply() -> Written:
             lsn, level = write_path.engine().return_units(
-                data.sku, data.location, data.quantity, now_ms()
+                data.sku, data.location, data.quantity, now_ms(), lot=data.lot
             )
             meta = ChangeMeta(
                 caller.actor,
                 reference_type="return",
                 reference_id=data.reference or data.reason or transaction_id(lsn),
             )
-            return Written(201, _movement(lsn, level), lsn, meta)
+            return Written(201, _movement(lsn, level, lot=data.lot), lsn, meta)
 
         return await perform(request, caller, apply)
 
@@ -143,13 +154,19 @@ class StockController(Controller):
     ) -> ASGIResponse:
         """Move units nobody holds from one location to another (one ledger transaction:
         `transfer_out` and `transfer_in`). Held or committed units never move: more than
-        `on_hand - reserved - committed` at `from` is 409 with the shortage."""
+        `on_hand - reserved - committed` at `from` is 409 with the shortage. `lot` moves
+        units of that lot (absent: unlotted units), which must be there (422)."""
         check_text("reference", data.reference)
         write_path = write_path_of(request)
 
         def apply() -> Written:
             lsn, source, target = write_path.engine().transfer(
-                data.sku, data.from_location, data.to_location, data.quantity, now_ms()
+                data.sku,
+                data.from_location,
+                data.to_location,
+                data.quantity,
+                now_ms(),
+                lot=data.lot,
             )
             meta = ChangeMeta(
                 caller.actor,
@@ -163,6 +180,7 @@ class StockController(Controller):
                     quantity=data.quantity,
                     from_location=_level(source),
                     to_location=_level(target),
+                    lot=data.lot,
                 )
             )
             return Written(201, body, lsn, meta)

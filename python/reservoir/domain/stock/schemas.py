@@ -1,4 +1,5 @@
-"""Bodies of `/v1/stock/receipts` and `/v1/stock/adjustments`."""
+"""Bodies of `/v1/stock/*`. `lot` names the lot the units are in (absent: unlotted units);
+only a receipt brings a new lot in, with its `expires_on`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True):
     location: str
     delta: int
     reason: str
+    lot: str | None = None
 
 
 class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -29,6 +31,7 @@ class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
     quantity: int
     reference: str | None = None
     reason: str | None = None
+    lot: str | None = None
 
 
 class TransferIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -37,6 +40,7 @@ class TransferIn(msgspec.Struct, forbid_unknown_fields=True):
     from_location: str = msgspec.field(name="from")
     to_location: str = msgspec.field(name="to")
     reference: str | None = None
+    lot: str | None = None
 
 
 class LevelOut(msgspec.Struct):
@@ -47,12 +51,13 @@ class LevelOut(msgspec.Struct):
     available: int
 
 
-class TransferOut(msgspec.Struct):
+class TransferOut(msgspec.Struct, omit_defaults=True):
     transaction_id: str
     sku: str
     quantity: int
     from_location: LevelOut = msgspec.field(name="from")
     to_location: LevelOut = msgspec.field(name="to")
+    lot: str | None = None
 
 
 class MovementOut(msgspec.Struct, omit_defaults=True):
@@ -65,3 +70,4 @@ class MovementOut(msgspec.Struct, omit_defaults=True):
     available: int
     delta: int | None = None
     shortfall: int | None = None
+    lot: str | None = None
