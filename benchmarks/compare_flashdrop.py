@@ -6,6 +6,8 @@ Targets (each its own fresh server process, same machine, same wrk script and co
   redis              Redis Lua check-and-decrement + ledger INSERT in PostgreSQL, per request
   reservoir          `reservoir serve` on a fresh database (RESERVOIR_BENCH_ENDPOINTS=1)
   reservoir-ceiling  the same reservoir server answering POST /bench/noop
+  reservoir-before   `reservoir serve` of another build (`--before-cmd`, e.g. the previous
+                     commit's .venv), to measure a change side by side with what it changes
 
 After each run the ledger is read back: every 201 must have its `reserve` row (zero lost
 acks) and the reserved units must never exceed the stock (no oversell). A limited-stock run
@@ -45,8 +47,12 @@ LUA = ROOT / "benchmarks/wrk/reserve.lua"
 SKU, WAREHOUSE, BIN = "HOT-1", "WH-1", "WH-1-A01"
 KEYS = {"storefront": "bench-storefront-key", "warehouse": "bench-warehouse-key"}
 KEYS["admin"] = "bench-admin-key"
-ALL_TARGETS = ["ceiling", "rowlock", "redis", "reservoir", "reservoir-ceiling"]
-SERVER_OF = {"ceiling": "rowlock", "reservoir-ceiling": "reservoir"}
+ALL_TARGETS = ["ceiling", "rowlock", "redis", "reservoir", "reservoir-ceiling", "reservoir-before"]
+SERVER_OF = {
+    "ceiling": "rowlock",
+    "reservoir-ceiling": "reservoir",
+    "reservoir-before": "reservoir",
+}
 NOOP = {"ceiling", "reservoir-ceiling"}
 _http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -104,9 +110,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def reservoir_cmd(target: str, opts: argparse.Namespace) -> str:
+    return opts.before_cmd if target == "reservoir-before" else opts.reservoir_cmd
+
+
 class Server:
-    def __init__(self, kind: str, opts: argparse.Namespace, logdir: Path) -> None:
-        self.kind, self.opts, self.port = kind, opts, free_port()
+    def __init__(self, kind: str, opts: argparse.Namespace, logdir: Path, cmd: str = "") -> None:
+        self.kind, self.opts, self.port, self.cmd = kind, opts, free_port(), cmd
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = logdir / f"{kind}-{self.port}.log"
         self.dsn = f"{opts.pg}/bench_{kind}"
@@ -116,7 +126,7 @@ class Server:
         env = dict(os.environ)
         addr = ["--host", "127.0.0.1", "--port", str(self.port)]
         if self.kind == "reservoir":
-            exe = shlex.split(self.opts.reservoir_cmd)
+            exe = shlex.split(self.cmd)
             if not shutil.which(exe[0]):
                 raise Failed(f"reservoir CLI not found ({exe[0]}): is the service built/installed?")
             sql(f"{self.opts.pg}/postgres", "DROP DATABASE IF EXISTS bench_reservoir WITH (FORCE)")
@@ -243,7 +253,7 @@ def run_wrk(base: str, path: str, conns: int, secs: int, opts: argparse.Namespac
 
 def measure(target: str, conns: int, stock: int, secs: int, opts, logdir: Path) -> Run:
     run = Run(target, conns, stock)
-    server = Server(SERVER_OF.get(target, target), opts, logdir)
+    server = Server(SERVER_OF.get(target, target), opts, logdir, reservoir_cmd(target, opts))
     noop, sell_out = target in NOOP, stock < opts.stock
     path = "/bench/noop" if noop else "/v1/reservations"
     try:
@@ -283,9 +293,9 @@ def measure(target: str, conns: int, stock: int, secs: int, opts, logdir: Path) 
         run.error = str(e) or type(e).__name__
     finally:
         server.stop()
-    if target == "reservoir" and opts.verify and not run.error:
+    if target in ("reservoir", "reservoir-before") and opts.verify and not run.error:
         v = subprocess.run(
-            [*shlex.split(opts.reservoir_cmd), "verify"],
+            [*shlex.split(reservoir_cmd(target, opts)), "verify"],
             env=os.environ | {"RESERVOIR_DATABASE_URL": server.dsn},
             capture_output=True,
             text=True,
@@ -321,6 +331,7 @@ def ratios(runs: list[Run], conns: int, full: int) -> list[str]:
         ("reservoir", "rowlock", "≥ 8"),
         ("reservoir", "redis", "≥ 2"),
         ("reservoir", ceiling, "≥ 0.75"),
+        ("reservoir", "reservoir-before", None),
         ("redis", "rowlock", None),
         ("rowlock", "ceiling", None),
         ("redis", "ceiling", None),
@@ -417,6 +428,11 @@ def main() -> int:
     )
     p.add_argument("--reservoir-cmd", default=str(Path(sys.executable).with_name("reservoir")))
     p.add_argument(
+        "--before-cmd",
+        default="",
+        help="the `reservoir` of another build, for the target reservoir-before",
+    )
+    p.add_argument(
         "--no-verify", dest="verify", action="store_false", help="skip `reservoir verify`"
     )
     p.add_argument(
@@ -430,6 +446,8 @@ def main() -> int:
     targets = opts.targets.split(",")
     if unknown := set(targets) - set(ALL_TARGETS):
         p.error(f"unknown targets: {', '.join(sorted(unknown))}")
+    if "reservoir-before" in targets and not opts.before_cmd:
+        p.error("the target reservoir-before needs --before-cmd")
     meta = metadata(opts)
     logdir = Path(tempfile.mkdtemp(prefix="flashdrop-"))
     runs: list[Run] = []

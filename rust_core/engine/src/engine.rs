@@ -75,6 +75,8 @@ type Taken = SmallVec<[(SkuId, LocId, i64); 4]>;
 /// Locations with units available for a line without a location, in the order it takes
 /// them: (available, location).
 pub type Ranked = SmallVec<[(i64, LocId); 4]>;
+/// A location a line may take units from: (age of its oldest free lot, available, location).
+type Candidate = (Age, i64, LocId);
 /// A request line with its SKU and location resolved.
 type ResolvedLine = (SkuId, i64, Option<LocId>);
 /// An open reservation by code: (status, expires_at_ms, [(sku, location, quantity)]).
@@ -586,6 +588,7 @@ impl Engine {
         let hold = self.holds.get_mut(&seq).expect("committed reservation");
         let fulfilled = take_shipped(&mut hold.lines, &shipped);
         let (expires_at_ms, lines) = (hold.expires_at_ms, hold.lines.clone());
+        let lots = lots.iter().any(Option::is_some).then(|| Box::new(lots));
         let change = Change::Ship {
             seq,
             lines: shipped,
@@ -687,32 +690,53 @@ impl Engine {
     }
 
     fn ranked(&self, sku: SkuId, taken: &Taken) -> Ranked {
-        let lotted = self.lots.has_lots(sku);
-        let mut ranked: SmallVec<[(Age, i64, LocId); 4]> = self
-            .stock
-            .levels(sku)
-            .iter()
-            .map(|l| (self.available(sku, l.location, taken), l))
-            .filter(|&(available, _)| available > 0)
-            .map(|(available, l)| {
-                let age = if lotted {
-                    let promised = l.reserved + l.committed + taken_at(taken, sku, l.location);
-                    self.lots.oldest_free(sku, l.location, promised)
-                } else {
-                    AGE_NONE
-                };
-                (age, available, l.location)
-            })
-            .collect();
+        let mut ranked: SmallVec<[Candidate; 4]> = self.candidates(sku, taken).collect();
         if ranked.len() > 1 {
-            let code = |location| self.catalogue.location(location);
-            ranked.sort_unstable_by(|a, b| {
-                (a.0.cmp(&b.0))
-                    .then_with(|| b.1.cmp(&a.1))
-                    .then_with(|| code(a.2).cmp(code(b.2)))
-            });
+            ranked.sort_unstable_by(|a, b| self.prefer(a, b));
         }
         ranked.into_iter().map(|(_, n, l)| (n, l)).collect()
+    }
+
+    /// The first location of [`Engine::allocation_order`], without sorting the rest.
+    fn first_choice(&self, sku: SkuId) -> Option<(i64, LocId)> {
+        let first = self
+            .candidates(sku, &Taken::new())
+            .min_by(|a, b| self.prefer(a, b));
+        first.map(|(_, available, location)| (available, location))
+    }
+
+    /// The SKU's locations with units available to this request, each with the age of its
+    /// oldest lot not yet promised (for a SKU with lots; else every age is the same).
+    fn candidates<'a>(
+        &'a self,
+        sku: SkuId,
+        taken: &'a Taken,
+    ) -> impl Iterator<Item = Candidate> + 'a {
+        let lotted = self.lots.has_lots(sku);
+        self.stock.levels(sku).iter().filter_map(move |l| {
+            if !self.catalogue.is_sellable(l.location) {
+                return None;
+            }
+            let available = l.available() - taken_at(taken, sku, l.location);
+            if available <= 0 {
+                return None;
+            }
+            let age = if lotted {
+                let promised = l.reserved + l.committed + taken_at(taken, sku, l.location);
+                self.lots.oldest_free(sku, l.location, promised)
+            } else {
+                AGE_NONE
+            };
+            Some((age, available, l.location))
+        })
+    }
+
+    /// The allocation order: older lot, then more available, then lower location code.
+    fn prefer(&self, a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
+        let code = |location| self.catalogue.location(location);
+        (a.0.cmp(&b.0))
+            .then_with(|| b.1.cmp(&a.1))
+            .then_with(|| code(a.2).cmp(code(b.2)))
     }
 
     /// Moves a hold's expiry to `now_ms + ttl_ms`.
@@ -1279,20 +1303,9 @@ impl Engine {
         // One line that one location covers (the flash-drop cart): the plan below would pick
         // the same location, without the candidate list, the sorts and the collects.
         if let [(sku, quantity, location)] = *lines {
-            // (A SKU with lots orders its locations by lot age: the general plan does that.)
             let best = match location {
-                None if self.lots.has_lots(sku) => None,
                 Some(location) => Some((self.available(sku, location, &Taken::new()), location)),
-                None => self
-                    .stock
-                    .levels(sku)
-                    .iter()
-                    .filter(|l| self.catalogue.is_sellable(l.location))
-                    .map(|l| (l.available(), l.location))
-                    .max_by(|a, b| {
-                        let code = |location| self.catalogue.location(location);
-                        a.0.cmp(&b.0).then_with(|| code(b.1).cmp(code(a.1)))
-                    }),
+                None => self.first_choice(sku),
             };
             if let Some((available, location)) = best {
                 if available >= quantity {

@@ -25,7 +25,7 @@ pub use ids::{
     RESERVATION_ID_BYTES_MAX,
 };
 pub use limits::Limits;
-pub use log::{Change, Kind, LogEntry, LotTags};
+pub use log::{Change, Kind, LogEntry, LotTags, ShipLots};
 pub use lots::{Lot, LotId};
 pub use reservation::{Line, Lines, Status};
 pub use stock::{Level, LevelDelta};

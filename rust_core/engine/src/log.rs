@@ -13,6 +13,10 @@ use crate::stock::LevelDelta;
 /// The lot of each shipped line (index-aligned with the lines; `None`: unlotted units).
 pub type LotTags = SmallVec<[Option<LotId>; 1]>;
 
+/// A ship's lots: boxed, and `None` when no line is of a lot, so a `Change` (and every log
+/// entry) stays as small as before lots.
+pub type ShipLots = Option<Box<LotTags>>;
+
 /// What changed. A stock movement names the lot its units are in (`None`: unlotted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -86,7 +90,7 @@ pub enum Change {
     Ship {
         seq: ReservationSeq,
         lines: Lines,
-        lots: LotTags,
+        lots: ShipLots,
         fulfilled: bool,
     },
 }
@@ -223,13 +227,14 @@ impl Change {
                 return f(Kind::Commit, *sku, *to, *quantity, None);
             }
             Change::Ship { lines, lots, .. } => {
-                for (line, lot) in lines.iter().zip(lots) {
+                for (i, line) in lines.iter().enumerate() {
+                    let lot = lots.as_ref().and_then(|tags| tags[i]);
                     f(
                         Kind::Ship,
                         line.sku,
                         line.location,
                         i64::from(line.quantity),
-                        *lot,
+                        lot,
                     );
                 }
                 return;
