@@ -62,6 +62,16 @@ def setup_sku(server, *bins: str) -> str:
     return sku
 
 
+def placed_sku(server, aisle: int, position: int) -> tuple[Warehouse, str, str]:
+    """A new warehouse with one bin on its pick grid, and a new SKU."""
+    wh = Warehouse(server)
+    sku = f"{wh.code}-S"
+    bin_code = wh.bin(aisle, position)
+    with server.client("admin") as admin:
+        put_item(admin, sku)
+    return wh, sku, bin_code
+
+
 async def test_a_hold_takes_the_bin_with_the_oldest_lot_not_the_fullest(server, warehouse):
     big, small = "LOT-BIN-BIG", "LOT-BIN-SMALL"
     sku = setup_sku(server, big, small)
@@ -162,11 +172,7 @@ async def test_counts_transfers_and_returns_move_the_lot_they_name(server, wareh
 
 
 async def test_a_pick_list_picks_the_oldest_lots_at_a_bin_and_ships_them(server, server_db):
-    wh = Warehouse(server)
-    sku = f"{wh.code}-S"
-    bin_code = wh.bin(3, 7)
-    with server.client("admin") as admin:
-        put_item(admin, sku)
+    wh, sku, bin_code = placed_sku(server, 3, 7)
     with server.client("warehouse") as client:
         receive(client, sku, bin_code, 3, "NEW", "2027-09-01")
         receive(client, sku, bin_code, 2, "OLD", "2027-04-01")
@@ -205,11 +211,7 @@ async def test_a_pick_list_picks_the_oldest_lots_at_a_bin_and_ships_them(server,
 
 
 async def test_a_pick_of_more_than_a_lot_has_is_refused_and_ships_nothing(server, server_db):
-    wh = Warehouse(server)
-    sku = f"{wh.code}-S"
-    bin_code = wh.bin(1, 2)
-    with server.client("admin") as admin:
-        put_item(admin, sku)
+    wh, sku, bin_code = placed_sku(server, 1, 2)
     with server.client("warehouse") as client:
         receive(client, sku, bin_code, 3, "L", "2027-04-01")
         rid = hold(server, sku, 3, commit=True)["id"]

@@ -16,7 +16,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput,
+};
 use reservoir_engine::{Engine, Limits, LineRequest};
 
 const SKU: &str = "HOT";
@@ -72,6 +75,24 @@ fn hold_many(engine: &mut Engine, count: usize, ttl_ms: i64, spread_ms: i64) {
     drain_all(engine);
 }
 
+/// Reserve+release pairs of one unit without a location, draining as the writer would.
+fn bench_pairs(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, engine: &mut Engine) {
+    let mut ops = 0u64;
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            let view = engine
+                .reserve(black_box(&HOT_LINE), TTL_MS, NOW_MS)
+                .unwrap();
+            let out = engine.release(view.seq, NOW_MS).unwrap();
+            black_box(out);
+            ops += 2;
+            if ops.is_multiple_of(OPS_PER_DRAIN) {
+                drain_all(engine);
+            }
+        });
+    });
+}
+
 fn bench_hot_sku(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine/hot_sku");
     group.throughput(Throughput::Elements(1));
@@ -79,23 +100,8 @@ fn bench_hot_sku(c: &mut Criterion) {
     for background in [0usize, 100_000] {
         let mut engine = hot_engine();
         hold_many(&mut engine, background, TTL_MS * 2, 60_000);
-        let mut ops = 0u64;
-        group.bench_function(
-            format!("reserve_release/{background}_other_holds_open"),
-            |b| {
-                b.iter(|| {
-                    let view = engine
-                        .reserve(black_box(&HOT_LINE), TTL_MS, NOW_MS)
-                        .unwrap();
-                    let out = engine.release(view.seq, NOW_MS).unwrap();
-                    black_box(out);
-                    ops += 2;
-                    if ops.is_multiple_of(OPS_PER_DRAIN) {
-                        drain_all(&mut engine);
-                    }
-                });
-            },
-        );
+        let name = format!("reserve_release/{background}_other_holds_open");
+        bench_pairs(&mut group, &name, &mut engine);
         assert_eq!(engine.open_count(), background, "every pair released");
     }
     group.finish();
@@ -130,20 +136,8 @@ fn bench_three_bins(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(5));
     for lots in [0usize, 2] {
         let mut engine = three_bin_engine(lots);
-        let mut ops = 0u64;
-        group.bench_function(format!("reserve_release/{lots}_lots_per_bin"), |b| {
-            b.iter(|| {
-                let view = engine
-                    .reserve(black_box(&HOT_LINE), TTL_MS, NOW_MS)
-                    .unwrap();
-                let out = engine.release(view.seq, NOW_MS).unwrap();
-                black_box(out);
-                ops += 2;
-                if ops.is_multiple_of(OPS_PER_DRAIN) {
-                    drain_all(&mut engine);
-                }
-            });
-        });
+        let name = format!("reserve_release/{lots}_lots_per_bin");
+        bench_pairs(&mut group, &name, &mut engine);
     }
     group.finish();
 }
