@@ -254,3 +254,18 @@ async def test_lots_survive_a_kill_9_and_the_engine_equals_the_ledger(server, wa
             "the lot's date came back from the ledger"
         )
     assert await verify(server_db) == []
+
+
+async def test_an_expiry_date_without_a_lot_is_kept_on_the_ledger_row_only(
+    server, warehouse, server_db
+):
+    where = "LOT-BIN-NOLOT"
+    sku = setup_sku(server, where)
+    answer = receive(warehouse, sku, where, 4, expires_on="2027-08-01")
+    assert answer.status_code == 201, answer.text
+    assert "lot" not in answer.json()
+    row = await server_db.fetchrow(
+        "SELECT lot, expires_on::text FROM ledger_entries WHERE sku = $1", sku
+    )
+    assert tuple(row) == (None, "2027-08-01")
+    assert lots_at(server, sku) == {}, "units without a lot are unlotted"
