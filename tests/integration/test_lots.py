@@ -220,7 +220,7 @@ async def test_a_pick_of_more_than_a_lot_has_is_refused_and_ships_nothing(server
         assert client.post("/v1/stock/adjustments", json=count).status_code == 201
         refused = confirm(client, pick_list)
         problem = assert_problem(refused, 409, "picks[0].quantity")
-        assert problem["lot"] == "L"
+        assert (problem["sku"], problem["location"]) == (sku, bin_code)
         assert (
             await server_db.fetchval(
                 "SELECT count(*) FROM ledger_entries WHERE sku = $1 AND kind = 'ship'", sku
@@ -269,3 +269,41 @@ async def test_an_expiry_date_without_a_lot_is_kept_on_the_ledger_row_only(
     )
     assert tuple(row) == (None, "2027-08-01")
     assert lots_at(server, sku) == {}, "units without a lot are unlotted"
+
+
+async def test_a_pick_whose_lot_moved_away_ships_the_bins_other_units(server, server_db):
+    wh, sku, bin_code = placed_sku(server, 2, 5)
+    with server.client("warehouse") as client:
+        receive(client, sku, bin_code, 3, "OLD", "2027-04-01")
+        receive(client, sku, bin_code, 2, "MID", "2027-06-01")
+        receive(client, sku, bin_code, 5)
+        rid = hold(server, sku, 3, commit=True)["id"]
+        pick_list = create(client, wh.code, reservations=[rid]).json()
+        assert [(s["lot"], s["quantity"]) for s in pick_list["stops"]] == [("OLD", 3)]
+        # Since the list was made, two OLD units went to another bin (nobody held them).
+        other = wh.bin(9, 9)
+        move = {"sku": sku, "from": bin_code, "to": other, "quantity": 2, "lot": "OLD"}
+        assert client.post("/v1/stock/transfers", json=move).status_code == 201
+        done = confirm(client, pick_list)
+        assert done.status_code == 200, done.text
+    shipped = await server_db.fetch(
+        "SELECT lot, quantity FROM ledger_entries WHERE sku = $1 AND kind = 'ship' ORDER BY id",
+        sku,
+    )
+    assert [tuple(r) for r in shipped] == [("OLD", 1), ("MID", 2)]
+    assert await verify(server_db) == []
+
+
+async def test_a_released_orders_open_stop_does_not_keep_its_lot_from_the_next_list(server):
+    wh, sku, bin_code = placed_sku(server, 4, 4)
+    with server.client("warehouse") as client:
+        receive(client, sku, bin_code, 5, "A", "2027-04-01")
+        receive(client, sku, bin_code, 5)
+        first = hold(server, sku, 5, commit=True)["id"]
+        listed = create(client, wh.code, reservations=[first]).json()
+        assert [(s["lot"], s["quantity"]) for s in listed["stops"]] == [("A", 5)]
+        with server.client("storefront") as storefront:
+            assert storefront.post(f"/v1/reservations/{first}/release").status_code == 200
+        second = hold(server, sku, 5, commit=True)["id"]
+        again = create(client, wh.code, reservations=[second]).json()
+        assert [(s.get("lot"), s["quantity"]) for s in again["stops"]] == [("A", 5)]

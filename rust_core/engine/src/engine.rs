@@ -214,7 +214,9 @@ impl Engine {
         }
     }
 
-    /// Refuses to take `units` of `lot` (`None`: unlotted) from a level that has fewer.
+    /// Refuses to take `units` of `lot` (`None`: unlotted) from a level that has fewer,
+    /// naming `field` (`unlotted_field` when unlotted units are short: where the caller
+    /// should have named a lot).
     fn check_lot_units(
         &self,
         sku: SkuId,
@@ -222,6 +224,7 @@ impl Engine {
         lot: Option<LotId>,
         units: i64,
         field: &str,
+        unlotted_field: &str,
     ) -> Result<()> {
         let there = self.lot_units(sku, location, lot);
         if units <= there {
@@ -243,7 +246,7 @@ impl Engine {
                     .map(|&(id, n)| format!("{} ({n})", self.lots.lot(id).code))
                     .collect();
                 EngineError::invalid(
-                    "lot",
+                    unlotted_field,
                     format!(
                         "only {there} units here are outside lots; name the lot: {}",
                         lots.join(", ")
@@ -279,7 +282,7 @@ impl Engine {
             ));
         }
         if delta < 0 {
-            self.check_lot_units(sku, location, lot, -delta, "delta")?;
+            self.check_lot_units(sku, location, lot, -delta, "delta", "lot")?;
         }
         let change = Change::Adjustment {
             sku,
@@ -333,6 +336,7 @@ impl Engine {
         }
         let (sku_id, from_id) = self.resolve(sku, from)?;
         let to_id = self.catalogue.location_id(to)?;
+        let lot = self.known_lot(sku_id, lot, "lot")?;
         let movable = self.stock.get(sku_id, from_id).map_or(0, Level::available);
         if quantity > movable {
             let shortage = Shortage {
@@ -342,8 +346,7 @@ impl Engine {
             };
             return Err(EngineError::InsufficientStock(vec![shortage]));
         }
-        let lot = self.known_lot(sku_id, lot, "lot")?;
-        self.check_lot_units(sku_id, from_id, lot, quantity, "quantity")?;
+        self.check_lot_units(sku_id, from_id, lot, quantity, "quantity", "lot")?;
         let change = Change::Transfer {
             sku: sku_id,
             from: from_id,
@@ -577,7 +580,14 @@ impl Engine {
                 .map(|(l, _)| i64::from(l.quantity))
                 .sum();
             let field = format!("picks[{i}].quantity");
-            self.check_lot_units(sku, location, lot, earlier_of_lot + quantity, &field)?;
+            self.check_lot_units(
+                sku,
+                location,
+                lot,
+                earlier_of_lot + quantity,
+                &field,
+                &field,
+            )?;
             shipped.push(Line {
                 sku,
                 location,
@@ -605,7 +615,7 @@ impl Engine {
 
     /// Moves `quantity` committed units of an order's line at `from` to another location
     /// that has them to spare (after a short pick found fewer at `from`). `to: None` picks
-    /// the first other location in [`Engine::allocation_order`]. No
+    /// the first other location in [`Engine::allocation_order`] with enough. No
     /// location with enough: InsufficientStock, and nothing moves.
     pub fn reallocate(
         &mut self,
@@ -643,7 +653,9 @@ impl Engine {
                 }
                 id
             }
-            None => self.best_location(sku_id, from_id).unwrap_or(from_id),
+            None => self
+                .best_location(sku_id, from_id, quantity)
+                .unwrap_or(from_id),
         };
         let available = if to_id == from_id {
             0
@@ -672,12 +684,13 @@ impl Engine {
         Ok(self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms))
     }
 
-    /// The first location other than `except` in the SKU's allocation order.
-    fn best_location(&self, sku: SkuId, except: LocId) -> Option<LocId> {
+    /// The first location other than `except` in the SKU's allocation order with
+    /// `quantity` available.
+    fn best_location(&self, sku: SkuId, except: LocId, quantity: i64) -> Option<LocId> {
         self.ranked(sku, &Taken::new())
             .into_iter()
+            .find(|&(available, location)| location != except && available >= quantity)
             .map(|(_, location)| location)
-            .find(|&location| location != except)
     }
 
     /// The sellable locations of `sku` with units available, in the order a line without a

@@ -208,3 +208,65 @@ fn lots_load_from_the_ledger_with_their_ages() {
     assert_eq!(hold(&mut engine, 5), [("B".to_owned(), 5)]);
     assert_eq!(engine.audit(|_, _| false), Vec::<String>::new());
 }
+
+#[test]
+fn a_moved_order_goes_to_the_oldest_lot_bin_that_has_enough() {
+    let mut engine = engine();
+    engine.receive("MILK", "A", 5, None, None, T0).unwrap();
+    engine
+        .receive("MILK", "B", 1, Some("OLD"), JAN, T0)
+        .unwrap();
+    engine
+        .receive("MILK", "C", 10, Some("NEW"), MAR, T0)
+        .unwrap();
+    let order = engine
+        .reserve(
+            &[LineRequest {
+                sku: "MILK",
+                quantity: 5,
+                location: Some("A"),
+            }],
+            60_000,
+            T0,
+        )
+        .unwrap();
+    engine.commit(order.seq, T0).unwrap();
+    // B has the oldest lot but only one unit: the five go to C.
+    let moved = engine
+        .reallocate(order.seq, "MILK", "A", None, 5, T0)
+        .unwrap();
+    let c = engine.catalogue().location_id("C").unwrap();
+    assert_eq!(moved.view.lines[0].location, c);
+}
+
+#[test]
+fn a_lot_never_received_is_named_before_any_shortage() {
+    let mut engine = engine();
+    engine.receive("MILK", "A", 2, None, None, T0).unwrap();
+    let err = engine
+        .transfer("MILK", "A", "B", 5, Some("L9"), T0)
+        .unwrap_err();
+    assert_eq!(field_of(err), "lot");
+}
+
+#[test]
+fn an_unlotted_pick_short_of_unlotted_units_names_the_pick() {
+    let mut engine = engine();
+    engine.receive("MILK", "A", 3, Some("L1"), JAN, T0).unwrap();
+    let order = engine
+        .reserve(
+            &[LineRequest {
+                sku: "MILK",
+                quantity: 3,
+                location: None,
+            }],
+            60_000,
+            T0,
+        )
+        .unwrap();
+    engine.commit(order.seq, T0).unwrap();
+    let err = engine
+        .ship(order.seq, &[("MILK", "A", 1, None)], T0)
+        .unwrap_err();
+    assert_eq!(field_of(err), "picks[0].quantity");
+}

@@ -2,6 +2,11 @@
 each reservation's picked units through the engine (one call per reservation), so a refused
 confirmation changes nothing.
 
+A stop's units ship from the lot it names. Where that lot no longer has them at the bin (a
+transfer or a count since the list was made), the rest ships from the bin's other units,
+oldest lot first, then unlotted ones: the units the picker took there. More than the bin
+holds is refused (a count must record the loss first).
+
 An interrupted confirmation (ledger has the `ship` entries, the list was not marked) is
 recognised by `ship` entries of the list's stops after the LSN the list was created at (no
 other list can hold those units meanwhile) and settled from the ledger.
@@ -97,7 +102,7 @@ def plan(
             )
         result.ships.setdefault(rid, []).append((stop.sku, stop.location, picked[i], stop.lot))
     result.untouched = [rid for rid in statuses if rid not in result.ships]
-    _check_on_hand(result, engine, field_of)
+    _ship_from_lots_on_hand(result, engine, field_of)
     if len(result.ships) > log_room:
         raise ProblemError(
             503,
@@ -109,30 +114,39 @@ def plan(
     return result
 
 
-def _check_on_hand(result: Plan, engine: _core.Engine, field_of: dict[int, str]) -> None:
-    """Picks cannot ship more of a lot than is on hand at a bin (a count may have found
-    less); the units of a bin are its lots and its unlotted units."""
-    wanted: dict[tuple[str, str, str | None], int] = {}
-    for lines in result.ships.values():
+def _ship_from_lots_on_hand(result: Plan, engine: _core.Engine, field_of: dict[int, str]) -> None:
+    """Resolves every ship line against the units at its bin now (lots oldest first, then
+    unlotted; see the module): the line's own lot first, the rest from the others. Refuses
+    a pick of more than the bin holds."""
+    at_bin: dict[tuple[str, str], dict[str | None, int]] = {}
+    for rid, lines in result.ships.items():
+        resolved: list[Line] = []
         for sku, location, quantity, lot in lines:
-            wanted[(sku, location, lot)] = wanted.get((sku, location, lot), 0) + quantity
-    for (sku, location, lot), quantity in wanted.items():
-        there = {code: units for code, _, units in engine.lots(sku, location)}.get(lot, 0)
-        if quantity > there:
-            seq = next(
-                st.seq
-                for st in result.pick_list.stops
-                if (st.sku, st.location, st.lot) == (sku, location, lot)
-            )
-            what = f"of lot {lot}" if lot is not None else "outside lots"
-            raise problems.cannot_ship(
-                field_of[seq],
-                f"{quantity} of {sku} picked at {location}, but only {there} {what} is on "
-                "hand there: record a stock adjustment first.",
-                sku=sku,
-                location=location,
-                lot=lot,
-            )
+            units = at_bin.get((sku, location))
+            if units is None:
+                units = {code: n for code, _, n in engine.lots(sku, location)}
+                at_bin[(sku, location)] = units
+            left = quantity
+            for code in sorted(units, key=lambda c: c != lot):  # stable: the bin's order
+                take = min(left, units[code])
+                if take > 0:
+                    resolved.append((sku, location, take, code))
+                    units[code] -= take
+                    left -= take
+            if left > 0:
+                seq = next(
+                    st.seq
+                    for st in result.pick_list.stops
+                    if (st.reservation_id, st.sku, st.location) == (rid, sku, location)
+                )
+                raise problems.cannot_ship(
+                    field_of[seq],
+                    f"{quantity} of {sku} picked at {location}, but only {quantity - left} of "
+                    "them are on hand there: record a stock adjustment first.",
+                    sku=sku,
+                    location=location,
+                )
+        result.ships[rid] = resolved
 
 
 def ship(engine: _core.Engine, confirmed: Plan, at_ms: int) -> tuple[list[int], dict[str, str]]:
@@ -221,10 +235,10 @@ def confirmed_view(
 
 
 SELECT_SHIPPED_SINCE = """
-SELECT reference_id, sku, location, lot, sum(quantity)::int8 FROM ledger_entries
+SELECT reference_id, sku, location, sum(quantity)::int8 FROM ledger_entries
 WHERE kind = 'ship' AND reference_type = 'reservation' AND reference_id = ANY($1::text[])
   AND lsn > $2
-GROUP BY 1, 2, 3, 4
+GROUP BY 1, 2, 3
 """
 
 
@@ -242,10 +256,14 @@ async def settle_interrupted(pool: asyncpg.Pool, pick_list_id: str) -> None:
         rows = await conn.fetch(SELECT_SHIPPED_SINCE, rids, pick_list.created_lsn)
         if not rows:
             return
-        shipped = {(r[0], r[1], r[2], r[3]): r[4] for r in rows}
-        picked = [
-            min(shipped.get((s.reservation_id, s.sku, s.location, s.lot), 0), s.quantity)
-            for s in pick_list.stops
-        ]
+        # per reservation, SKU and bin (a pick may have shipped another lot than its stop's):
+        # what shipped fills the stops there in list order
+        shipped = {(r[0], r[1], r[2]): r[3] for r in rows}
+        picked = []
+        for s in pick_list.stops:
+            key = (s.reservation_id, s.sku, s.location)
+            take = min(shipped.get(key, 0), s.quantity)
+            shipped[key] = shipped.get(key, 0) - take
+            picked.append(take)
         short = [i for i, s in enumerate(pick_list.stops) if picked[i] < s.quantity]
         await store.record_confirmation(conn, pick_list, picked, short, SYSTEM_ACTOR, now_ms())

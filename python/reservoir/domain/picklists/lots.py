@@ -15,11 +15,15 @@ from reservoir.domain.picklists.orders import Stop
 
 LotKey = tuple[str, str, str]  # (sku, location, lot)
 
-# Units of each lot that lists not yet confirmed take, at the given bins.
+# Units of each lot that lists not yet confirmed take, at the given bins, for orders still
+# committed (a released order's stop is put back, confirmed 0: its units are free).
 SELECT_OPEN_LOT_UNITS = """
 SELECT s.sku, s.location, s.lot, sum(s.quantity)::int8
-FROM pick_list_stops s JOIN pick_lists p ON p.id = s.pick_list_id
-WHERE p.status <> 'confirmed' AND s.lot IS NOT NULL AND s.location = ANY($1::text[])
+FROM pick_list_stops s
+JOIN pick_lists p ON p.id = s.pick_list_id
+JOIN reservations r ON r.id = s.reservation_id
+WHERE p.status <> 'confirmed' AND r.status = 'committed' AND s.lot IS NOT NULL
+  AND s.location = ANY($1::text[])
 GROUP BY 1, 2, 3
 """
 

@@ -108,6 +108,7 @@ class StockController(Controller):
         if not data.reason.strip():
             raise invalid_input("reason", "reason must not be empty.")
         check_text("reason", data.reason)
+        check_text("lot", data.lot)
         write_path = write_path_of(request)
 
         def apply() -> Written:
@@ -130,6 +131,7 @@ class StockController(Controller):
         into a non-sellable location to inspect them first, then transfer them)."""
         check_text("reference", data.reference)
         check_text("reason", data.reason)
+        check_text("lot", data.lot)
         write_path = write_path_of(request)
 
         def apply() -> Written:
@@ -157,6 +159,7 @@ class StockController(Controller):
         `on_hand - reserved - committed` at `from` is 409 with the shortage. `lot` moves
         units of that lot (absent: unlotted units), which must be there (422)."""
         check_text("reference", data.reference)
+        check_text("lot", data.lot)
         write_path = write_path_of(request)
 
         def apply() -> Written:
