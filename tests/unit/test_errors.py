@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import asyncpg
 import msgspec
 import pytest
 from litestar import Litestar, get, post
@@ -96,6 +97,26 @@ def test_unexpected_errors_are_500_logged_and_leak_nothing(
     assert "hunter2" not in r.text and "secret" not in r.text and "RuntimeError" not in r.text
     assert body["detail"] == "An unexpected error occurred; it has been logged."
     assert any("hunter2" in (rec.exc_text or str(rec.exc_info)) for rec in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
+        TimeoutError(),
+        asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.CannotConnectNowError("the database system is starting up"),
+    ],
+    ids=["refused", "pool-timeout", "closed", "starting-up"],
+)
+def test_a_database_out_of_reach_is_503_with_retry_after(
+    client: TestClient[Litestar], error: Exception
+) -> None:
+    raisers["db"] = lambda: error
+    r = client.get("/raise/db")
+    body = problem(r, 503, "database-unavailable")
+    assert r.headers["retry-after"] == "1"
+    assert "5432" not in body["detail"]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """One way every write endpoint answers: apply in memory, wait until the ledger has it, then
-answer — with `Idempotency-Key` handled on the way (replay, 409 in flight, 422 reuse)."""
+answer — with `Idempotency-Key` handled on the way (replay, 409 in flight, 422 reuse).
+Writes to PostgreSQL tables only (pick lists) answer through `perform_in_transaction`, which
+stores the key's answer in the write's own transaction."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from litestar import Request
 from litestar.response.base import ASGIResponse
 
@@ -44,16 +47,70 @@ class Written:
 
 
 Apply = Callable[[], Written | Awaitable[Written]]
+ApplyInTransaction = Callable[[asyncpg.Connection], Awaitable[Written]]
+# The idempotency record of an answer (None: the request came without a key).
+Record = Callable[[Written], IdempotencyRecord] | None
+
+INSERT_ANSWER = """
+INSERT INTO idempotency_keys (owner, key, request_hash, status_code, body)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner, key) DO NOTHING
+"""
 
 
 async def perform(request: Request[Any, Any, Any], caller: Identity, apply: Apply) -> ASGIResponse:
     """Runs `apply` (which changes the engine and must not await between its engine call and
     returning) and answers once its change is durable."""
     write_path: WritePath = request.app.state.write_path
+
+    async def run(record: Record) -> Written:
+        written = await _call(apply)
+        if record is None:
+            await write_path.durable(written.lsn, written.meta)
+        elif written.changed:
+            meta = written.meta or ChangeMeta(actor=caller.actor)
+            await write_path.durable(
+                written.lsn, dataclasses.replace(meta, idempotency=record(written))
+            )
+        else:
+            await write_path.durable(written.lsn, loose=record(written))
+        return written
+
+    return await _answer_once(request, caller, run)
+
+
+async def perform_in_transaction(
+    request: Request[Any, Any, Any],
+    caller: Identity,
+    pool: asyncpg.Pool,
+    apply: ApplyInTransaction,
+) -> ASGIResponse:
+    """Runs `apply` in one PostgreSQL transaction (a write that does not go through the
+    engine) and answers once it has committed, its key's answer committed with it: a crash
+    can never leave the change made and the key unanswered."""
+
+    async def run(record: Record) -> Written:
+        async with pool.acquire() as conn, conn.transaction():
+            written = await apply(conn)
+            if record is not None:
+                r = record(written)
+                await conn.execute(
+                    INSERT_ANSWER, r.owner, r.key, r.request_hash, r.status_code, r.body
+                )
+        return written
+
+    return await _answer_once(request, caller, run)
+
+
+async def _answer_once(
+    request: Request[Any, Any, Any],
+    caller: Identity,
+    run: Callable[[Record], Awaitable[Written]],
+) -> ASGIResponse:
+    """The answer of `run`, or, for an `Idempotency-Key` seen before, the first answer again
+    (409 while it is in flight, 422 for another request under the same key)."""
     key = request.headers.get(HEADER)
     if key is None:
-        written = await _call(apply)
-        await write_path.durable(written.lsn, written.meta)
+        written = await run(None)
         return answer(written.body, written.status_code)
 
     keys: IdempotencyKeys = request.app.state.idempotency_keys
@@ -65,13 +122,7 @@ async def perform(request: Request[Any, Any, Any], caller: Identity, apply: Appl
         stored = await keys.answer_for(owner, key, hash_)
         if stored is not None:
             return answer(stored.body, stored.status_code, REPLAYED)
-        written = await _call(apply)
-        record = IdempotencyRecord(owner, key, hash_, written.status_code, written.body)
-        if written.changed:
-            meta = written.meta or ChangeMeta(actor=caller.actor)
-            await write_path.durable(written.lsn, dataclasses.replace(meta, idempotency=record))
-        else:
-            await write_path.durable(written.lsn, loose=record)
+        written = await run(lambda w: IdempotencyRecord(owner, key, hash_, w.status_code, w.body))
         keys.remember(owner, key, StoredAnswer(hash_, written.status_code, written.body))
         return answer(written.body, written.status_code)
     finally:

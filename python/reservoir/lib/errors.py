@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import ClientException, HTTPException, ValidationException
@@ -99,6 +100,18 @@ def problem_response(problem: ProblemError) -> Response[bytes]:
     )
 
 
+# PostgreSQL out of reach on a path that reads or writes it directly (the ledger writer's
+# failures answer `ledger-unavailable` on their own): a retry may succeed, so 503, not 500.
+DATABASE_UNREACHABLE: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
 def problem_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """The one exception handler, registered on the app for `Exception`."""
     problem = problem_from_exception(exc, request)
@@ -125,6 +138,14 @@ def problem_from_exception(
     core = _from_core(exc)
     if core is not None:
         return core
+    if isinstance(exc, DATABASE_UNREACHABLE):
+        return ProblemError(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "PostgreSQL could not be reached; nothing was changed. Retry shortly.",
+            headers={"Retry-After": "1"},
+        )
     return ProblemError(
         500,
         "internal-error",

@@ -1,8 +1,9 @@
 """`/v1/picklists` (role warehouse): create, claim the next, read, confirm.
 
-Creating and claiming change only pick-list tables (answered once their transaction
-commits); confirming ships through the engine and is answered once the `ship` entries are
-durable. Every write takes `Idempotency-Key` through `perform`.
+Creating and claiming change only pick-list tables: answered once their transaction
+commits, with an `Idempotency-Key`'s answer stored in it (`perform_in_transaction`).
+Confirming ships through the engine and is answered once the `ship` entries are durable
+(`perform`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from litestar.response.base import ASGIResponse
 
 from reservoir.domain.picklists import confirmation, problems, services, store
 from reservoir.domain.picklists.schemas import ClaimIn, ConfirmIn, PickListIn, PickListOut
-from reservoir.domain.writes import Written, perform
+from reservoir.domain.writes import Written, perform, perform_in_transaction
 from reservoir.ledger.changes import ChangeMeta
 from reservoir.ledger.write_path import engine_limits, write_path_of
 from reservoir.lib.auth import Identity, requires_role
@@ -59,13 +60,13 @@ class PickListController(Controller):
         write_path = write_path_of(request)
         cart_units_max = request.app.state.settings.pick_cart_units_max
 
-        async def apply() -> Written:
+        async def apply(conn: asyncpg.Connection) -> Written:
             body = await services.create(
-                pool, write_path.engine(), data, caller.actor, cart_units_max
+                conn, write_path.engine(), data, caller.actor, cart_units_max
             )
             return Written(201, body, 0, changed=False)
 
-        return await perform(request, caller, apply)
+        return await perform_in_transaction(request, caller, pool, apply)
 
     @post(
         "/next",
@@ -83,18 +84,17 @@ class PickListController(Controller):
     ) -> ASGIResponse:
         check_code(data.warehouse, "warehouse")
 
-        async def apply() -> Written:
-            async with pool.acquire() as conn, conn.transaction():
-                await services.warehouse_layout_json(conn, data.warehouse)
-                pick_list_id = await store.claim_oldest(conn, data.warehouse, caller.actor)
-                if pick_list_id is None:
-                    return Written(204, b"", 0, changed=False)
-                pick_list = await store.load(conn, pick_list_id)
-                assert pick_list is not None
-                body = encode(await store.render(conn, pick_list))
+        async def apply(conn: asyncpg.Connection) -> Written:
+            await services.warehouse_layout_json(conn, data.warehouse)
+            pick_list_id = await store.claim_oldest(conn, data.warehouse, caller.actor)
+            if pick_list_id is None:
+                return Written(204, b"", 0, changed=False)
+            pick_list = await store.load(conn, pick_list_id)
+            assert pick_list is not None
+            body = encode(await store.render(conn, pick_list))
             return Written(200, body, 0, changed=False)
 
-        return await perform(request, caller, apply)
+        return await perform_in_transaction(request, caller, pool, apply)
 
     @get("/{pick_list_id:str}", summary="Read a pick list")
     async def read(

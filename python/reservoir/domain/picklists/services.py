@@ -72,56 +72,55 @@ def _candidates(max_orders: int) -> int:
 
 
 async def create(
-    pool: asyncpg.Pool,
+    conn: asyncpg.Connection,
     engine: _core.Engine,
     data: PickListIn,
     actor: str,
     cart_units_max: int,
 ) -> bytes:
-    """Creates one open pick list and returns its body."""
+    """Creates one open pick list in the caller's transaction and returns its body."""
     check_request(data)
     warehouse = data.warehouse
-    async with pool.acquire() as conn, conn.transaction():
-        layout_json = await warehouse_layout_json(conn, warehouse)
-        await store.lock_warehouse(conn, warehouse)
-        locations = await warehouse_locations(conn, warehouse)
-        bins = placed_bins(locations.values())
-        max_orders = data.max_orders or 1
-        if data.reservations is not None:
-            orders = await named_orders(conn, engine, warehouse, data.reservations, locations, bins)
-        else:
-            orders = await oldest_orders(conn, engine, bins, _candidates(max_orders))
-            if not orders:
-                raise problems.nothing_to_pick(warehouse)
-        layout = warehouse_layout(warehouse, list(bins.values()), decode_layout(layout_json))
-        created_lsn = engine.last_lsn
+    layout_json = await warehouse_layout_json(conn, warehouse)
+    await store.lock_warehouse(conn, warehouse)
+    locations = await warehouse_locations(conn, warehouse)
+    bins = placed_bins(locations.values())
+    max_orders = data.max_orders or 1
+    if data.reservations is not None:
+        orders = await named_orders(conn, engine, warehouse, data.reservations, locations, bins)
+    else:
+        orders = await oldest_orders(conn, engine, bins, _candidates(max_orders))
+        if not orders:
+            raise problems.nothing_to_pick(warehouse)
+    layout = warehouse_layout(warehouse, list(bins.values()), decode_layout(layout_json))
+    created_lsn = engine.last_lsn
 
-        def plan_route() -> Route:
-            if data.reservations is None and max_orders > 1:
-                return batch_with_oldest(
-                    layout,
-                    orders,
-                    data.strategy,
-                    orders_max=max_orders,
-                    units_max=cart_units_max,
-                )
-            return route_orders(layout, orders, data.strategy)
+    def plan_route() -> Route:
+        if data.reservations is None and max_orders > 1:
+            return batch_with_oldest(
+                layout,
+                orders,
+                data.strategy,
+                orders_max=max_orders,
+                units_max=cart_units_max,
+            )
+        return route_orders(layout, orders, data.strategy)
 
-        stops = sum(len(o.stops) for o in orders)
-        if stops > limits.ROUTE_INLINE_STOPS_MAX or len(orders) > 1:
-            route = await asyncio.to_thread(plan_route)
-        else:
-            route = plan_route()
-        taken = await lots.units_in_open_lists(conn, route.stops)
-        pick_list_id = await store.insert(
-            conn,
-            warehouse=warehouse,
-            strategy=data.strategy,
-            distance_m=route.distance_m,
-            created_lsn=created_lsn,
-            created_by=actor,
-            stops=lots.split_by_lot(route.stops, engine, taken),
-        )
-        pick_list = await store.load(conn, pick_list_id)
-        assert pick_list is not None
-        return encode(await store.render(conn, pick_list))
+    stops = sum(len(o.stops) for o in orders)
+    if stops > limits.ROUTE_INLINE_STOPS_MAX or len(orders) > 1:
+        route = await asyncio.to_thread(plan_route)
+    else:
+        route = plan_route()
+    taken = await lots.units_in_open_lists(conn, route.stops)
+    pick_list_id = await store.insert(
+        conn,
+        warehouse=warehouse,
+        strategy=data.strategy,
+        distance_m=route.distance_m,
+        created_lsn=created_lsn,
+        created_by=actor,
+        stops=lots.split_by_lot(route.stops, engine, taken),
+    )
+    pick_list = await store.load(conn, pick_list_id)
+    assert pick_list is not None
+    return encode(await store.render(conn, pick_list))
