@@ -3,6 +3,7 @@ shapes, one writer per database, and surviving kill -9. Real `reservoir serve`, 
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -38,6 +39,25 @@ async def test_metrics_are_prometheus_text(server: Any) -> None:
     assert 'reservoir_http_requests_total{method="GET",route="unmatched",status="404"}' in text
     assert "\nreservoir_ready 1\n" in text
     assert "\nreservoir_ledger_lock_held 1\n" in text
+
+
+async def test_every_api_route_refuses_a_caller_without_a_key(server: Any) -> None:
+    """Swept from the OpenAPI document, so a route added without a role check fails here."""
+    async with server.async_client() as client:
+        spec = (await client.get("/schema/openapi.json")).json()
+        checked = []
+        for path, methods in spec["paths"].items():
+            if not path.startswith("/v1/"):
+                continue
+            url = re.sub(r"\{[^}]+\}", "X-1", path)
+            for method in methods:
+                if method.upper() not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                    continue
+                r = await client.request(method.upper(), url, json={})
+                assert r.status_code == 401, f"{method.upper()} {path}: {r.status_code} {r.text}"
+                assert r.headers["www-authenticate"].startswith("Bearer")
+                checked.append(f"{method.upper()} {path}")
+    assert len(checked) >= 15, checked
 
 
 async def test_openapi_describes_the_api(server: Any) -> None:

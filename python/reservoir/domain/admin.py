@@ -21,7 +21,7 @@ class VerifyResult(msgspec.Struct):
 class AdminController(Controller):
     path = "/v1/admin"
     tags = ["admin"]
-    guards = [requires_role("admin")]
+    before_request = requires_role("admin")
 
     @get("/verify", summary="Prove SUM(ledger) = levels = engine, and no oversell")
     async def verify(

@@ -1,10 +1,14 @@
-"""Litestar guards over the API keys (see `api_keys.py`).
+"""Authorization over the API keys (see `api_keys.py`).
 
-A guard built by `requires_role(...)` authenticates the caller (401 + `WWW-Authenticate:
+A check built by `requires_role(...)` authenticates the caller (401 + `WWW-Authenticate:
 Bearer` if the key is missing or unknown), checks the role (403; `admin` may do everything)
 and leaves the caller's `Identity` in `scope["auth"]` (so `request.auth` works) — handlers get
-it as the `caller` dependency. `Identity.key_id` is a stable, non-secret id of the key: scope
-idempotency keys by it, write `Identity.actor` into the ledger.
+it as the `caller` dependency. Controllers install it as their `before_request` hook, which
+Litestar runs before it reads the body or resolves anything. Not as a guard: Litestar calls
+every guard with a copy of the route handler, made per request — a tenth of the CPU of a
+flash-drop reservation (py-spy; benchmarks/RESULTS.md). A test sweeps every route of the
+OpenAPI document for a 401 without a key. `Identity.key_id` is a stable, non-secret id of
+the key: scope idempotency keys by it, write `Identity.actor` into the ledger.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 
 from reservoir.lib import metrics
 from reservoir.lib.api_keys import (
@@ -90,28 +94,29 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
     return identity
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
+RoleCheck = Callable[[Request[Any, Any, Any]], Awaitable[None]]
 
 
-def requires_role(*roles: str) -> Guard:
-    """A guard letting through callers with one of `roles` (and admin, always)."""
+def requires_role(*roles: str) -> RoleCheck:
+    """A `before_request` hook letting through callers with one of `roles` (and admin,
+    always); it returns None, so the handler runs."""
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
     allowed = frozenset(roles) | {ADMIN}
     wanted = ", ".join(r for r in ROLES if r in allowed)
 
-    # async on purpose: Litestar runs a sync guard in a worker thread, per request
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        identity = authenticate(connection)
+    # async on purpose: Litestar would run a sync hook in a worker thread, per request
+    async def check(request: Request[Any, Any, Any]) -> None:
+        identity = authenticate(request)
         if identity.role not in allowed:
             _AUTH_FAILURES.labels("role").inc()
             raise PermissionDeniedException(
                 detail=f"Role {identity.role!r} may not do this; it needs one of: {wanted}."
             )
 
-    guard.__name__ = f"requires_role({', '.join(sorted(allowed))})"
-    return guard
+    check.__name__ = f"requires_role({', '.join(sorted(allowed))})"
+    return check
 
 
 def provide_caller(request: ASGIConnection[Any, Any, Any, Any]) -> Identity:

@@ -83,7 +83,7 @@ def _lots(engine: _core.Engine, sku: str, location: str) -> list[LotUnits] | Non
 class AvailabilityController(Controller):
     path = "/v1/availability"
     tags = ["availability"]
-    guards = [requires_role("storefront", "warehouse")]
+    before_request = requires_role("storefront", "warehouse")
 
     @get("/{sku:path}", summary="Units on hand, reserved, committed and available")
     async def read(self, request: Request[Any, Any, Any], sku: FromPath[str]) -> Availability:

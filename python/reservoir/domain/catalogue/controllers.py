@@ -36,7 +36,7 @@ class ItemController(Controller):
 
     @put(
         "/{sku:path}",
-        guards=[ADMIN_ONLY],
+        before_request=ADMIN_ONLY,
         dto=StrictBody[ItemIn],
         return_dto=None,
         status_code=200,
@@ -57,7 +57,7 @@ class ItemController(Controller):
             engine.define_sku(code)
         return Response(item, status_code=201 if created else 200)
 
-    @get("/{sku:path}", guards=[ANY_ROLE], summary="Read an item")
+    @get("/{sku:path}", before_request=ANY_ROLE, summary="Read an item")
     async def get_item(self, sku: FromPath[str], pool: NamedDependency[asyncpg.Pool]) -> Item:
         code = path_code(sku)
         item = await services.get_item(pool, code)
@@ -74,7 +74,7 @@ class LocationController(Controller):
 
     @put(
         "/{code:path}",
-        guards=[ADMIN_ONLY],
+        before_request=ADMIN_ONLY,
         dto=StrictBody[LocationIn],
         return_dto=None,
         status_code=200,
@@ -95,7 +95,7 @@ class LocationController(Controller):
             engine.define_location(location_code, location.sellable)
         return Response(location, status_code=201 if created else 200)
 
-    @get("/{code:path}", guards=[ANY_ROLE], summary="Read a location")
+    @get("/{code:path}", before_request=ANY_ROLE, summary="Read a location")
     async def get_location(
         self, code: FromPath[str], pool: NamedDependency[asyncpg.Pool]
     ) -> Location:

@@ -18,7 +18,7 @@ from reservoir.lib.codes import check_code
 class LedgerController(Controller):
     path = "/v1/ledger"
     tags = ["ledger"]
-    guards = [requires_role("warehouse")]
+    before_request = requires_role("warehouse")
 
     @get("/", summary="Ledger entries in id order, a page at a time")
     async def read_ledger(

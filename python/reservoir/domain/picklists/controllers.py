@@ -34,7 +34,7 @@ encode = msgspec.json.Encoder().encode
 class PickListController(Controller):
     path = "/v1/picklists"
     tags = ["picklists"]
-    guards = [WAREHOUSE]
+    before_request = WAREHOUSE
 
     @post(
         "/",

@@ -33,7 +33,7 @@ STOREFRONT = requires_role("storefront")
 class ReservationController(Controller):
     path = "/v1/reservations"
     tags = ["reservations"]
-    guards = [STOREFRONT]
+    before_request = STOREFRONT
 
     @post(
         "/",

@@ -59,7 +59,7 @@ def _movement(lsn: int, level: tuple, delta: int | None = None, lot: str | None 
 class StockController(Controller):
     path = "/v1/stock"
     tags = ["stock"]
-    guards = [WAREHOUSE]
+    before_request = WAREHOUSE
 
     @post("/receipts", dto=StrictBody[ReceiptIn], return_dto=None, status_code=201)
     async def receive(
