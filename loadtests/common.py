@@ -242,12 +242,25 @@ def buyer_journey(user: Any, lines: list[tuple[str, int]]) -> None:
 # --- warehouse calls --------------------------------------------------------------------------
 
 
-def receive(user: Any, sku: str, location: str, quantity: int) -> int:
+def receive(
+    user: Any,
+    sku: str,
+    location: str,
+    quantity: int,
+    lot: str | None = None,
+    expires_on: str | None = None,
+) -> int:
     ref = unique("rcpt")
     RECORD.write(e="rsent", ref=ref, sku=sku, loc=location, qty=quantity)
+    body: dict[str, Any] = {"sku": sku, "location": location, "quantity": quantity}
+    body["reference"] = ref
+    if lot is not None:
+        body["lot"] = lot
+    if expires_on is not None:
+        body["expires_on"] = expires_on
     with user.client.post(
         "/v1/stock/receipts",
-        json={"sku": sku, "location": location, "quantity": quantity, "reference": ref},
+        json=body,
         headers=headers("warehouse"),
         name="receipt",
         catch_response=True,

@@ -943,7 +943,11 @@ def build_report(
     if "picklists" in run.config:
         if run.config["picklists"]:
             shipped = sum(rec.shipped().values())
-            lines.append(f"  pick lists   {len(rec.picks)} confirmed, {shipped} units shipped")
+            lotted = sum(p.get("lotted", 0) for p in rec.picks if p["st"] == 200)
+            lines.append(
+                f"  pick lists   {len(rec.picks)} confirmed, {shipped} units shipped"
+                f" ({lotted} of them picked from a named lot)"
+            )
         else:
             lines.append("  pick lists   skipped (see the note)")
     for note in run.notes:

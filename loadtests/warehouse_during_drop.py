@@ -4,7 +4,9 @@ Users:
 - Buyer: the flash-drop buyer on the drop SKU (reserve 1-2, commit 70 % or abandon).
 - Shopper: carts of 1-3 regular SKUs from the same warehouse (so there is more to pick).
 - Receiver (2 users): receipts into the warehouse bins, including restocks of the drop SKU
-  while it sells, every one with a unique `reference` so the runner finds its ledger row.
+  while it sells, every one with a unique `reference` so the runner finds its ledger row;
+  most into one of a few lots with expiry dates (`LOTS`), so holds take the oldest lot
+  first and pick lists split stops by lot while the drop runs (`verify` checks the lots).
 - Picker (1 user, only when the server has `POST /v1/picklists`; the runner detects it from
   the OpenAPI document): builds a pick list of committed orders for the warehouse and
   confirms every stop in full (units leave `on_hand` and `committed` as `ship` entries).
@@ -22,6 +24,13 @@ from locust import FastHttpUser, between, constant, task
 from common import CONFIG, RECORD, buyer_journey, headers, read_availability, receive
 
 REGULAR: list[str] = CONFIG.get("regular_skus", [])
+# (lot, expiry date) of a receipt; None: unlotted units
+LOTS: list[tuple[str | None, str | None]] = [
+    ("LOT-JAN", "2027-01-31"),
+    ("LOT-MAR", "2027-03-31"),
+    ("LOT-NODATE", None),
+    (None, None),
+]
 BINS: dict[str, str] = CONFIG.get("bins", {})  # sku -> bin
 
 
@@ -60,12 +69,12 @@ class Receiver(FastHttpUser):
     @task(1)
     def restock_drop(self) -> None:
         sku = CONFIG["drop_sku"]
-        receive(self, sku, BINS[sku], random.randint(5, 20))
+        receive(self, sku, BINS[sku], random.randint(5, 20), *random.choice(LOTS))
 
     @task(4)
     def receive_regular(self) -> None:
         sku = random.choice(REGULAR)
-        receive(self, sku, BINS[sku], random.randint(1, 50))
+        receive(self, sku, BINS[sku], random.randint(1, 50), *random.choice(LOTS))
 
 
 if CONFIG.get("picklists"):
@@ -113,4 +122,5 @@ if CONFIG.get("picklists"):
                 status = r.status_code or 0
                 if status != 200:
                     r.failure(f"confirm: {status} {(r.text or '')[:200]}")
-            RECORD.write(e="pick", list=list_id, st=status, stops=planned)
+            lotted = sum(s["quantity"] for s in stops if s.get("lot"))
+            RECORD.write(e="pick", list=list_id, st=status, stops=planned, lotted=lotted)
