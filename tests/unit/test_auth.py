@@ -15,6 +15,7 @@ from reservoir.lib.auth import (
     read_key_file,
 )
 from reservoir.lib.settings import Settings
+from reservoir.server.app import create_app
 
 
 def test_parse_role_key_pairs() -> None:
@@ -94,3 +95,26 @@ def test_a_broken_key_file_is_an_error_naming_it(tmp_path: Path) -> None:
     path.write_text(json.dumps({"wizard": "k"}))
     with pytest.raises(ApiKeyConfigError, match="unknown role 'wizard'"):
         read_key_file(path)
+
+
+def test_every_api_route_checks_a_role_before_anything_else(tmp_path: Path) -> None:
+    """Each /v1 handler resolves a `requires_role` hook (a handler's own hook would replace
+    its controller's; a route with none would be open), and none is response-cached (Litestar
+    answers from its cache before the hook runs)."""
+    app = create_app(Settings(data_dir=tmp_path, api_keys="admin:a"), write_path=[])
+    checked = []
+    for route in app.routes:
+        if not route.path.startswith("/v1/"):
+            continue
+        for handler in route.route_handlers:
+            if "OPTIONS" in getattr(handler, "http_methods", ()):
+                continue
+            hook = handler.resolve_before_request()
+            name = getattr(hook, "__name__", "")
+            assert name.startswith("requires_role("), f"{route.path}: {name or 'no role check'}"
+            assert not getattr(handler, "cache", False), f"{route.path} is response-cached"
+            checked.append((route.path, name))
+    assert len(checked) >= 15, checked
+    roles = dict(checked)
+    assert roles["/v1/reservations"] == "requires_role(admin, storefront)"
+    assert roles["/v1/admin/verify"] == "requires_role(admin)"

@@ -103,11 +103,11 @@ def test_unexpected_errors_are_500_logged_and_leak_nothing(
     "error",
     [
         ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
-        TimeoutError(),
         asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
         asyncpg.CannotConnectNowError("the database system is starting up"),
+        asyncpg.TooManyConnectionsError("sorry, too many clients already"),
     ],
-    ids=["refused", "pool-timeout", "closed", "starting-up"],
+    ids=["refused", "closed", "starting-up", "full"],
 )
 def test_a_database_out_of_reach_is_503_with_retry_after(
     client: TestClient[Litestar], error: Exception
@@ -117,6 +117,16 @@ def test_a_database_out_of_reach_is_503_with_retry_after(
     body = problem(r, 503, "database-unavailable")
     assert r.headers["retry-after"] == "1"
     assert "5432" not in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [asyncpg.InterfaceError("the server expects 2 arguments, 1 was passed"), TimeoutError()],
+    ids=["bad-call", "timeout"],
+)
+def test_errors_that_may_be_bugs_stay_500(client: TestClient[Litestar], error: Exception) -> None:
+    raisers["maybe-bug"] = lambda: error
+    problem(client.get("/raise/maybe-bug"), 500, "internal-error")
 
 
 @pytest.mark.parametrize(

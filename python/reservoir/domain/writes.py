@@ -44,6 +44,9 @@ class Written:
     lsn: int
     meta: ChangeMeta | None = None
     changed: bool = True  # False: the call found the change already made (lsn is that one's)
+    # with changed=False: the open transaction the write's other effects commit in (a pick
+    # list's confirmation), where the key's answer is stored, instead of a later ledger batch
+    conn: asyncpg.Connection | None = None
 
 
 Apply = Callable[[], Written | Awaitable[Written]]
@@ -51,10 +54,18 @@ ApplyInTransaction = Callable[[asyncpg.Connection], Awaitable[Written]]
 # The idempotency record of an answer (None: the request came without a key).
 Record = Callable[[Written], IdempotencyRecord] | None
 
+# No ON CONFLICT: a key stored meanwhile (another process, or an answer the ledger writer
+# stored late) aborts this write's transaction, and the stored answer is replayed instead.
 INSERT_ANSWER = """
 INSERT INTO idempotency_keys (owner, key, request_hash, status_code, body)
-VALUES ($1, $2, $3, $4, $5) ON CONFLICT (owner, key) DO NOTHING
+VALUES ($1, $2, $3, $4, $5)
 """
+KEY_CONSTRAINT = "idempotency_keys_pkey"
+
+
+async def _store_answer(conn: asyncpg.Connection, record: IdempotencyRecord) -> None:
+    r = record
+    await conn.execute(INSERT_ANSWER, r.owner, r.key, r.request_hash, r.status_code, r.body)
 
 
 async def perform(request: Request[Any, Any, Any], caller: Identity, apply: Apply) -> ASGIResponse:
@@ -66,6 +77,8 @@ async def perform(request: Request[Any, Any, Any], caller: Identity, apply: Appl
         written = await _call(apply)
         if record is None:
             await write_path.durable(written.lsn, written.meta)
+        elif not written.changed and written.conn is not None:
+            await _store_answer(written.conn, record(written))
         elif written.changed:
             meta = written.meta or ChangeMeta(actor=caller.actor)
             await write_path.durable(
@@ -92,10 +105,7 @@ async def perform_in_transaction(
         async with pool.acquire() as conn, conn.transaction():
             written = await apply(conn)
             if record is not None:
-                r = record(written)
-                await conn.execute(
-                    INSERT_ANSWER, r.owner, r.key, r.request_hash, r.status_code, r.body
-                )
+                await _store_answer(conn, record(written))
         return written
 
     return await _answer_once(request, caller, run)
@@ -122,7 +132,18 @@ async def _answer_once(
         stored = await keys.answer_for(owner, key, hash_)
         if stored is not None:
             return answer(stored.body, stored.status_code, REPLAYED)
-        written = await run(lambda w: IdempotencyRecord(owner, key, hash_, w.status_code, w.body))
+        try:
+            written = await run(
+                lambda w: IdempotencyRecord(owner, key, hash_, w.status_code, w.body)
+            )
+        except asyncpg.UniqueViolationError as e:
+            if e.constraint_name != KEY_CONSTRAINT:
+                raise
+            # answered meanwhile elsewhere: this write rolled back; the first answer stands
+            stored = await keys.answer_for(owner, key, hash_)
+            if stored is None:
+                raise
+            return answer(stored.body, stored.status_code, REPLAYED)
         keys.remember(owner, key, StoredAnswer(hash_, written.status_code, written.body))
         return answer(written.body, written.status_code)
     finally:

@@ -102,11 +102,13 @@ def problem_response(problem: ProblemError) -> Response[bytes]:
 
 # PostgreSQL out of reach on a path that reads or writes it directly (the ledger writer's
 # failures answer `ledger-unavailable` on their own): a retry may succeed, so 503, not 500.
+# Only errors that say so: a refused or dropped connection, a server starting or full. Not
+# asyncpg's InterfaceError in general (it also means a bug in the call) nor any timeout.
 DATABASE_UNREACHABLE: tuple[type[BaseException], ...] = (
-    ConnectionError,
-    TimeoutError,
+    ConnectionRefusedError,
+    ConnectionResetError,
     asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
+    asyncpg.ConnectionDoesNotExistError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
 )
@@ -115,7 +117,9 @@ DATABASE_UNREACHABLE: tuple[type[BaseException], ...] = (
 def problem_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """The one exception handler, registered on the app for `Exception`."""
     problem = problem_from_exception(exc, request)
-    if problem.status == 500 and not isinstance(exc, ProblemError):
+    if problem.status == 503 and isinstance(exc, DATABASE_UNREACHABLE):
+        logger.warning("database unreachable on %s %s: %r", request.method, request.url.path, exc)
+    elif problem.status == 500 and not isinstance(exc, ProblemError):
         logger.error(
             "unhandled %s on %s %s",
             type(exc).__name__,
@@ -143,7 +147,8 @@ def problem_from_exception(
             503,
             "database-unavailable",
             "Database unavailable",
-            "PostgreSQL could not be reached; nothing was changed. Retry shortly.",
+            "PostgreSQL could not be reached; the request may not have been applied. Retry "
+            "shortly, with the same Idempotency-Key.",
             headers={"Retry-After": "1"},
         )
     return ProblemError(

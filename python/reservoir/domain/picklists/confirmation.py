@@ -103,7 +103,8 @@ def plan(
         result.ships.setdefault(rid, []).append((stop.sku, stop.location, picked[i], stop.lot))
     result.untouched = [rid for rid in statuses if rid not in result.ships]
     _ship_from_lots_on_hand(result, engine, field_of)
-    if len(result.ships) > log_room:
+    # one log entry per reservation shipped and per short stop's reallocation
+    if len(result.ships) + len(result.short) > log_room:
         raise ProblemError(
             503,
             "backpressure",
@@ -116,21 +117,30 @@ def plan(
 
 def _ship_from_lots_on_hand(result: Plan, engine: _core.Engine, field_of: dict[int, str]) -> None:
     """Resolves every ship line against the units at its bin now (lots oldest first, then
-    unlotted; see the module): the line's own lot first, the rest from the others. Refuses
-    a pick of more than the bin holds."""
+    unlotted; see the module). Every line first takes its own lot, across the whole
+    confirmation, so a line short of its lot never takes a lot another line names; then the
+    rest comes from what is left at the bin, in the bin's order. Refuses a pick of more than
+    the bin holds."""
     at_bin: dict[tuple[str, str], dict[str | None, int]] = {}
+    for lines in result.ships.values():
+        for sku, location, _, _ in lines:
+            if (sku, location) not in at_bin:
+                at_bin[(sku, location)] = {c: n for c, _, n in engine.lots(sku, location)}
+    resolved: dict[str, list[list[Line]]] = {}  # per reservation, per line: what it ships
     for rid, lines in result.ships.items():
-        resolved: list[Line] = []
         for sku, location, quantity, lot in lines:
-            units = at_bin.get((sku, location))
-            if units is None:
-                units = {code: n for code, _, n in engine.lots(sku, location)}
-                at_bin[(sku, location)] = units
-            left = quantity
-            for code in sorted(units, key=lambda c: c != lot):  # stable: the bin's order
+            units = at_bin[(sku, location)]
+            own = min(quantity, units.get(lot, 0))
+            units[lot] = units.get(lot, 0) - own
+            resolved.setdefault(rid, []).append([(sku, location, own, lot)] if own else [])
+    for rid, lines in result.ships.items():
+        for (sku, location, quantity, _), shipped in zip(lines, resolved[rid], strict=True):
+            units = at_bin[(sku, location)]
+            left = quantity - sum(line[2] for line in shipped)
+            for code in units:
                 take = min(left, units[code])
                 if take > 0:
-                    resolved.append((sku, location, take, code))
+                    shipped.append((sku, location, take, code))
                     units[code] -= take
                     left -= take
             if left > 0:
@@ -146,7 +156,8 @@ def _ship_from_lots_on_hand(result: Plan, engine: _core.Engine, field_of: dict[i
                     sku=sku,
                     location=location,
                 )
-        result.ships[rid] = resolved
+    for rid in result.ships:
+        result.ships[rid] = [line for shipped in resolved[rid] for line in shipped]
 
 
 def ship(engine: _core.Engine, confirmed: Plan, at_ms: int) -> tuple[list[int], dict[str, str]]:
@@ -235,10 +246,10 @@ def confirmed_view(
 
 
 SELECT_SHIPPED_SINCE = """
-SELECT reference_id, sku, location, sum(quantity)::int8 FROM ledger_entries
+SELECT reference_id, sku, location, lot, sum(quantity)::int8 FROM ledger_entries
 WHERE kind = 'ship' AND reference_type = 'reservation' AND reference_id = ANY($1::text[])
   AND lsn > $2
-GROUP BY 1, 2, 3
+GROUP BY 1, 2, 3, 4
 """
 
 
@@ -256,14 +267,19 @@ async def settle_interrupted(pool: asyncpg.Pool, pick_list_id: str) -> None:
         rows = await conn.fetch(SELECT_SHIPPED_SINCE, rids, pick_list.created_lsn)
         if not rows:
             return
-        # per reservation, SKU and bin (a pick may have shipped another lot than its stop's):
-        # what shipped fills the stops there in list order
-        shipped = {(r[0], r[1], r[2]): r[3] for r in rows}
+        # Each stop first gets what shipped of its own lot, then (a pick may have shipped
+        # another lot than its stop's) what is left for its reservation, SKU and bin.
+        shipped = {(r[0], r[1], r[2], r[3]): r[4] for r in rows}
         picked = []
         for s in pick_list.stops:
-            key = (s.reservation_id, s.sku, s.location)
+            key = (s.reservation_id, s.sku, s.location, s.lot)
             take = min(shipped.get(key, 0), s.quantity)
             shipped[key] = shipped.get(key, 0) - take
             picked.append(take)
+        for i, s in enumerate(pick_list.stops):
+            for key in [k for k in shipped if k[:3] == (s.reservation_id, s.sku, s.location)]:
+                take = min(shipped[key], s.quantity - picked[i])
+                shipped[key] -= take
+                picked[i] += take
         short = [i for i, s in enumerate(pick_list.stops) if picked[i] < s.quantity]
         await store.record_confirmation(conn, pick_list, picked, short, SYSTEM_ACTOR, now_ms())

@@ -116,8 +116,9 @@ class PickListController(Controller):
         description=(
             "Every stop is confirmed once with the quantity picked (0..its quantity). Picked "
             "units leave on_hand and committed; a reservation with nothing left is fulfilled. "
-            "A short pick is recorded as a discrepancy; its shortfall stays committed and can "
-            "go into a later pick list. All or nothing; confirming twice is 409."
+            "A short pick is recorded as a discrepancy; its shortfall moves to a bin with units "
+            "to spare (or stays committed where it was, reported) for a later pick list. All "
+            "or nothing; confirming twice is 409."
         ),
     )
     async def confirm(
@@ -133,6 +134,17 @@ class PickListController(Controller):
         await confirmation.settle_interrupted(pool, pick_list_id)
         async with pool.acquire() as conn, conn.transaction():
             done: list[tuple[confirmation.Plan, int]] = []
+
+            async def record(plan: confirmation.Plan, at_ms: int) -> None:
+                await store.record_confirmation(
+                    conn,
+                    plan.pick_list,
+                    plan.picked,
+                    plan.short,
+                    caller.actor,
+                    at_ms,
+                    plan.reallocated,
+                )
 
             async def apply() -> Written:
                 pick_list = await store.load(conn, pick_list_id, for_update=True)
@@ -150,20 +162,16 @@ class PickListController(Controller):
                 # every ship entry carries the caller (the last one's meta goes with the answer)
                 for lsn in lsns[:-1]:
                     write_path.note(lsn, meta)
-                done.append((plan, at_ms))
                 body = encode(confirmation.confirmed_view(shown, plan, at_ms, statuses))
-                return Written(200, body, max(lsns, default=0), meta, changed=bool(lsns))
+                if not lsns:
+                    # Nothing shipped or moved: no ledger entry to wait for. The list is
+                    # marked now, and the key's answer is stored with it (`conn`).
+                    await record(plan, at_ms)
+                    return Written(200, body, 0, meta, changed=False, conn=conn)
+                done.append((plan, at_ms))
+                return Written(200, body, max(lsns), meta)
 
             response = await perform(request, caller, apply)
-            if done:
-                plan, at_ms = done[0]
-                await store.record_confirmation(
-                    conn,
-                    plan.pick_list,
-                    plan.picked,
-                    plan.short,
-                    caller.actor,
-                    at_ms,
-                    plan.reallocated,
-                )
+            if done:  # once the ship entries are durable (an interruption is settled later)
+                await record(*done[0])
         return response
