@@ -1,7 +1,7 @@
 //! Lots as a user of the engine sees them: receipts bring them in, holds without a location
 //! take the oldest lot first, stock leaves from a named lot, and the log replays them.
 
-use reservoir_engine::{Engine, EngineError, Limits, LineRequest, Status};
+use reservoir_engine::{Engine, EngineError, Limits, LineRequest, ReservationSeq, Status};
 
 const T0: i64 = 1_700_000_000_000;
 const JAN: Option<i32> = Some(20_454); // 2026-01-01
@@ -28,6 +28,18 @@ fn hold(engine: &mut Engine, quantity: i64) -> Vec<(String, u32)> {
         .iter()
         .map(|l| (c.location(l.location).to_owned(), l.quantity))
         .collect()
+}
+
+/// A committed order of `quantity` (held at `location`, or where the engine allocates).
+fn committed(engine: &mut Engine, quantity: i64, location: Option<&str>) -> ReservationSeq {
+    let line = LineRequest {
+        sku: "MILK",
+        quantity,
+        location,
+    };
+    let view = engine.reserve(&[line], 60_000, T0).unwrap();
+    engine.commit(view.seq, T0).unwrap();
+    view.seq
 }
 
 fn lots_at(engine: &Engine, location: &str) -> Vec<(String, i64)> {
@@ -150,24 +162,13 @@ fn a_pick_ships_units_of_its_lot_and_no_more_than_the_lot_has() {
     engine
         .receive("MILK", "A", 5, Some("NEW"), MAR, T0)
         .unwrap();
-    let order = engine
-        .reserve(
-            &[LineRequest {
-                sku: "MILK",
-                quantity: 4,
-                location: None,
-            }],
-            60_000,
-            T0,
-        )
-        .unwrap();
-    engine.commit(order.seq, T0).unwrap();
+    let order = committed(&mut engine, 4, None);
     let err = engine
-        .ship(order.seq, &[("MILK", "A", 3, Some("OLD"))], T0)
+        .ship(order, &[("MILK", "A", 3, Some("OLD"))], T0)
         .unwrap_err();
     assert_eq!(field_of(err), "picks[0].quantity");
     let picks = [("MILK", "A", 2, Some("OLD")), ("MILK", "A", 2, Some("NEW"))];
-    let out = engine.ship(order.seq, &picks, T0).unwrap();
+    let out = engine.ship(order, &picks, T0).unwrap();
     assert_eq!(out.view.status, Status::Fulfilled);
     assert_eq!(lots_at(&engine, "A"), [("NEW".to_owned(), 3)]);
     assert_eq!(engine.audit(|_, _| false), Vec::<String>::new());
@@ -219,22 +220,9 @@ fn a_moved_order_goes_to_the_oldest_lot_bin_that_has_enough() {
     engine
         .receive("MILK", "C", 10, Some("NEW"), MAR, T0)
         .unwrap();
-    let order = engine
-        .reserve(
-            &[LineRequest {
-                sku: "MILK",
-                quantity: 5,
-                location: Some("A"),
-            }],
-            60_000,
-            T0,
-        )
-        .unwrap();
-    engine.commit(order.seq, T0).unwrap();
+    let order = committed(&mut engine, 5, Some("A"));
     // B has the oldest lot but only one unit: the five go to C.
-    let moved = engine
-        .reallocate(order.seq, "MILK", "A", None, 5, T0)
-        .unwrap();
+    let moved = engine.reallocate(order, "MILK", "A", None, 5, T0).unwrap();
     let c = engine.catalogue().location_id("C").unwrap();
     assert_eq!(moved.view.lines[0].location, c);
 }
@@ -253,20 +241,9 @@ fn a_lot_never_received_is_named_before_any_shortage() {
 fn an_unlotted_pick_short_of_unlotted_units_names_the_pick() {
     let mut engine = engine();
     engine.receive("MILK", "A", 3, Some("L1"), JAN, T0).unwrap();
-    let order = engine
-        .reserve(
-            &[LineRequest {
-                sku: "MILK",
-                quantity: 3,
-                location: None,
-            }],
-            60_000,
-            T0,
-        )
-        .unwrap();
-    engine.commit(order.seq, T0).unwrap();
+    let order = committed(&mut engine, 3, None);
     let err = engine
-        .ship(order.seq, &[("MILK", "A", 1, None)], T0)
+        .ship(order, &[("MILK", "A", 1, None)], T0)
         .unwrap_err();
     assert_eq!(field_of(err), "picks[0].quantity");
 }
