@@ -307,3 +307,35 @@ async def test_a_released_orders_open_stop_does_not_keep_its_lot_from_the_next_l
         second = hold(server, sku, 5, commit=True)["id"]
         again = create(client, wh.code, reservations=[second]).json()
         assert [(s.get("lot"), s["quantity"]) for s in again["stops"]] == [("A", 5)]
+
+
+async def test_an_interrupted_confirmation_is_settled_stop_by_stop_from_its_lots(server, server_db):
+    wh, sku, bin_code = placed_sku(server, 8, 8)
+    with server.client("warehouse") as client:
+        receive(client, sku, bin_code, 2, "OLD", "2027-04-01")
+        receive(client, sku, bin_code, 2, "NEW", "2027-09-01")
+        rid = hold(server, sku, 4, commit=True)["id"]
+        pick_list = create(client, wh.code, reservations=[rid]).json()
+        assert [(s["lot"], s["quantity"]) for s in pick_list["stops"]] == [("OLD", 2), ("NEW", 2)]
+        # The ship entries become durable, then marking the list fails (as if the process
+        # stopped in between): the list stays open with its picks in the ledger.
+        await server_db.execute(
+            """
+            CREATE FUNCTION test_refuse_mark() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'injected: the list cannot be marked'; END $$;
+            CREATE TRIGGER test_refuse_mark BEFORE UPDATE ON pick_lists
+                FOR EACH ROW WHEN (NEW.status = 'confirmed')
+                EXECUTE FUNCTION test_refuse_mark();
+            """
+        )
+        try:
+            interrupted = confirm(client, pick_list, {1: 1})  # 1 OLD, 2 NEW picked
+            assert interrupted.status_code == 500, interrupted.text
+        finally:
+            await server_db.execute(
+                "DROP TRIGGER test_refuse_mark ON pick_lists; DROP FUNCTION test_refuse_mark()"
+            )
+        settled = client.get(f"/v1/picklists/{pick_list['id']}").json()
+    assert settled["status"] == "confirmed"
+    assert [(s["lot"], s["picked"]) for s in settled["stops"]] == [("OLD", 1), ("NEW", 2)]
+    assert [(d["lot"], d["picked"]) for d in settled["discrepancies"]] == [("OLD", 1)]
