@@ -4,6 +4,7 @@ use rustc_hash::FxHashMap;
 
 use crate::ids::{LocId, ReservationSeq, SeqMap, SkuId};
 use crate::log::{Change, LogEntry};
+use crate::lots::LotId;
 use crate::reservation::Status;
 use crate::stock::LevelDelta;
 
@@ -25,6 +26,9 @@ pub struct BatchSummary {
     pub level_deltas: Vec<(SkuId, LocId, LevelDelta)>,
     /// Final state of each reservation the batch touched, in first-touched order.
     pub reservations: Vec<ReservationChange>,
+    /// Net change of the units of each lot the batch touched, per level, in first-touched
+    /// order (what `lot_levels` adds up).
+    pub lot_deltas: Vec<(SkuId, LocId, LotId, i64)>,
 }
 
 /// Folds a batch of entries into level deltas and final reservation states.
@@ -32,7 +36,9 @@ pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> BatchSu
     let entries = entries.into_iter();
     let expected = entries.size_hint().0;
     let mut level_index: FxHashMap<(SkuId, LocId), usize> = FxHashMap::default();
+    let mut lot_index: FxHashMap<(SkuId, LocId, LotId), usize> = FxHashMap::default();
     let mut summary = BatchSummary {
+        lot_deltas: Vec::new(),
         level_deltas: Vec::new(),
         reservations: Vec::with_capacity(expected),
     };
@@ -48,6 +54,15 @@ pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> BatchSu
             });
             summary.level_deltas[i].2.add(delta);
         });
+        entry
+            .change
+            .for_each_lot_effect(|sku, location, lot, units| {
+                let i = *lot_index.entry((sku, location, lot)).or_insert_with(|| {
+                    summary.lot_deltas.push((sku, location, lot, 0));
+                    summary.lot_deltas.len() - 1
+                });
+                summary.lot_deltas[i].3 += units;
+            });
         let Some(seq) = entry.change.reservation() else {
             continue;
         };
@@ -88,5 +103,6 @@ pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> BatchSu
     summary
         .level_deltas
         .retain(|(_, _, delta)| !delta.is_zero());
+    summary.lot_deltas.retain(|&(_, _, _, units)| units != 0);
     summary
 }

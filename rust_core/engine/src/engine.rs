@@ -174,12 +174,7 @@ impl Engine {
             }
             return Ok((Some(id), None));
         }
-        if self.lots.len() >= self.limits.lots_max {
-            return Err(EngineError::LimitExceeded {
-                field: "lots".into(),
-                limit: self.limits.lots_max as u64,
-            });
-        }
+        self.check_lot_room()?;
         let lot = Lot {
             sku,
             code: code.into(),
@@ -730,12 +725,13 @@ impl Engine {
             if !self.catalogue.is_sellable(l.location) {
                 return None;
             }
-            let available = l.available() - taken_at(taken, sku, l.location);
+            let planned = taken_at(taken, sku, l.location);
+            let available = l.available() - planned;
             if available <= 0 {
                 return None;
             }
             let age = if lotted {
-                let promised = l.reserved + l.committed + taken_at(taken, sku, l.location);
+                let promised = l.reserved + l.committed + planned;
                 self.lots.oldest_free(sku, l.location, promised)
             } else {
                 AGE_NONE
@@ -902,11 +898,6 @@ impl Engine {
         summarize(self.log.entries())
     }
 
-    /// The undrained log, oldest first.
-    pub fn pending_entries(&self) -> impl Iterator<Item = &LogEntry> {
-        self.log.entries()
-    }
-
     /// Takes the oldest logged changes, about `rows_max` ledger rows' worth.
     pub fn drain(&mut self, rows_max: usize) -> Vec<LogEntry> {
         self.log.drain(rows_max)
@@ -945,12 +936,7 @@ impl Engine {
         if self.lots.id(sku, code).is_some() {
             return Err(EngineError::invalid("lot", "loaded twice"));
         }
-        if self.lots.len() >= self.limits.lots_max {
-            return Err(EngineError::LimitExceeded {
-                field: "lots".into(),
-                limit: self.limits.lots_max as u64,
-            });
-        }
+        self.check_lot_room()?;
         Ok(self.lots.define(Lot {
             sku,
             code: code.into(),
@@ -1251,6 +1237,16 @@ impl Engine {
         let pending = self.log.pending();
         if pending >= self.limits.log_entries_max {
             return Err(EngineError::Backpressure { pending });
+        }
+        Ok(())
+    }
+
+    fn check_lot_room(&self) -> Result<()> {
+        if self.lots.len() >= self.limits.lots_max {
+            return Err(EngineError::LimitExceeded {
+                field: "lots".into(),
+                limit: self.limits.lots_max as u64,
+            });
         }
         Ok(())
     }

@@ -247,3 +247,19 @@ fn an_unlotted_pick_short_of_unlotted_units_names_the_pick() {
         .unwrap_err();
     assert_eq!(field_of(err), "picks[0].quantity");
 }
+
+#[test]
+fn a_batch_sums_the_units_each_lot_gains_and_loses_per_bin() {
+    let mut engine = engine();
+    engine.receive("MILK", "A", 5, Some("L1"), JAN, T0).unwrap();
+    engine.receive("MILK", "A", 2, None, None, T0).unwrap();
+    engine
+        .transfer("MILK", "A", "B", 2, Some("L1"), T0)
+        .unwrap();
+    engine.adjust("MILK", "B", -2, Some("L1"), T0).unwrap();
+    let summary = reservoir_engine::summarize(&engine.drain(usize::MAX));
+    let (sku, lot) = (0, engine.lots().id(0, "L1").unwrap());
+    let a = engine.catalogue().location_id("A").unwrap();
+    // B gained two and lost them: no net change, no row; unlotted units are no lot's.
+    assert_eq!(summary.lot_deltas, [(sku, a, lot, 3)]);
+}

@@ -290,29 +290,11 @@ impl Engine {
         self.inner.lots().lot(lot).code.to_string()
     }
 
-    fn lot_delta_rows<'a>(
-        &self,
-        py: Python<'_>,
-        entries: impl IntoIterator<Item = &'a core::LogEntry>,
-    ) -> Vec<LotLevelRow> {
-        let mut deltas: Vec<(core::SkuId, core::LocId, core::LotId, i64)> = Vec::new();
-        for entry in entries {
-            entry
-                .change
-                .for_each_lot_effect(|sku, location, lot, units| {
-                    match deltas
-                        .iter_mut()
-                        .find(|d| (d.0, d.1, d.2) == (sku, location, lot))
-                    {
-                        Some(d) => d.3 += units,
-                        None => deltas.push((sku, location, lot, units)),
-                    }
-                });
-        }
-        deltas
-            .into_iter()
-            .filter(|d| d.3 != 0)
-            .map(|(sku, location, lot, units)| {
+    fn lot_delta_rows(&self, py: Python<'_>, summary: &core::BatchSummary) -> Vec<LotLevelRow> {
+        summary
+            .lot_deltas
+            .iter()
+            .map(|&(sku, location, lot, units)| {
                 let (sku, loc) = (self.sku_code(py, sku), self.location_code(py, location));
                 (sku, loc, self.lot_code(lot), units)
             })
@@ -351,7 +333,7 @@ impl Engine {
             last_lsn: entries.last().map_or(0, |e| e.lsn),
             rows,
             level_deltas: self.level_delta_rows(py, &summary),
-            lot_deltas: self.lot_delta_rows(py, &entries),
+            lot_deltas: self.lot_delta_rows(py, &summary),
             reservations: summary
                 .reservations
                 .iter()
@@ -683,7 +665,7 @@ impl Engine {
 
     /// What the undrained log will add to each lot: (sku, location, lot, units).
     fn pending_lot_deltas(&self, py: Python<'_>) -> Vec<LotLevelRow> {
-        self.lot_delta_rows(py, self.inner.pending_entries())
+        self.lot_delta_rows(py, &self.inner.pending_summary())
     }
 
     fn prune_finished(&mut self, upto_lsn: u64) {
