@@ -14,7 +14,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.testing import TestClient
 
 from reservoir.lib.bodies import StrictBody
-from reservoir.lib.errors import PROBLEM_TYPE_BASE, ProblemError, problem_exception_handler
+from reservoir.lib.errors import PROBLEM_TYPE_BASE, ProblemError
+from reservoir.server.exception_handler import problem_exception_handler
 
 PROBLEM = "application/problem+json"
 

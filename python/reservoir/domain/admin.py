@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 
 from reservoir.ledger.verify_engine import verify_with_engine
+from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import requires_role
 
 
@@ -25,7 +24,7 @@ class AdminController(Controller):
 
     @get("/verify", summary="Prove SUM(ledger) = levels = engine, and no oversell")
     async def verify(
-        self, request: Request[Any, Any, Any], pool: NamedDependency[asyncpg.Pool]
+        self, pool: NamedDependency[asyncpg.Pool], write_path: NamedDependency[WritePath]
     ) -> VerifyResult:
-        differences = await verify_with_engine(pool, request.app.state.write_path)
+        differences = await verify_with_engine(pool, write_path)
         return VerifyResult(ok=not differences, differences=differences)

@@ -1,7 +1,9 @@
 """One way every write endpoint answers: apply in memory, wait until the ledger has it, then
 answer — with `Idempotency-Key` handled on the way (replay, 409 in flight, 422 reuse).
 Writes to PostgreSQL tables only (pick lists) answer through `perform_in_transaction`, which
-stores the key's answer in the write's own transaction."""
+stores the key's answer in the write's own transaction.
+
+Handlers get a `Writes` as the `writes` dependency (the server makes one per app)."""
 
 from __future__ import annotations
 
@@ -68,52 +70,62 @@ async def _store_answer(conn: asyncpg.Connection, record: IdempotencyRecord) -> 
     await conn.execute(INSERT_ANSWER, r.owner, r.key, r.request_hash, r.status_code, r.body)
 
 
-async def perform(request: Request[Any, Any, Any], caller: Identity, apply: Apply) -> ASGIResponse:
-    """Runs `apply` (which changes the engine and must not await between its engine call and
-    returning) and answers once its change is durable."""
-    write_path: WritePath = request.app.state.write_path
+class Writes:
+    """The write path and the idempotency keys, as every write endpoint uses them."""
 
-    async def run(record: Record) -> Written:
-        written = await _call(apply)
-        if record is None:
-            await write_path.durable(written.lsn, written.meta)
-        elif not written.changed and written.conn is not None:
-            await _store_answer(written.conn, record(written))
-        elif written.changed:
-            meta = written.meta or ChangeMeta(actor=caller.actor)
-            await write_path.durable(
-                written.lsn, dataclasses.replace(meta, idempotency=record(written))
-            )
-        else:
-            await write_path.durable(written.lsn, loose=record(written))
-        return written
+    def __init__(self, write_path: WritePath, keys: IdempotencyKeys) -> None:
+        self.write_path = write_path
+        self.keys = keys
 
-    return await _answer_once(request, caller, run)
+    async def perform(
+        self, request: Request[Any, Any, Any], caller: Identity, apply: Apply
+    ) -> ASGIResponse:
+        """Runs `apply` (which changes the engine and must not await between its engine call
+        and returning) and answers once its change is durable."""
+        write_path = self.write_path
 
+        async def run(record: Record) -> Written:
+            written = await _call(apply)
+            if record is None:
+                await write_path.durable(written.lsn, written.meta)
+            elif not written.changed and written.conn is not None:
+                await _store_answer(written.conn, record(written))
+            elif written.changed:
+                meta = written.meta or ChangeMeta(actor=caller.actor)
+                await write_path.durable(
+                    written.lsn, dataclasses.replace(meta, idempotency=record(written))
+                )
+            else:
+                await write_path.durable(written.lsn, loose=record(written))
+            return written
 
-async def perform_in_transaction(
-    request: Request[Any, Any, Any],
-    caller: Identity,
-    pool: asyncpg.Pool,
-    apply: ApplyInTransaction,
-) -> ASGIResponse:
-    """Runs `apply` in one PostgreSQL transaction (a write that does not go through the
-    engine) and answers once it has committed, its key's answer committed with it: a crash
-    can never leave the change made and the key unanswered."""
+        return await _answer_once(request, caller, self.keys, run)
 
-    async def run(record: Record) -> Written:
-        async with pool.acquire() as conn, conn.transaction():
-            written = await apply(conn)
-            if record is not None:
-                await _store_answer(conn, record(written))
-        return written
+    async def perform_in_transaction(
+        self,
+        request: Request[Any, Any, Any],
+        caller: Identity,
+        pool: asyncpg.Pool,
+        apply: ApplyInTransaction,
+    ) -> ASGIResponse:
+        """Runs `apply` in one PostgreSQL transaction (a write that does not go through the
+        engine) and answers once it has committed, its key's answer committed with it: a
+        crash can never leave the change made and the key unanswered."""
 
-    return await _answer_once(request, caller, run)
+        async def run(record: Record) -> Written:
+            async with pool.acquire() as conn, conn.transaction():
+                written = await apply(conn)
+                if record is not None:
+                    await _store_answer(conn, record(written))
+            return written
+
+        return await _answer_once(request, caller, self.keys, run)
 
 
 async def _answer_once(
     request: Request[Any, Any, Any],
     caller: Identity,
+    keys: IdempotencyKeys,
     run: Callable[[Record], Awaitable[Written]],
 ) -> ASGIResponse:
     """The answer of `run`, or, for an `Idempotency-Key` seen before, the first answer again
@@ -123,7 +135,6 @@ async def _answer_once(
         written = await run(None)
         return answer(written.body, written.status_code)
 
-    keys: IdempotencyKeys = request.app.state.idempotency_keys
     owner = caller.actor
     check_key(key)
     keys.begin(owner, key)

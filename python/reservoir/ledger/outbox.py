@@ -5,20 +5,18 @@ an event exists exactly when its change is durable. This relay publishes them in
 the stream `reservoir:events`, one stream entry per change, then marks the row published.
 Delivery is at least once (a crash between XADD and the mark repeats a row): consumers
 deduplicate by `lsn` + `sku` + `location` + `kind` + `lot` (one pick may ship two lots of
-a bin). Without Redis, events stay in the outbox.
+a bin). Without Redis, events stay in the outbox. The server runs `relay` for its life
+(server/lifespan.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import Litestar
 
 from reservoir.lib import metrics
 
@@ -88,19 +86,3 @@ async def relay(pool: asyncpg.Pool, redis: Any) -> None:
         except Exception as exc:
             logger.warning("outbox relay: %r; retrying", exc)
             await asyncio.sleep(1.0)
-
-
-@contextlib.asynccontextmanager
-async def outbox_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Runs the relay while the app runs, when Redis is configured."""
-    redis = app.state.get("redis")
-    if redis is None:
-        yield
-        return
-    task = asyncio.create_task(relay(app.state.pool, redis), name="outbox-relay")
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -3,7 +3,9 @@ expiry ticker, and the rebuild from the ledger after a failed write.
 
 Handlers call `engine()` to apply a change in memory, then `await durable(lsn, meta)`; the
 answer goes out only once the ledger has it. While the engine is being rebuilt, `engine()`
-raises `LedgerUnavailable` (HTTP 503) and readiness reads false.
+raises `LedgerUnavailable` (answered 503 at the edge) and `on_readiness(False)` has been
+called (the server marks itself not ready). Knows nothing of HTTP: the server starts and
+stops it (server/lifespan.py) and hands it to handlers as a dependency.
 """
 
 from __future__ import annotations
@@ -11,11 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import Callable
 
 import asyncpg
-from litestar import Litestar, Request
 
 from reservoir import _core
 from reservoir.ledger.changes import ChangeMeta, IdempotencyRecord
@@ -23,7 +23,6 @@ from reservoir.ledger.recovery import rebuild_engine
 from reservoir.ledger.writer import LedgerUnavailable, LedgerWriter
 from reservoir.lib import metrics
 from reservoir.lib.clock import now_ms
-from reservoir.lib.idempotency import IdempotencyKeys
 from reservoir.lib.settings import Settings
 
 logger = logging.getLogger("reservoir.write_path")
@@ -179,30 +178,3 @@ class WritePath:
             logger.info("engine rebuilt from the ledger after %d attempt(s)", attempt)
             self._accept(True)
             return
-
-
-def write_path_of(request: Request[Any, Any, Any]) -> WritePath:
-    """The app's write path, for a handler."""
-    return request.app.state.write_path
-
-
-@contextlib.asynccontextmanager
-async def write_path_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Recovers the engine and runs the writer and the expiry ticker for the app's life."""
-    from reservoir.server.readiness import mark_not_ready, mark_ready
-
-    def on_readiness(ready: bool) -> None:
-        if ready:
-            mark_ready(app)
-        else:
-            mark_not_ready(app, "rebuilding the engine from the ledger after a failed write")
-
-    write_path = WritePath(app.state.pool, app.state.settings, on_readiness)
-    await write_path.start()
-    app.state.write_path = write_path
-    app.state.engine = write_path
-    app.state.idempotency_keys = IdempotencyKeys(app.state.pool)
-    try:
-        yield
-    finally:
-        await write_path.stop()

@@ -23,7 +23,6 @@ from reservoir import _core
 from reservoir.ledger.changes import ChangeMeta, IdempotencyRecord
 from reservoir.ledger.store import store_batch
 from reservoir.lib import metrics
-from reservoir.lib.errors import ProblemError
 
 logger = logging.getLogger("reservoir.writer")
 
@@ -32,17 +31,13 @@ _ROWS = metrics.counter("reservoir_ledger_rows_total", "Ledger rows committed.")
 _FAILURES = metrics.counter("reservoir_ledger_failures_total", "Ledger transactions that failed.")
 
 
-class LedgerUnavailable(ProblemError):
-    """The ledger could not commit a change; it was not acknowledged (HTTP 503)."""
+class LedgerUnavailable(Exception):
+    """The ledger could not commit a change (or the engine is being rebuilt from it): nothing
+    was acknowledged. The edge answers it as 503 `ledger-unavailable` with `Retry-After`."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__(
-            503,
-            "ledger-unavailable",
-            "Ledger unavailable",
-            f"{detail}; nothing was acknowledged. Retry shortly.",
-            headers={"Retry-After": "1"},
-        )
+        super().__init__(detail)
+        self.detail = detail
 
 
 class LedgerWriter:

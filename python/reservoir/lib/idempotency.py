@@ -15,7 +15,6 @@ from reservoir.lib.errors import ProblemError
 HEADER = "idempotency-key"
 KEY_LENGTH_MAX = 255
 CACHE_ENTRIES_MAX = 100_000
-RETENTION_HOURS = 48  # the contract promises at least 24 h
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +96,3 @@ class IdempotencyKeys:
         self._answers.move_to_end((owner, key))
         while len(self._answers) > CACHE_ENTRIES_MAX:
             self._answers.popitem(last=False)
-
-
-async def delete_expired_keys(pool: asyncpg.Pool) -> int:
-    """Deletes keys past the retention; returns how many."""
-    async with pool.acquire() as conn:
-        status = await conn.execute(
-            "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)",
-            RETENTION_HOURS,
-        )
-    return int(status.split()[-1])

@@ -9,9 +9,10 @@
     connect Redis if configured                      -> app.state.redis (None without)
     start the maintenance task (partitions, idempotency-key cleanup)
 
-then the write path's lifespans (server/app.py `write_path_lifespans()`: engine recovery, the
-group-commit writer, expiry), then `readiness_lifespan`, which marks the app ready — and on
-shutdown, first of all, not ready.
+then the write path's lifespans (`WRITE_PATH_LIFESPANS`: engine recovery, the group-commit
+writer and expiry in `write_path_lifespan`, then the outbox relay to Redis), then
+`readiness_lifespan`, which marks the app ready — and on shutdown, first of all, not ready.
+The plugin (server/plugin.py) puts them in that order.
 
 A start-up failure is recorded in `app.state.startup_error` (one line) so `reservoir serve`
 can print it and exit non-zero.
@@ -30,10 +31,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import asyncpg
 from litestar import Litestar
 
+from reservoir.domain.writes import Writes
 from reservoir.ledger.lock import LedgerLock, LedgerLockedError
 from reservoir.ledger.maintenance import run_maintenance
 from reservoir.ledger.migrations import MigrationError, prepare_ledger
+from reservoir.ledger.outbox import relay
+from reservoir.ledger.write_path import WritePath
 from reservoir.lib.embedded import start_embedded_postgres
+from reservoir.lib.idempotency import IdempotencyKeys
 from reservoir.lib.settings import Settings
 from reservoir.server.readiness import mark_not_ready, mark_ready
 
@@ -63,6 +68,44 @@ async def platform_lifespan(app: Litestar) -> AsyncIterator[None]:
             raise
         yield
         mark_not_ready(app, "stopping")
+
+
+@asynccontextmanager
+async def write_path_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Recovers the engine and runs the writer and the expiry ticker for the app's life;
+    leaves `write_path` and `writes` on the state for the dependencies."""
+
+    def on_readiness(ready: bool) -> None:
+        if ready:
+            mark_ready(app)
+        else:
+            mark_not_ready(app, "rebuilding the engine from the ledger after a failed write")
+
+    write_path = WritePath(app.state.pool, app.state.settings, on_readiness)
+    await write_path.start()
+    app.state.write_path = write_path
+    app.state.writes = Writes(write_path, IdempotencyKeys(app.state.pool))
+    try:
+        yield
+    finally:
+        await write_path.stop()
+
+
+@asynccontextmanager
+async def outbox_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Runs the outbox relay while the app runs, when Redis is configured."""
+    redis = app.state.get("redis")
+    if redis is None:
+        yield
+        return
+    task = asyncio.create_task(relay(app.state.pool, redis), name="outbox-relay")
+    try:
+        yield
+    finally:
+        await _cancel(task)
+
+
+WRITE_PATH_LIFESPANS = (write_path_lifespan, outbox_lifespan)
 
 
 @asynccontextmanager

@@ -3,14 +3,13 @@ reflects holds the moment they are taken or given back."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from reservoir import _core
-from reservoir.ledger.write_path import write_path_of
+from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import requires_role
 from reservoir.lib.clock import from_day_number
 from reservoir.lib.codes import path_code
@@ -86,5 +85,7 @@ class AvailabilityController(Controller):
     before_request = requires_role("storefront", "warehouse")
 
     @get("/{sku:path}", summary="Units on hand, reserved, committed and available")
-    async def read(self, request: Request[Any, Any, Any], sku: FromPath[str]) -> Availability:
-        return availability(write_path_of(request).reader(), path_code(sku))
+    async def read(
+        self, sku: FromPath[str], write_path: NamedDependency[WritePath]
+    ) -> Availability:
+        return availability(write_path.reader(), path_code(sku))

@@ -2,21 +2,20 @@
 
 PUT needs role admin and answers 201 when it created the resource, 200 when it replaced it.
 GET is open to every role. Codes may contain `/`, so the routes take the rest of the path.
-After a write the engine (if the service runs one) learns the SKU or location.
+After a write the engine learns the SKU or location.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
-from litestar import Controller, Request, Response, get, put
+from litestar import Controller, Response, get, put
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from reservoir.domain.catalogue import services
 from reservoir.domain.catalogue.schemas import Item, ItemIn, Location, LocationIn
+from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.codes import path_code
@@ -24,10 +23,6 @@ from reservoir.lib.errors import ProblemError
 
 ANY_ROLE = requires_role("storefront", "warehouse")
 ADMIN_ONLY = requires_role("admin")
-
-
-def _engine(request: Request[Any, Any, Any]) -> Any:
-    return getattr(request.app.state, "engine", None)
 
 
 class ItemController(Controller):
@@ -45,16 +40,14 @@ class ItemController(Controller):
     )
     async def put_item(
         self,
-        request: Request[Any, Any, Any],
         sku: FromPath[str],
         data: JSONBody[ItemIn],
         pool: NamedDependency[asyncpg.Pool],
+        write_path: NamedDependency[WritePath],
     ) -> Response[Item]:
         code = path_code(sku)
         item, created = await services.put_item(pool, code, data)
-        engine = _engine(request)
-        if engine is not None:
-            engine.define_sku(code)
+        write_path.define_sku(code)
         return Response(item, status_code=201 if created else 200)
 
     @get("/{sku:path}", before_request=ANY_ROLE, summary="Read an item")
@@ -83,16 +76,14 @@ class LocationController(Controller):
     )
     async def put_location(
         self,
-        request: Request[Any, Any, Any],
         code: FromPath[str],
         data: JSONBody[LocationIn],
         pool: NamedDependency[asyncpg.Pool],
+        write_path: NamedDependency[WritePath],
     ) -> Response[Location]:
         location_code = path_code(code)
         location, created = await services.put_location(pool, location_code, data)
-        engine = _engine(request)
-        if engine is not None:
-            engine.define_location(location_code, location.sellable)
+        write_path.define_location(location_code, location.sellable)
         return Response(location, status_code=201 if created else 200)
 
     @get("/{code:path}", before_request=ANY_ROLE, summary="Read a location")

@@ -19,13 +19,14 @@ from litestar.response.base import ASGIResponse
 
 from reservoir.domain.picklists import confirmation, problems, services, store
 from reservoir.domain.picklists.schemas import ClaimIn, ConfirmIn, PickListIn, PickListOut
-from reservoir.domain.writes import Written, perform, perform_in_transaction
+from reservoir.domain.writes import Writes, Written
 from reservoir.ledger.changes import ChangeMeta
-from reservoir.ledger.write_path import engine_limits, write_path_of
+from reservoir.ledger.write_path import engine_limits
 from reservoir.lib.auth import Identity, requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.clock import now_ms
 from reservoir.lib.codes import check_code
+from reservoir.lib.settings import Settings
 
 WAREHOUSE = requires_role("warehouse")
 encode = msgspec.json.Encoder().encode
@@ -56,9 +57,11 @@ class PickListController(Controller):
         data: JSONBody[PickListIn],
         caller: NamedDependency[Identity],
         pool: NamedDependency[asyncpg.Pool],
+        writes: NamedDependency[Writes],
+        settings: NamedDependency[Settings],
     ) -> ASGIResponse:
-        write_path = write_path_of(request)
-        cart_units_max = request.app.state.settings.pick_cart_units_max
+        write_path = writes.write_path
+        cart_units_max = settings.pick_cart_units_max
 
         async def apply(conn: asyncpg.Connection) -> Written:
             body = await services.create(
@@ -66,7 +69,7 @@ class PickListController(Controller):
             )
             return Written(201, body, 0, changed=False)
 
-        return await perform_in_transaction(request, caller, pool, apply)
+        return await writes.perform_in_transaction(request, caller, pool, apply)
 
     @post(
         "/next",
@@ -81,6 +84,7 @@ class PickListController(Controller):
         data: JSONBody[ClaimIn],
         caller: NamedDependency[Identity],
         pool: NamedDependency[asyncpg.Pool],
+        writes: NamedDependency[Writes],
     ) -> ASGIResponse:
         check_code(data.warehouse, "warehouse")
 
@@ -94,7 +98,7 @@ class PickListController(Controller):
             body = encode(await store.render(conn, pick_list))
             return Written(200, body, 0, changed=False)
 
-        return await perform_in_transaction(request, caller, pool, apply)
+        return await writes.perform_in_transaction(request, caller, pool, apply)
 
     @get("/{pick_list_id:str}", summary="Read a pick list")
     async def read(
@@ -128,9 +132,11 @@ class PickListController(Controller):
         data: JSONBody[ConfirmIn],
         caller: NamedDependency[Identity],
         pool: NamedDependency[asyncpg.Pool],
+        writes: NamedDependency[Writes],
+        settings: NamedDependency[Settings],
     ) -> ASGIResponse:
-        write_path = write_path_of(request)
-        log_entries_max = engine_limits(request.app.state.settings).log_entries_max
+        write_path = writes.write_path
+        log_entries_max = engine_limits(settings).log_entries_max
         await confirmation.settle_interrupted(pool, pick_list_id)
         async with pool.acquire() as conn, conn.transaction():
             done: list[tuple[confirmation.Plan, int]] = []
@@ -171,7 +177,7 @@ class PickListController(Controller):
                 done.append((plan, at_ms))
                 return Written(200, body, max(lsns), meta)
 
-            response = await perform(request, caller, apply)
+            response = await writes.perform(request, caller, apply)
             if done:  # once the ship entries are durable (an interruption is settled later)
                 await record(*done[0])
         return response

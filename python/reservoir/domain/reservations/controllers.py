@@ -19,13 +19,13 @@ from litestar.response.base import ASGIResponse
 from reservoir import _core
 from reservoir.domain.reservations import services
 from reservoir.domain.reservations.schemas import CommitIn, ExtendIn, ReservationOut, ReserveIn
-from reservoir.domain.writes import Written, perform
+from reservoir.domain.writes import Writes, Written
 from reservoir.ledger.changes import ChangeMeta, NewReservation
-from reservoir.ledger.write_path import write_path_of
 from reservoir.ledger.writer import LedgerUnavailable
 from reservoir.lib.auth import Identity, requires_role
 from reservoir.lib.bodies import StrictBody, decode_body
 from reservoir.lib.clock import now_ms
+from reservoir.lib.settings import Settings
 
 STOREFRONT = requires_role("storefront")
 
@@ -48,11 +48,12 @@ class ReservationController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[ReserveIn],
         caller: NamedDependency[Identity],
+        writes: NamedDependency[Writes],
+        settings: NamedDependency[Settings],
     ) -> ASGIResponse:
-        settings = request.app.state.settings
         lines = services.engine_lines(data, settings)
         ttl_ms = services.check_ttl(settings, data.ttl_seconds)
-        write_path = write_path_of(request)
+        write_path = writes.write_path
 
         def apply() -> Written:
             now = now_ms()
@@ -63,7 +64,7 @@ class ReservationController(Controller):
             created = NewReservation(now, caller.actor, data.channel, data.reference)
             return Written(201, body, held.lsn, ChangeMeta(caller.actor, reservation=created))
 
-        return await perform(request, caller, apply)
+        return await writes.perform(request, caller, apply)
 
     @get("/{reservation_id:str}", summary="Read a reservation and its current status")
     async def read(
@@ -80,6 +81,7 @@ class ReservationController(Controller):
         reservation_id: FromPath[str],
         caller: NamedDependency[Identity],
         pool: NamedDependency[asyncpg.Pool],
+        writes: NamedDependency[Writes],
     ) -> ASGIResponse:
         raw = await request.body()
         data = decode_body(raw, CommitIn) if raw.strip() else CommitIn()
@@ -87,7 +89,12 @@ class ReservationController(Controller):
         stored, _ = await services.fetch(pool, reservation_id)
         meta = ChangeMeta(caller.actor, commit_reference=data.reference)
         return await _change(
-            request, caller, stored, meta, lambda engine: engine.commit(reservation_id, now_ms())
+            request,
+            writes,
+            caller,
+            stored,
+            meta,
+            lambda engine: engine.commit(reservation_id, now_ms()),
         )
 
     @post("/{reservation_id:str}/release", status_code=200, summary="Release a hold or cancel")
@@ -97,6 +104,7 @@ class ReservationController(Controller):
         reservation_id: FromPath[str],
         caller: NamedDependency[Identity],
         pool: NamedDependency[asyncpg.Pool],
+        writes: NamedDependency[Writes],
     ) -> ASGIResponse:
         raw = await request.body()
         if raw.strip():
@@ -104,6 +112,7 @@ class ReservationController(Controller):
         stored, lines = await services.fetch(pool, reservation_id, with_lines=True)
         return await _change(
             request,
+            writes,
             caller,
             stored,
             ChangeMeta(caller.actor),
@@ -119,12 +128,15 @@ class ReservationController(Controller):
         reservation_id: FromPath[str],
         caller: NamedDependency[Identity],
         pool: NamedDependency[asyncpg.Pool],
+        writes: NamedDependency[Writes],
+        settings: NamedDependency[Settings],
     ) -> ASGIResponse:
         data = decode_body(await request.body(), ExtendIn)
-        ttl_ms = services.check_ttl(request.app.state.settings, data.ttl_seconds)
+        ttl_ms = services.check_ttl(settings, data.ttl_seconds)
         stored, _ = await services.fetch(pool, reservation_id)
         return await _change(
             request,
+            writes,
             caller,
             stored,
             ChangeMeta(caller.actor),
@@ -138,6 +150,7 @@ class _NoFields(services.msgspec.Struct, forbid_unknown_fields=True):
 
 async def _change(
     request: Request[Any, Any, Any],
+    writes: Writes,
     caller: Identity,
     stored: services.Stored,
     meta: ChangeMeta,
@@ -149,7 +162,7 @@ async def _change(
     """Applies `operation` to an existing reservation and answers 200 once durable. When the
     engine no longer holds it, its settled state from the ledger answers if in `settled_ok`
     (e.g. releasing a released reservation), else 409."""
-    write_path = write_path_of(request)
+    write_path = writes.write_path
 
     def apply() -> Written:
         try:
@@ -162,7 +175,7 @@ async def _change(
         body = services.render_outcome(out, stored)
         return Written(200, body, out.lsn, meta, changed=out.changed)
 
-    return await perform(request, caller, apply)
+    return await writes.perform(request, caller, apply)
 
 
 def _settled(stored: services.Stored, allowed: tuple[str, ...]) -> str:

@@ -21,9 +21,8 @@ from reservoir.domain.stock.schemas import (
     TransferIn,
     TransferOut,
 )
-from reservoir.domain.writes import Written, perform
+from reservoir.domain.writes import Writes, Written
 from reservoir.ledger.changes import ChangeMeta
-from reservoir.ledger.write_path import write_path_of
 from reservoir.lib.auth import Identity, requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.clock import day_number, now_ms
@@ -67,13 +66,14 @@ class StockController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[ReceiptIn],
         caller: NamedDependency[Identity],
+        writes: NamedDependency[Writes],
     ) -> ASGIResponse:
         """Receive units into a location (`on_hand` grows), into `lot` when one is named:
         its first receipt brings the lot in with its `expires_on`, which later receipts of it
         may repeat but not change (422). Holds take the oldest lot first."""
         check_text("reference", data.reference)
         check_text("lot", data.lot)
-        write_path = write_path_of(request)
+        write_path = writes.write_path
         expires_on = None if data.expires_on is None else day_number(data.expires_on)
 
         def apply() -> Written:
@@ -93,7 +93,7 @@ class StockController(Controller):
             )
             return Written(201, _movement(lsn, level, lot=data.lot), lsn, meta)
 
-        return await perform(request, caller, apply)
+        return await writes.perform(request, caller, apply)
 
     @post("/adjustments", dto=StrictBody[AdjustmentIn], return_dto=None, status_code=201)
     async def adjust(
@@ -101,6 +101,7 @@ class StockController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[AdjustmentIn],
         caller: NamedDependency[Identity],
+        writes: NamedDependency[Writes],
     ) -> ASGIResponse:
         """Correct `on_hand` after a count (signed delta, reason required), of `lot` when one
         is named. Fewer units found than the unlotted ones here must name the lot (422).
@@ -109,7 +110,7 @@ class StockController(Controller):
             raise invalid_input("reason", "reason must not be empty.")
         check_text("reason", data.reason)
         check_text("lot", data.lot)
-        write_path = write_path_of(request)
+        write_path = writes.write_path
 
         def apply() -> Written:
             lsn, level = write_path.engine().adjust(
@@ -118,7 +119,7 @@ class StockController(Controller):
             meta = ChangeMeta(caller.actor, reference_type="adjustment", reference_id=data.reason)
             return Written(201, _movement(lsn, level, data.delta, data.lot), lsn, meta)
 
-        return await perform(request, caller, apply)
+        return await writes.perform(request, caller, apply)
 
     @post("/returns", dto=StrictBody[ReturnIn], return_dto=None, status_code=201)
     async def take_return(
@@ -126,13 +127,14 @@ class StockController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[ReturnIn],
         caller: NamedDependency[Identity],
+        writes: NamedDependency[Writes],
     ) -> ASGIResponse:
         """Take back units a customer returned, into `on_hand` at a location (put returns
         into a non-sellable location to inspect them first, then transfer them)."""
         check_text("reference", data.reference)
         check_text("reason", data.reason)
         check_text("lot", data.lot)
-        write_path = write_path_of(request)
+        write_path = writes.write_path
 
         def apply() -> Written:
             lsn, level = write_path.engine().return_units(
@@ -145,7 +147,7 @@ class StockController(Controller):
             )
             return Written(201, _movement(lsn, level, lot=data.lot), lsn, meta)
 
-        return await perform(request, caller, apply)
+        return await writes.perform(request, caller, apply)
 
     @post("/transfers", dto=StrictBody[TransferIn], return_dto=None, status_code=201)
     async def transfer(
@@ -153,6 +155,7 @@ class StockController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[TransferIn],
         caller: NamedDependency[Identity],
+        writes: NamedDependency[Writes],
     ) -> ASGIResponse:
         """Move units nobody holds from one location to another (one ledger transaction:
         `transfer_out` and `transfer_in`). Held or committed units never move: more than
@@ -160,7 +163,7 @@ class StockController(Controller):
         units of that lot (absent: unlotted units), which must be there (422)."""
         check_text("reference", data.reference)
         check_text("lot", data.lot)
-        write_path = write_path_of(request)
+        write_path = writes.write_path
 
         def apply() -> Written:
             lsn, source, target = write_path.engine().transfer(
@@ -188,7 +191,7 @@ class StockController(Controller):
             )
             return Written(201, body, lsn, meta)
 
-        return await perform(request, caller, apply)
+        return await writes.perform(request, caller, apply)
 
 
 def _level(level: tuple) -> LevelOut:
