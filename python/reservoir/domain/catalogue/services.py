@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import asyncpg
 import msgspec
@@ -11,8 +10,8 @@ import msgspec
 from reservoir.domain.catalogue.schemas import Item, ItemIn, Layout, Location, LocationIn
 from reservoir.lib.codes import check_code
 from reservoir.lib.errors import ProblemError, invalid_input
+from reservoir.lib.text import NAME_LENGTH_MAX, check_text
 
-NAME_LENGTH_MAX = 200
 GRID_MAX = 1_000_000  # aisle / position / level
 LAYOUT_METRES_MAX = 1_000.0
 CROSS_AISLES_MAX = 1_000
@@ -25,9 +24,8 @@ LOCATIONS_LOCK_KEY = 0x7273_762D_6C6F_6373
 
 def validate_item(sku: str, body: ItemIn) -> None:
     check_code(sku, "sku")
-    _check_text(body.name, "name", required=True)
-    if body.product is not None:
-        _check_text(body.product, "product", required=True)
+    check_text("name", body.name, required=True, length_max=NAME_LENGTH_MAX)
+    check_text("product", body.product, length_max=NAME_LENGTH_MAX)
 
 
 async def put_item(pool: asyncpg.Pool, sku: str, body: ItemIn) -> tuple[Item, bool]:
@@ -82,8 +80,7 @@ def _item(row: asyncpg.Record) -> Item:
 
 def validate_location(code: str, body: LocationIn) -> None:
     check_code(code, "code")
-    if body.name is not None:
-        _check_text(body.name, "name", required=True)
+    check_text("name", body.name, length_max=NAME_LENGTH_MAX)
     if body.parent is not None:
         check_code(body.parent, "parent")
         if body.parent == code:
@@ -227,12 +224,3 @@ def _location(row: asyncpg.Record) -> Location:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
-
-
-def _check_text(value: Any, field: str, *, required: bool) -> None:
-    if required and not value.strip():
-        raise invalid_input(field, f"`{field}` must not be empty")
-    if len(value) > NAME_LENGTH_MAX:
-        raise invalid_input(field, f"`{field}` must be at most {NAME_LENGTH_MAX} characters")
-    if not value.isprintable():
-        raise invalid_input(field, f"`{field}` must not contain control characters")

@@ -26,6 +26,7 @@ from reservoir.lib.auth import Identity, requires_role
 from reservoir.lib.bodies import StrictBody, decode_body
 from reservoir.lib.clock import now_ms
 from reservoir.lib.settings import Settings
+from reservoir.lib.text import check_text
 
 STOREFRONT = requires_role("storefront")
 
@@ -85,7 +86,7 @@ class ReservationController(Controller):
     ) -> ASGIResponse:
         raw = await request.body()
         data = decode_body(raw, CommitIn) if raw.strip() else CommitIn()
-        services.check_text("reference", data.reference)
+        check_text("reference", data.reference)
         stored, _ = await services.fetch(pool, reservation_id)
         meta = ChangeMeta(caller.actor, commit_reference=data.reference)
         return await _change(

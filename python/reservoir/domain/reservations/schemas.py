@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import msgspec
 
-TEXT_LENGTH_MAX = 255
-
 
 class LineIn(msgspec.Struct, forbid_unknown_fields=True):
     sku: str

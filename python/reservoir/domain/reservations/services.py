@@ -9,15 +9,11 @@ import asyncpg
 import msgspec
 
 from reservoir import _core
-from reservoir.domain.reservations.schemas import (
-    TEXT_LENGTH_MAX,
-    LineOut,
-    ReservationOut,
-    ReserveIn,
-)
+from reservoir.domain.reservations.schemas import LineOut, ReservationOut, ReserveIn
 from reservoir.lib.clock import rfc3339, to_ms
 from reservoir.lib.errors import invalid_input
 from reservoir.lib.settings import Settings
+from reservoir.lib.text import check_text
 
 encode = msgspec.json.Encoder().encode
 
@@ -41,11 +37,6 @@ class Stored:
     created_at_ms: int
     channel: str | None
     reference: str | None
-
-
-def check_text(field: str, value: str | None) -> None:
-    if value is not None and not 1 <= len(value) <= TEXT_LENGTH_MAX:
-        raise invalid_input(field, f"{field} must be 1 to {TEXT_LENGTH_MAX} characters.")
 
 
 def check_ttl(settings: Settings, ttl_seconds: int | None) -> int:

@@ -11,7 +11,6 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.response.base import ASGIResponse
 
-from reservoir.domain.reservations.services import check_text
 from reservoir.domain.stock.schemas import (
     AdjustmentIn,
     LevelOut,
@@ -26,7 +25,7 @@ from reservoir.ledger.changes import ChangeMeta
 from reservoir.lib.auth import Identity, requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.clock import day_number, now_ms
-from reservoir.lib.errors import invalid_input
+from reservoir.lib.text import check_text
 
 WAREHOUSE = requires_role("warehouse")
 encode = msgspec.json.Encoder().encode
@@ -106,9 +105,7 @@ class StockController(Controller):
         """Correct `on_hand` after a count (signed delta, reason required), of `lot` when one
         is named. Fewer units found than the unlotted ones here must name the lot (422).
         Shrinkage below what is promised reads as `available` 0 and a `shortfall`."""
-        if not data.reason.strip():
-            raise invalid_input("reason", "reason must not be empty.")
-        check_text("reason", data.reason)
+        check_text("reason", data.reason, required=True)
         check_text("lot", data.lot)
         write_path = writes.write_path
 
