@@ -20,8 +20,8 @@ from typing import Any
 import asyncpg
 
 from reservoir import _core
+from reservoir.ledger.batch_statement import store_batch
 from reservoir.ledger.changes import ChangeMeta, IdempotencyRecord
-from reservoir.ledger.store import store_batch
 from reservoir.lib import metrics
 
 logger = logging.getLogger("reservoir.writer")

@@ -22,16 +22,105 @@ from reservoir.lib.clock import day_number
 LEDGER_TOPIC = "ledger"
 
 
+class Arrays:
+    """Equal-length arrays bound as consecutive parameters and read back as one table by
+    `unnest`: its columns are named once, here, and the statement and the arguments both
+    follow that list (adding a column is one edit)."""
+
+    def __init__(self, first: int, *columns: tuple[str, str]) -> None:
+        self.first = first  # the number of its first parameter ($first)
+        self.names = tuple(name for name, _ in columns)
+        self.types = tuple(sql_type for _, sql_type in columns)
+
+    @property
+    def next(self) -> int:
+        """The number of the parameter after its last one."""
+        return self.first + len(self.names)
+
+    def unnest(self) -> str:
+        """`unnest($n::type[], ...)`: the arrays as rows (alias them in the statement)."""
+        params = ", ".join(f"${self.first + i}::{t}[]" for i, t in enumerate(self.types))
+        return f"unnest({params})"
+
+    def columns(self) -> str:
+        return ", ".join(self.names)
+
+
 def _ms(column: str) -> str:
     return f"'epoch'::timestamptz + {column} * interval '1 millisecond'"
 
 
+ROWS = Arrays(
+    1,
+    ("lsn", "int8"),
+    ("at_ms", "int8"),
+    ("sku", "text"),
+    ("location", "text"),
+    ("kind", "text"),
+    ("quantity", "int8"),
+    ("reference_type", "text"),
+    ("reference_id", "text"),
+    ("actor", "text"),
+    ("lot", "text"),
+    ("expires_on", "int4"),  # a day number
+)
+LEVELS = Arrays(
+    ROWS.next,
+    ("sku", "text"),
+    ("location", "text"),
+    ("d_on_hand", "int8"),
+    ("d_reserved", "int8"),
+    ("d_committed", "int8"),
+)
+CREATED = Arrays(
+    LEVELS.next,
+    ("id", "text"),
+    ("seq", "int8"),
+    ("status", "text"),
+    ("expires_ms", "int8"),
+    ("created_ms", "int8"),
+    ("channel", "text"),
+    ("reference", "text"),
+    ("commit_reference", "text"),
+    ("owner", "text"),
+)
+LINES = Arrays(
+    CREATED.next,
+    ("reservation_id", "text"),
+    ("line_no", "int4"),
+    ("sku", "text"),
+    ("location", "text"),
+    ("quantity", "int8"),
+)
+CHANGED = Arrays(
+    LINES.next,
+    ("id", "text"),
+    ("status", "text"),
+    ("expires_ms", "int8"),
+    ("commit_reference", "text"),
+)
+ANSWERS = Arrays(
+    CHANGED.next,
+    ("owner", "text"),
+    ("key", "text"),
+    ("request_hash", "text"),
+    ("status_code", "int4"),
+    ("body", "bytea"),
+)
+LOT_DELTAS = Arrays(
+    ANSWERS.next,
+    ("sku", "text"),
+    ("location", "text"),
+    ("lot", "text"),
+    ("units", "int8"),
+)
+LAST_LSN = f"${LOT_DELTAS.next}::int8"
+FIRST_LSN = f"${LOT_DELTAS.next + 1}::int8"
+PARAMETER_GROUPS = (ROWS, LEVELS, CREATED, LINES, CHANGED, ANSWERS, LOT_DELTAS)
+
 WRITE_BATCH = f"""
 WITH rows AS (
-    SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[],
-                         $7::text[], $8::text[], $9::text[], $10::text[], $11::int4[])
-        WITH ORDINALITY AS t(lsn, at_ms, sku, location, kind, quantity, reference_type,
-                             reference_id, actor, lot, expires_on, ord)
+    SELECT * FROM {ROWS.unnest()} WITH ORDINALITY AS t({ROWS.columns()}, ord)
 ), ledger AS (
     INSERT INTO ledger_entries (lsn, at, sku, location, kind, quantity, reference_type,
                                 reference_id, actor, lot, expires_on)
@@ -45,8 +134,7 @@ WITH rows AS (
     ORDER BY sku, lot, lsn
     ON CONFLICT (sku, lot) DO NOTHING
 ), lot_deltas AS (
-    SELECT * FROM unnest($42::text[], $43::text[], $44::text[], $45::int8[])
-        AS t(sku, location, lot, units)
+    SELECT * FROM {LOT_DELTAS.unnest()} AS t({LOT_DELTAS.columns()})
 ), lot_changed AS (
     -- an UPDATE, not INSERT .. ON CONFLICT: a negative delta never forms a row to insert,
     -- so `on_hand >= 0` is checked on the result only
@@ -61,8 +149,7 @@ WITH rows AS (
 ), levels AS (
     INSERT INTO inventory_levels AS l (sku, location, on_hand, reserved, committed, updated_at)
     SELECT sku, location, d_on_hand, d_reserved, d_committed, now()
-    FROM unnest($12::text[], $13::text[], $14::int8[], $15::int8[], $16::int8[])
-        AS t(sku, location, d_on_hand, d_reserved, d_committed)
+    FROM {LEVELS.unnest()} AS t({LEVELS.columns()})
     ON CONFLICT (sku, location) DO UPDATE SET
         on_hand = l.on_hand + EXCLUDED.on_hand,
         reserved = l.reserved + EXCLUDED.reserved,
@@ -72,33 +159,29 @@ WITH rows AS (
     INSERT INTO reservations (id, seq, status, expires_at, created_at, updated_at, channel,
                               reference, commit_reference, owner, lsn)
     SELECT id, seq, status, {_ms("expires_ms")}, {_ms("created_ms")}, now(), channel,
-           reference, commit_reference, owner, $40
-    FROM unnest($17::text[], $18::int8[], $19::text[], $20::int8[], $21::int8[], $22::text[],
-                $23::text[], $24::text[], $25::text[])
-        AS t(id, seq, status, expires_ms, created_ms, channel, reference, commit_reference,
-             owner)
+           reference, commit_reference, owner, {LAST_LSN}
+    FROM {CREATED.unnest()} AS t({CREATED.columns()})
 ), created_lines AS (
-    INSERT INTO reservation_lines (reservation_id, line_no, sku, location, quantity)
-    SELECT * FROM unnest($26::text[], $27::int4[], $28::text[], $29::text[], $30::int8[])
+    INSERT INTO reservation_lines ({LINES.columns()})
+    SELECT * FROM {LINES.unnest()}
 ), changed AS (
     UPDATE reservations AS r SET
         status = u.status,
         expires_at = COALESCE({_ms("u.expires_ms")}, r.expires_at),
         commit_reference = COALESCE(u.commit_reference, r.commit_reference),
         updated_at = now(),
-        lsn = $40
-    FROM unnest($31::text[], $32::text[], $33::int8[], $34::text[])
-        AS u(id, status, expires_ms, commit_reference)
+        lsn = {LAST_LSN}
+    FROM {CHANGED.unnest()} AS u({CHANGED.columns()})
     WHERE r.id = u.id
 ), answers AS (
-    INSERT INTO idempotency_keys (owner, key, request_hash, status_code, body)
-    SELECT * FROM unnest($35::text[], $36::text[], $37::text[], $38::int4[], $39::bytea[])
+    INSERT INTO idempotency_keys ({ANSWERS.columns()})
+    SELECT * FROM {ANSWERS.unnest()}
     ON CONFLICT (owner, key) DO NOTHING
 ), event AS (
     INSERT INTO outbox (lsn, topic, payload)
-    SELECT $40, '{LEDGER_TOPIC}', jsonb_build_object(
-        'first_lsn', $41::int8,
-        'last_lsn', $40::int8,
+    SELECT {LAST_LSN}, '{LEDGER_TOPIC}', jsonb_build_object(
+        'first_lsn', {FIRST_LSN},
+        'last_lsn', {LAST_LSN},
         'changes', jsonb_agg(jsonb_build_array(
             lsn, at_ms, kind,
             CASE WHEN reference_type = 'reservation' THEN reference_id END,
@@ -106,7 +189,7 @@ WITH rows AS (
     FROM rows
     HAVING count(*) > 0
 )
-UPDATE ledger_head SET lsn = $40 WHERE lsn < $40
+UPDATE ledger_head SET lsn = {LAST_LSN} WHERE lsn < {LAST_LSN}
 """
 
 
@@ -119,19 +202,25 @@ async def store_batch(
     """Writes `batch` (with the metadata of its LSNs) in one statement, atomically."""
     records = [m.idempotency for m in metas.values() if m.idempotency is not None]
     records.extend(loose)
-    await conn.execute(
-        WRITE_BATCH,
-        *_ledger_columns(batch.rows, metas),
-        *_columns(batch.level_deltas, 5),
-        *_reservation_columns(batch, metas),
-        *_columns([(r.owner, r.key, r.request_hash, r.status_code, r.body) for r in records], 5),
-        batch.last_lsn,
-        batch.first_lsn,
-        *_columns(batch.lot_deltas, 4),
-    )
+    created, lines, changed = _reservation_rows(batch, metas)
+    arrays = {
+        ROWS: _ledger_columns(batch.rows, metas),
+        LEVELS: _columns(batch.level_deltas, LEVELS),
+        CREATED: _columns(created, CREATED),
+        LINES: _columns(lines, LINES),
+        CHANGED: _columns(changed, CHANGED),
+        ANSWERS: _columns(
+            [(r.owner, r.key, r.request_hash, r.status_code, r.body) for r in records], ANSWERS
+        ),
+        LOT_DELTAS: _columns(batch.lot_deltas, LOT_DELTAS),
+    }
+    args = [column for group in PARAMETER_GROUPS for column in arrays[group]]
+    await conn.execute(WRITE_BATCH, *args, batch.last_lsn, batch.first_lsn)
 
 
-def _columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
+def _columns(rows: Iterable[Sequence[Any]], group: Arrays | int) -> list[list[Any]]:
+    """Rows (tuples in the order of `group`'s columns) as one list per column."""
+    width = group if isinstance(group, int) else len(group.names)
     columns: list[list[Any]] = [[] for _ in range(width)]
     for row in rows:
         for column, value in zip(columns, row, strict=True):
@@ -142,9 +231,8 @@ def _columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
 def _ledger_columns(
     rows: Sequence[_core.LogRow], metas: Mapping[int, ChangeMeta]
 ) -> list[list[Any]]:
-    """lsn, at_ms, sku, location, kind, quantity, reference_type, reference_id, actor, lot,
-    expires_on (a day number): one entry per ledger row. A row's lot (and its expiry) is
-    the engine's; an unlotted receipt may still carry its own expiry date (`meta`)."""
+    """The columns of ROWS: one entry per ledger row. A row's lot (and its expiry) is the
+    engine's; an unlotted receipt may still carry its own expiry date (`meta`)."""
     lsns, ats, kinds, rids, skus, locations, quantities, _, lots, expires = _columns(rows, 10)
     ref_types, ref_ids, actors = [], [], []
     for i, (lsn, rid) in enumerate(zip(lsns, rids, strict=True)):
@@ -158,24 +246,30 @@ def _ledger_columns(
             ref_ids.append(meta.reference_id if meta else None)
         if expires[i] is None and meta is not None and meta.expires_on is not None:
             expires[i] = day_number(meta.expires_on)
-    return [
-        lsns,
-        ats,
-        skus,
-        locations,
-        kinds,
-        quantities,
-        ref_types,
-        ref_ids,
-        actors,
-        lots,
-        expires,
-    ]
+    by_name = {
+        "lsn": lsns,
+        "at_ms": ats,
+        "sku": skus,
+        "location": locations,
+        "kind": kinds,
+        "quantity": quantities,
+        "reference_type": ref_types,
+        "reference_id": ref_ids,
+        "actor": actors,
+        "lot": lots,
+        "expires_on": expires,
+    }
+    return [by_name[name] for name in ROWS.names]
 
 
-def _reservation_columns(batch: _core.Batch, metas: Mapping[int, ChangeMeta]) -> list[list[Any]]:
-    """The reservations the batch creates (9 columns), their lines (5), and the existing
-    ones it changes (4)."""
+Rows = list[tuple[Any, ...]]
+
+
+def _reservation_rows(
+    batch: _core.Batch, metas: Mapping[int, ChangeMeta]
+) -> tuple[Rows, Rows, Rows]:
+    """The reservations the batch creates (CREATED's columns), their lines (LINES'), and the
+    existing ones it changes (CHANGED')."""
     created: dict[str, tuple[int, ChangeMeta | None]] = {}
     lines: list[tuple[str, int, str, str, int]] = []
     commit_refs: dict[str, str] = {}
@@ -190,7 +284,8 @@ def _reservation_columns(batch: _core.Batch, metas: Mapping[int, ChangeMeta]) ->
             meta = metas.get(lsn)
             if meta is not None and meta.commit_reference is not None:
                 commit_refs[rid] = meta.commit_reference
-    new, changed = [], []
+    new: Rows = []
+    changed: Rows = []
     for rid, status, expires_ms in batch.reservations:
         if rid in created:
             at_ms, meta = created[rid]
@@ -210,4 +305,4 @@ def _reservation_columns(batch: _core.Batch, metas: Mapping[int, ChangeMeta]) ->
             )
         else:
             changed.append((rid, status, expires_ms, commit_refs.get(rid)))
-    return [*_columns(new, 9), *_columns(lines, 5), *_columns(changed, 4)]
+    return new, list(lines), changed
