@@ -271,40 +271,49 @@ def measure(target: str, conns: int, stock: int, secs: int, opts, logdir: Path) 
         run.wrk = run_wrk(server.base, path, conns, secs, opts)
         run.acked_total = run.wrk["status_201"] + warm.get("status_201", 0)
         if not noop:
-            if server.kind == "reservoir":  # read through the API: let in-flight batches land
-                time.sleep(2)
-                server.read_back(run)
-            server.stop()  # baselines: read the database once every in-flight request ended
-            if server.kind != "reservoir":
-                server.read_back(run)
-            # cut off when wrk stopped, yet committed: allowed (not acked), at most 1 per conn
-            in_flight_max = (2 if warm else 1) * conns
-            c = run.checks
-            c["zero lost acks"] = run.acked_total <= run.ledger_rows
-            c["no phantom rows"] = run.ledger_rows <= run.acked_total + in_flight_max
-            c["within stock"] = run.ledger_units <= stock
-            if sell_out and run.wrk["status_409"]:  # sold out: it must stop exactly at the stock
-                c["sold out exactly"] = run.ledger_units == stock
-            elif sell_out:
-                run.notes.append("sell-out run never saw a 409: stock not exhausted in time")
-            if run.ledger_rows > run.acked_total:
-                run.notes.append(f"{run.ledger_rows - run.acked_total} committed after wrk stopped")
+            check_ledger(run, server, sell_out, in_flight_max=(2 if warm else 1) * conns)
     except (Failed, subprocess.SubprocessError, OSError, asyncpg.PostgresError) as e:
         run.error = str(e) or type(e).__name__
     finally:
         server.stop()
     if target in ("reservoir", "reservoir-before") and opts.verify and not run.error:
-        v = subprocess.run(
-            [*shlex.split(reservoir_cmd(target, opts)), "verify"],
-            env=os.environ | {"RESERVOIR_DATABASE_URL": server.dsn},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        run.checks["reservoir verify"] = v.returncode == 0
-        if v.returncode:
-            run.notes.append(f"verify exit {v.returncode}: {(v.stdout + v.stderr).strip()[-300:]}")
+        verify(run, target, opts, server)
     return run
+
+
+def check_ledger(run: Run, server: Server, sell_out: bool, in_flight_max: int) -> None:
+    """Reads the server's ledger back and checks it against what wrk saw acknowledged.
+    `in_flight_max`: requests cut off when wrk stopped yet committed (allowed: not acked)."""
+    if server.kind == "reservoir":  # read through the API: let in-flight batches land
+        time.sleep(2)
+        server.read_back(run)
+    server.stop()  # baselines: read the database once every in-flight request ended
+    if server.kind != "reservoir":
+        server.read_back(run)
+    c = run.checks
+    c["zero lost acks"] = run.acked_total <= run.ledger_rows
+    c["no phantom rows"] = run.ledger_rows <= run.acked_total + in_flight_max
+    c["within stock"] = run.ledger_units <= run.stock
+    if sell_out and run.wrk["status_409"]:  # sold out: it must stop exactly at the stock
+        c["sold out exactly"] = run.ledger_units == run.stock
+    elif sell_out:
+        run.notes.append("sell-out run never saw a 409: stock not exhausted in time")
+    if run.ledger_rows > run.acked_total:
+        run.notes.append(f"{run.ledger_rows - run.acked_total} committed after wrk stopped")
+
+
+def verify(run: Run, target: str, opts, server: Server) -> None:
+    """`reservoir verify` of the build under test against the run's ledger."""
+    v = subprocess.run(
+        [*shlex.split(reservoir_cmd(target, opts)), "verify"],
+        env=os.environ | {"RESERVOIR_DATABASE_URL": server.dsn},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    run.checks["reservoir verify"] = v.returncode == 0
+    if v.returncode:
+        run.notes.append(f"verify exit {v.returncode}: {(v.stdout + v.stderr).strip()[-300:]}")
 
 
 # --- reporting ----------------------------------------------------------------------------

@@ -176,13 +176,7 @@ class LedgerWriter:
     async def _write_locked(self) -> None:
         engine = self._engine
         batch = engine.drain(self._batch_rows_max)
-        if batch.last_lsn:
-            self._drained_lsn = batch.last_lsn
-        metas = {}
-        for lsn in range(batch.first_lsn, batch.last_lsn + 1) if batch.last_lsn else ():
-            meta = self._metas.pop(lsn, None)
-            if meta is not None:
-                metas[lsn] = meta
+        metas = self._take_metas(batch)
         loose, self._loose = self._loose, []
         try:
             conn = await self._connection()
@@ -198,7 +192,24 @@ class LedgerWriter:
             engine.prune_finished(batch.last_lsn)
         _BATCHES.inc()
         _ROWS.inc(len(batch.rows))
-        for _, future in loose:
+        self._answer([future for _, future in loose])
+
+    def _take_metas(self, batch: _core.Batch) -> dict[int, ChangeMeta]:
+        """The metadata of the batch's LSNs, taken out of the pending ones; later `durable`
+        calls for these LSNs know their batch is gone."""
+        if not batch.last_lsn:
+            return {}
+        self._drained_lsn = batch.last_lsn
+        metas = {}
+        for lsn in range(batch.first_lsn, batch.last_lsn + 1):
+            meta = self._metas.pop(lsn, None)
+            if meta is not None:
+                metas[lsn] = meta
+        return metas
+
+    def _answer(self, loose: list[asyncio.Future[None]]) -> None:
+        """Wakes the callers whose changes (or loose records) are now durable."""
+        for future in loose:
             if not future.done():
                 future.set_result(None)
         while self._waiters and self._waiters[0][0] <= self.durable_lsn:

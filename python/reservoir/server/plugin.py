@@ -29,7 +29,7 @@ from litestar.plugins import InitPluginProtocol
 from reservoir.domain.admin import AdminController
 from reservoir.domain.availability.controllers import AvailabilityController
 from reservoir.domain.catalogue.controllers import ItemController, LocationController
-from reservoir.domain.ledger.controllers import LedgerController
+from reservoir.domain.entries.controllers import LedgerController
 from reservoir.domain.picklists.controllers import PickListController
 from reservoir.domain.reservations.controllers import ReservationController
 from reservoir.domain.stock.controllers import StockController

@@ -121,24 +121,12 @@ async def named_orders(
     """The orders of the reservations a request names, in its order; each must be committed
     with unallocated units at placed bins (`bins`) of the warehouse (`locations`: all of its
     locations)."""
-    seen: dict[str, int] = {}
-    for i, rid in enumerate(ids):
-        if rid in seen:
-            raise duplicate_reservation(i, rid, seen[rid])
-        seen[rid] = i
+    _check_no_duplicates(ids)
     statuses = dict(await conn.fetch(SELECT_STATUSES, list(ids)))
     held = await _allocations(conn, ids)
     orders = []
     for i, rid in enumerate(ids):
-        status = statuses.get(rid)
-        if status is None:
-            raise unknown_reservation(i, rid)
-        if status != "committed":
-            raise reservation_not_committed(i, rid, status)
-        lines = _engine_lines(engine, rid)
-        if lines is None:  # released (or being released) since: the engine is ahead
-            current = engine.get(rid)
-            raise reservation_not_committed(i, rid, current.status if current else "released")
+        lines = _committed_lines(engine, i, rid, statuses.get(rid))
         for _, location, _ in lines:
             if location in locations and location not in bins:
                 raise unplaced_bin(i, rid, location)
@@ -150,6 +138,30 @@ async def named_orders(
             raise nothing_to_pick(warehouse, field=f"reservations[{i}]", reservation_id=rid)
         orders.append(Order(rid, stops))
     return orders
+
+
+def _check_no_duplicates(ids: Sequence[str]) -> None:
+    seen: dict[str, int] = {}
+    for i, rid in enumerate(ids):
+        if rid in seen:
+            raise duplicate_reservation(i, rid, seen[rid])
+        seen[rid] = i
+
+
+def _committed_lines(
+    engine: _core.Engine, i: int, rid: str, status: str | None
+) -> list[tuple[str, str, int]]:
+    """The lines of the `i`th named reservation, which the ledger (`status`) and the engine
+    must both have committed."""
+    if status is None:
+        raise unknown_reservation(i, rid)
+    if status != "committed":
+        raise reservation_not_committed(i, rid, status)
+    lines = _engine_lines(engine, rid)
+    if lines is None:  # released (or being released) since: the engine is ahead
+        current = engine.get(rid)
+        raise reservation_not_committed(i, rid, current.status if current else "released")
+    return lines
 
 
 async def oldest_orders(

@@ -64,11 +64,11 @@ async def warehouse_locations(conn: asyncpg.Connection, code: str) -> dict[str, 
     return {r[0]: Bin(*r) for r in await conn.fetch(SELECT_WAREHOUSE_LOCATIONS, code)}
 
 
-def _candidates(max_orders: int) -> int:
-    """How many of the oldest orders to consider for one list of up to `max_orders`."""
-    if max_orders == 1:
+def _candidates(orders_max: int) -> int:
+    """How many of the oldest orders to consider for one list of up to `orders_max`."""
+    if orders_max == 1:
         return 1
-    return min(max_orders * limits.BATCH_CANDIDATES_PER_ORDER, limits.BATCH_CANDIDATES_MAX)
+    return min(orders_max * limits.BATCH_CANDIDATES_PER_ORDER, limits.BATCH_CANDIDATES_MAX)
 
 
 async def create(
@@ -85,23 +85,23 @@ async def create(
     await store.lock_warehouse(conn, warehouse)
     locations = await warehouse_locations(conn, warehouse)
     bins = placed_bins(locations.values())
-    max_orders = data.max_orders or 1
+    orders_max = data.max_orders or 1  # the body's `max_orders`
     if data.reservations is not None:
         orders = await named_orders(conn, engine, warehouse, data.reservations, locations, bins)
     else:
-        orders = await oldest_orders(conn, engine, bins, _candidates(max_orders))
+        orders = await oldest_orders(conn, engine, bins, _candidates(orders_max))
         if not orders:
             raise problems.nothing_to_pick(warehouse)
     layout = warehouse_layout(warehouse, list(bins.values()), decode_layout(layout_json))
     created_lsn = engine.last_lsn
 
     def plan_route() -> Route:
-        if data.reservations is None and max_orders > 1:
+        if data.reservations is None and orders_max > 1:
             return batch_with_oldest(
                 layout,
                 orders,
                 data.strategy,
-                orders_max=max_orders,
+                orders_max=orders_max,
                 units_max=cart_units_max,
             )
         return route_orders(layout, orders, data.strategy)

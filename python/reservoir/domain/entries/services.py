@@ -7,7 +7,7 @@ import binascii
 
 import asyncpg
 
-from reservoir.domain.ledger.schemas import LedgerEntry, LedgerPage
+from reservoir.domain.entries.schemas import LedgerEntry, LedgerPage
 from reservoir.lib.errors import invalid_input
 
 LIMIT_DEFAULT = 100

@@ -9,8 +9,8 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
-from reservoir.domain.ledger import services
-from reservoir.domain.ledger.schemas import LedgerPage
+from reservoir.domain.entries import services
+from reservoir.domain.entries.schemas import LedgerPage
 from reservoir.lib.auth import requires_role
 from reservoir.lib.codes import check_code
 

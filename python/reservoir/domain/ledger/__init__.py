@@ -1,1 +1,0 @@
-"""Reading the append-only ledger."""
