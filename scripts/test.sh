@@ -14,7 +14,12 @@ echo "== ruff format";       ruff format --check .
 echo "== pytest";            python -m pytest "$@"
 echo "== leftover processes"
 # the suite must stop every embedded server it started (Redis, PostgreSQL) and every service
-left=$(pgrep -af "$PWD/\.venv/.*(redis-server|bin/postgres|reservoir serve)" || true)
+# (given 10 s to finish stopping)
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  left=$(pgrep -af "$PWD/\.venv/.*(redis-server|bin/postgres|reservoir serve)" || true)
+  [ -z "$left" ] && break
+  sleep 1
+done
 if [ -n "$left" ]; then
   echo "the test suite left these running:"; echo "$left"; exit 1
 fi

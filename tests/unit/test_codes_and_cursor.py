@@ -1,6 +1,6 @@
 import pytest
 
-from reservoir.domain.ledger.services import decode_cursor, encode_cursor
+from reservoir.domain.entries.services import decode_cursor, encode_cursor
 from reservoir.lib.codes import check_code, is_valid_code, path_code
 from reservoir.lib.errors import ProblemError
 
