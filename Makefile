@@ -1,20 +1,27 @@
 # Convenience targets. The two commands a newcomer needs are in README.md and need no make.
-.PHONY: setup test serve bench bench-engine bench-flashdrop bench-pickpath
+.PHONY: help setup test test-fast serve bench bench-engine bench-flashdrop bench-pickpath
 
 BENCH_TARGETS ?= ceiling,rowlock,redis,reservoir,reservoir-ceiling
 BENCH_CONNECTIONS ?= 64,256
 BENCH_DURATION ?= 15
 
-setup:
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+setup:  ## .venv with the dev tools and the Rust core built in release
 	bash scripts/setup.sh dev
 
-test:
+test:  ## everything CI runs (scripts/test.sh)
 	bash scripts/test.sh
 
-serve:
+test-fast:  ## the engine's cargo tests and the Python unit tests, no database
+	cargo test -p reservoir-engine
+	.venv/bin/python -m pytest tests/unit -q
+
+serve:  ## run the service on :8000 (embedded PostgreSQL unless RESERVOIR_DATABASE_URL)
 	bash scripts/serve.sh
 
-bench: bench-engine bench-flashdrop bench-pickpath
+bench: bench-engine bench-flashdrop bench-pickpath  ## all three benchmarks below
 
 bench-engine:  ## engine micro benchmarks: Rust (criterion) and through the binding (pytest-benchmark)
 	cargo bench -p reservoir-engine --bench engine

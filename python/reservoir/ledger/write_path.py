@@ -1,4 +1,4 @@
-"""The write path of DESIGN.md, owned in one place: the engine, the group-commit writer, the
+"""The write path (docs/architecture.md), owned in one place: the engine, the group-commit writer, the
 expiry ticker, and the rebuild from the ledger after a failed write.
 
 Handlers call `engine()` to apply a change in memory, then `await durable(lsn, meta)`; the

@@ -1,4 +1,4 @@
-"""SKU and location codes: 1..64 characters of `[A-Za-z0-9._:/-]` (CONTRACT "Conventions")."""
+"""SKU and location codes: 1..64 characters of `[A-Za-z0-9._:/-]` (docs/api.md "Conventions")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pick lists (CONTRACT "Pick lists"; role warehouse): what a picker walks to ship orders.
+"""Pick lists (docs/api.md "Pick lists"; role warehouse): what a picker walks to ship orders.
 
 Creating a list takes committed reservations, oldest first (or the ones named), and claims
 their committed units at placed bins of one warehouse: one *stop* per reservation, SKU and

@@ -1,7 +1,7 @@
 """A warehouse's walking layout: one block sized from its placed bins (front and back cross
 aisles, default widths, depot in front of aisle 1) unless its `layout` JSON says otherwise.
 
-The warehouse's `layout` (CONTRACT "Catalogue and locations") may set
+The warehouse's `layout` (docs/api.md, locations) may set
 `middle_cross_aisles` (positions after which a cross aisle runs, so `[20, 40]` in a 60-deep
 warehouse makes three blocks; any order), `aisle_width_m` (centre to centre),
 `cross_aisle_width_m`, `bin_pitch_m` (length of one position) and `depot_aisle` (the aisle
