@@ -32,7 +32,7 @@ from litestar import Litestar
 
 from reservoir.ledger.lock import LedgerLock, LedgerLockedError
 from reservoir.ledger.maintenance import run_maintenance
-from reservoir.ledger.migrations import MigrationError, prepare_ledger
+from reservoir.ledger.migrate import MigrationError, prepare_ledger
 from reservoir.lib.embedded import start_embedded_postgres
 from reservoir.lib.settings import Settings
 from reservoir.server.readiness import mark_not_ready, mark_ready
