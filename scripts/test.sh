@@ -11,6 +11,8 @@ echo "== cargo clippy";      cargo clippy --workspace --all-targets --release --
 echo "== cargo test";        cargo test --workspace --release
 echo "== ruff check";        ruff check .
 echo "== ruff format";       ruff format --check .
+echo "== stubtest";          python -m mypy.stubtest --allowlist scripts/stubtest-allowlist.txt reservoir._core
+echo "== mypy";              mypy
 echo "== pytest";            python -m pytest "$@"
 echo "== leftover processes"
 # the suite must stop every embedded server it started (Redis, PostgreSQL) and every service

@@ -114,7 +114,7 @@ def database_url(database_factory: Callable[[], str]) -> str:
 
 @pytest.fixture(scope="session")
 def ledger_database_url(database_factory: Callable[[], str]) -> str:
-    from reservoir.ledger.migrations import prepare_ledger
+    from reservoir.ledger.migrate import prepare_ledger
 
     url = database_factory()
 

@@ -146,7 +146,7 @@ async def _connect(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
 
 
 def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
-    from reservoir.ledger.migrations import MigrationError, prepare_ledger, schema_version
+    from reservoir.ledger.migrate import MigrationError, prepare_ledger, schema_version
 
     async def run() -> int:
         async with _connect(settings) as conn:
@@ -163,7 +163,7 @@ def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def verify_command(args: argparse.Namespace, settings: Settings) -> int:
-    from reservoir.ledger.migrations import schema_version
+    from reservoir.ledger.migrate import schema_version
     from reservoir.ledger.verify import summarize, verify
 
     async def run() -> int:

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from reservoir.ledger.schema import MIGRATIONS
+from reservoir.ledger.migrate import MIGRATIONS
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 ALL_VERSIONS = ", ".join(str(m.version) for m in MIGRATIONS)

@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from reservoir.ledger.schema import LATEST_VERSION
+from reservoir.ledger.migrate import LATEST_VERSION
 
 PROBLEMS = "https://reservoir.dev/problems/"
 

@@ -11,9 +11,16 @@ import pytest
 import pytest_asyncio
 
 from reservoir.ledger.maintenance import delete_old_idempotency_keys
-from reservoir.ledger.migrations import MigrationError, migrate, prepare_ledger, schema_version
+from reservoir.ledger.migrate import (
+    LATEST_VERSION,
+    MIGRATIONS,
+    Migration,
+    MigrationError,
+    migrate,
+    prepare_ledger,
+    schema_version,
+)
 from reservoir.ledger.partitions import ensure_ledger_partitions
-from reservoir.ledger.schema import LATEST_VERSION, MIGRATIONS, Migration
 
 
 @pytest_asyncio.fixture

@@ -1,7 +1,8 @@
 import re
 
 from reservoir.ledger.fold import FOLD, KINDS, apply, fold_sql
-from reservoir.ledger.schema import LEDGER_KINDS, MIGRATIONS
+from reservoir.ledger.migrate import MIGRATIONS
+from reservoir.ledger.schema import LEDGER_KINDS
 
 
 def test_the_fold_covers_exactly_the_kinds_the_schema_allows() -> None:

@@ -1,5 +1,5 @@
-"""The write path (docs/architecture.md), owned in one place: the engine, the group-commit writer, the
-expiry ticker, and the rebuild from the ledger after a failed write.
+"""The write path (docs/architecture.md), owned in one place: the engine, the group-commit
+writer, the expiry ticker, and the rebuild from the ledger after a failed write.
 
 Handlers call `engine()` to apply a change in memory, then `await durable(lsn, meta)`; the
 answer goes out only once the ledger has it. While the engine is being rebuilt, `engine()`

@@ -57,6 +57,9 @@ _REALM = 'Bearer realm="reservoir"'
 _AUTH_FAILURES = metrics.counter(
     "reservoir_auth_failures_total", "Requests refused by authentication", ("reason",)
 )
+_FAILED_MISSING, _FAILED_MALFORMED, _FAILED_INVALID, _FAILED_ROLE = (
+    _AUTH_FAILURES.labels(reason) for reason in ("missing", "malformed", "invalid", "role")
+)
 
 
 # --- guards and the caller dependency -------------------------------------------------------
@@ -69,7 +72,7 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
         return cached
     header = connection.headers.get("authorization")
     if not header:
-        _AUTH_FAILURES.labels("missing").inc()
+        _FAILED_MISSING.inc()
         raise NotAuthorizedException(
             detail="Missing API key: send `Authorization: Bearer <key>`.",
             headers={"WWW-Authenticate": _REALM},
@@ -77,7 +80,7 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        _AUTH_FAILURES.labels("malformed").inc()
+        _FAILED_MALFORMED.inc()
         raise NotAuthorizedException(
             detail="The Authorization header must be `Bearer <key>`.",
             headers={"WWW-Authenticate": f'{_REALM}, error="invalid_request"'},
@@ -85,7 +88,7 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
     keys: ApiKeys = connection.app.state.api_keys
     identity = keys.authenticate(token)
     if identity is None:
-        _AUTH_FAILURES.labels("invalid").inc()
+        _FAILED_INVALID.inc()
         raise NotAuthorizedException(
             detail="Unknown API key.",
             headers={"WWW-Authenticate": f'{_REALM}, error="invalid_token"'},
@@ -110,7 +113,7 @@ def requires_role(*roles: str) -> RoleCheck:
     async def check(request: Request[Any, Any, Any]) -> None:
         identity = authenticate(request)
         if identity.role not in allowed:
-            _AUTH_FAILURES.labels("role").inc()
+            _FAILED_ROLE.inc()
             raise PermissionDeniedException(
                 detail=f"Role {identity.role!r} may not do this; it needs one of: {wanted}."
             )

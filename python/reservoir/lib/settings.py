@@ -2,16 +2,18 @@
 
 Unset or empty variables keep the default. A value that does not parse, or is out of range,
 raises `SettingsError` naming the variable, so a bad deployment fails at start, loudly.
+Parsing and bounds are msgspec's: the fields' types and `Meta` bounds say what is accepted.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
+import msgspec.inspect
 
 ENV_PREFIX = "RESERVOIR_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -21,12 +23,10 @@ class SettingsError(ValueError):
     """A setting from the environment is invalid; the message names the variable."""
 
 
-def _bounded(default: int, low: int, high: int | None = None) -> Any:
-    return dataclasses.field(default=default, metadata={"min": low, "max": high})
+Positive = Annotated[int, msgspec.Meta(ge=1)]
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # where things are
     database_url: str | None = None  # None: the embedded PostgreSQL in <data_dir>/pg
     data_dir: Path = Path(".reservoir")
@@ -34,47 +34,44 @@ class Settings:
     api_keys: str | None = None  # "role:key,role:key"; None: generated into the data dir
     # the HTTP server
     host: str = "127.0.0.1"
-    port: int = _bounded(8000, 0, 65_535)
+    port: Annotated[int, msgspec.Meta(ge=0, le=65_535)] = 8000
     log_level: str = "info"
     # limits (CONTRACT "Conventions")
-    lines_per_reservation_max: int = _bounded(100, 1)
-    quantity_per_line_max: int = _bounded(1_000_000, 1)
-    ttl_seconds_max: int = _bounded(86_400, 1)
-    ttl_seconds_default: int = _bounded(900, 1)
-    body_bytes_max: int = _bounded(65_536, 1_024)
+    lines_per_reservation_max: Positive = 100
+    quantity_per_line_max: Positive = 1_000_000
+    ttl_seconds_max: Positive = 86_400
+    ttl_seconds_default: Positive = 900
+    body_bytes_max: Annotated[int, msgspec.Meta(ge=1_024)] = 65_536
     # the group-commit writer
-    flush_interval_ms: int = _bounded(2, 0, 60_000)
-    batch_rows_max: int = _bounded(5_000, 1)
+    flush_interval_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 2
+    batch_rows_max: Positive = 5_000
     # background work
-    expiry_interval_ms: int = _bounded(100, 1, 60_000)
+    expiry_interval_ms: Annotated[int, msgspec.Meta(ge=1, le=60_000)] = 100
     # PostgreSQL
-    pool_size: int = _bounded(10, 1, 1_000)
+    pool_size: Annotated[int, msgspec.Meta(ge=1, le=1_000)] = 10
     # pick lists: units one cart carries when orders are batched
-    pick_cart_units_max: int = _bounded(100, 1, 1_000_000)
+    pick_cart_units_max: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 100
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Reads every field from `environ` (default `os.environ`); `overrides` win."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for field in dataclasses.fields(cls):
+        for field in msgspec.structs.fields(cls):
             raw = env.get(env_name(field.name), "").strip()
-            if raw:
-                values[field.name] = _parse(field, raw)
+            if raw:  # integers may be written with underscores: 1_000
+                values[field.name] = raw.replace("_", "") if field.name in _INT_FIELDS else raw
         values.update(overrides)
-        settings = cls(**values)
-        settings.check()
+        settings = _convert(values)
+        settings._check_relations()
         return settings
 
     def check(self) -> None:
-        """Cross-field and range checks (also run for settings built in code)."""
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            low, high = field.metadata.get("min"), field.metadata.get("max")
-            if low is not None and value < low:
-                raise SettingsError(f"{env_name(field.name)}={value}: must be >= {low}")
-            if high is not None and value > high:
-                raise SettingsError(f"{env_name(field.name)}={value}: must be <= {high}")
+        """Range and cross-field checks (also for settings built in code)."""
+        _convert(msgspec.structs.asdict(self))
+        self._check_relations()
+
+    def _check_relations(self) -> None:
         if self.ttl_seconds_default > self.ttl_seconds_max:
             raise SettingsError(
                 f"{env_name('ttl_seconds_default')}={self.ttl_seconds_default}: must be <= "
@@ -100,17 +97,36 @@ class Settings:
         return self.data_dir / "pg"
 
 
+_INT_FIELDS = frozenset(
+    f.name
+    for f in msgspec.inspect.type_info(Settings).fields
+    if isinstance(f.type, msgspec.inspect.IntType)
+)
+
+
 def env_name(field_name: str) -> str:
     return ENV_PREFIX + field_name.upper()
 
 
-def _parse(field: dataclasses.Field[Any], raw: str) -> Any:
-    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
-    if kind == "int":
-        try:
-            return int(raw.replace("_", ""))
-        except ValueError:
-            raise SettingsError(f"{env_name(field.name)}={raw!r}: expected an integer") from None
-    if kind == "Path":
-        return Path(raw).expanduser()
-    return raw
+def _convert(values: dict[str, Any]) -> Settings:
+    """`values` (strings from the environment, or typed values) as Settings, or SettingsError
+    naming the variable: "RESERVOIR_PORT='eighty': expected `int`, got `str`"."""
+    try:
+        return msgspec.convert(values, Settings, strict=False, dec_hook=_decode)
+    except msgspec.ValidationError as exc:
+        reason, _, where = str(exc).partition(" - at `$.")
+        field = where.rstrip("`")
+        if field not in values:  # not one field's fault
+            raise SettingsError(f"invalid settings: {exc}") from None
+        reason = reason[:1].lower() + reason[1:]
+        raise SettingsError(f"{env_name(field)}={values[field]!r}: {reason}") from None
+
+
+def _decode(kind: type, value: Any) -> Any:
+    """msgspec's hook for the types it does not know: `Path`."""
+    if kind is Path:
+        if isinstance(value, Path):
+            return value
+        if isinstance(value, str):
+            return Path(value).expanduser()
+    raise TypeError(f"Expected `{kind.__name__}`, got `{type(value).__name__}`")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get
+from litestar import Controller, MediaType, Request, Response, get
 
 from reservoir.lib import metrics
 from reservoir.lib.errors import ProblemError
@@ -38,4 +38,9 @@ class HealthController(Controller):
 
     @get("/metrics", summary="Prometheus metrics (text format 0.0.4)")
     async def metrics(self) -> Response[str]:
-        return Response(metrics.REGISTRY.render(), media_type=metrics.CONTENT_TYPE)
+        # the content type as a header: Litestar would append a second charset to media_type
+        return Response(
+            metrics.REGISTRY.render(),
+            media_type=MediaType.TEXT,
+            headers={"Content-Type": metrics.CONTENT_TYPE},
+        )

@@ -34,7 +34,7 @@ from litestar import Litestar
 from reservoir.domain.writes import Writes
 from reservoir.ledger.lock import LedgerLock, LedgerLockedError
 from reservoir.ledger.maintenance import run_maintenance
-from reservoir.ledger.migrations import MigrationError, prepare_ledger
+from reservoir.ledger.migrate import MigrationError, prepare_ledger
 from reservoir.ledger.outbox import relay
 from reservoir.ledger.write_path import WritePath
 from reservoir.lib.embedded import start_embedded_postgres
