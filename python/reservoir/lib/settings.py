@@ -36,7 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65_535)] = 8000
     log_level: str = "info"
-    # limits (CONTRACT "Conventions")
+    # limits (docs/api.md "Conventions")
     lines_per_reservation_max: Positive = 100
     quantity_per_line_max: Positive = 1_000_000
     ttl_seconds_max: Positive = 86_400
