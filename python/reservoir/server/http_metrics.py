@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import Counter
-
 from reservoir.lib import metrics
 
 HTTP_REQUESTS = metrics.counter(
     "reservoir_http_requests_total", "HTTP responses sent", ("method", "route", "status")
 )
-# (method, route, status) -> its labelled child, made on a combination's first response
-_CHILDREN: dict[tuple[str, str, int], Counter] = {}
+# the labelled child per (method, route, status): one dict look-up per response instead of
+# prometheus-client's labels() (which takes a lock and converts every value to str)
+_children: dict[tuple[str, str, int], Any] = {}
 
 
 async def count_response(message: Any, scope: Any) -> None:
     if message["type"] == "http.response.start":
-        route = scope.get("path_template") or "unmatched"
-        key = (scope.get("method", "?"), route, message["status"])
-        child = _CHILDREN.get(key)
+        key = (
+            scope.get("method", "?"),
+            scope.get("path_template") or "unmatched",
+            message["status"],
+        )
+        child = _children.get(key)
         if child is None:
-            child = _CHILDREN[key] = HTTP_REQUESTS.labels(*key)
+            child = _children[key] = HTTP_REQUESTS.labels(*key)
         child.inc()
