@@ -265,7 +265,7 @@ def report(
         "",
         "- `optimal` is the core's exact programme (Ratliff & Rosenthal, extended to several "
         "blocks) on both warehouses (3 blocks; exact up to 5). Its equality with Held-Karp "
-        "and brute force on small instances is checked by `cargo test -p reservoir-engine "
+        "and brute force on small instances is checked by `cargo test -p reservoir-pickpath "
         "--test pickpath_crosscheck`; on the larger lists here, the `OR-Tools shorter` column "
         f"is the independent check: {_better(cells)}.",
         "- Times go through the Python binding (list conversion included) and include no "

@@ -1,6 +1,6 @@
 """Hypothesis stateful test of `reservoir._core.Engine` against a simple Python model.
 
-The Python twin of `rust_core/engine/tests/simulation.rs`: random streams of receipts,
+The Python twin of `rust_core/engine/tests/simulation/`: random streams of receipts,
 adjustments (incl. negative), reservations (1-3 lines, with and without a location, some
 locations non-sellable), commits, releases, extensions, clock ticks (small steps and jumps past
 many expiries, then `expire_due(now)`) and drains (`drain(max)` + `prune_finished`).

@@ -1,8 +1,9 @@
 //! reservoir-engine: the in-memory core of reservoir.
 //!
-//! Stock counters per SKU and location (with the lots in them), reservations with TTL expiry, a change log with
-//! sequence numbers drained by the ledger writer, and pick-path ordering. Plain Rust: no
-//! Python, no clock (time is passed in as `now_ms`), no I/O.
+//! Stock counters per SKU and location (with the lots in them), reservations with TTL expiry,
+//! and a change log with sequence numbers drained by the ledger writer. Plain Rust: no
+//! Python, no clock (time is passed in as `now_ms`), no I/O. Pick paths are their own crate,
+//! `reservoir-pickpath`.
 
 pub mod batch;
 pub mod catalogue;
@@ -13,7 +14,6 @@ pub mod ids;
 pub mod limits;
 pub mod log;
 pub mod lots;
-pub mod pickpath;
 pub mod reservation;
 pub mod stock;
 

@@ -1,4 +1,4 @@
-//! Pick-path routing for Python: thin wrappers over `reservoir_engine::pickpath`.
+//! Pick-path routing for Python: thin wrappers over `reservoir_pickpath`.
 //!
 //! A layout crosses as a plain dict (`layout_from_bins` builds one; `aisles` and
 //! `positions_per_aisle` are required, every other key has the core's default). Pick points
@@ -8,10 +8,11 @@
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use reservoir_engine::pickpath::{
-    self, CartCapacity, Layout, LayoutOptions, Order, PickPathError, PickPoint, Strategy,
-};
 use reservoir_engine::EngineError;
+use reservoir_pickpath::{
+    self as pickpath, CartCapacity, Layout, LayoutOptions, Order, PickPathError, PickPoint,
+    Strategy,
+};
 
 use crate::errors;
 

@@ -17,7 +17,7 @@ mod states;
 
 pub(crate) use states::VERTICES_MAX;
 
-use crate::pickpath::distance::{Grid, Spot};
+use crate::distance::{Grid, Spot};
 use columns::Columns;
 use states::StateTable;
 
@@ -51,7 +51,7 @@ pub(crate) fn solve(grid: &Grid, spots: &[Spot]) -> Option<ExactRoute> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pickpath::layout::{Layout, PickPoint};
+    use crate::layout::{Layout, PickPoint};
 
     #[test]
     #[ignore = "prints state counts and build times for every supported block count"]

@@ -3,9 +3,9 @@
 //! improved by 2-opt and Or-opt on the exact distance matrix, the shortest kept (see
 //! `local_search`).
 
-use crate::pickpath::distance::{Grid, Spot};
-use crate::pickpath::exact;
-use crate::pickpath::local_search;
+use crate::distance::{Grid, Spot};
+use crate::exact;
+use crate::local_search;
 
 /// Visiting order of a shortest route (exact when the block count allows).
 pub(crate) fn optimal(grid: &Grid, spots: &[Spot]) -> Vec<usize> {

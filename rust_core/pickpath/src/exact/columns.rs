@@ -4,7 +4,7 @@
 //! the cost of each segment configuration.
 
 use super::states::{Segment, SEGMENT_CONFIGS};
-use crate::pickpath::distance::{Grid, Spot};
+use crate::distance::{Grid, Spot};
 
 /// One block segment of one aisle.
 #[derive(Clone, Debug, Default)]

@@ -9,7 +9,7 @@ use std::fmt;
 pub enum PickPathError {
     /// `aisles` is 0.
     NoAisles,
-    /// `aisles` is above [`crate::pickpath::AISLES_MAX`].
+    /// `aisles` is above [`crate::AISLES_MAX`].
     TooManyAisles {
         /// Requested aisles.
         aisles: u32,
@@ -18,7 +18,7 @@ pub enum PickPathError {
     },
     /// `positions_per_aisle` is 0.
     NoPositions,
-    /// `positions_per_aisle` is above [`crate::pickpath::POSITIONS_PER_AISLE_MAX`].
+    /// `positions_per_aisle` is above [`crate::POSITIONS_PER_AISLE_MAX`].
     TooManyPositions {
         /// Requested positions per aisle.
         positions_per_aisle: u32,
@@ -32,7 +32,7 @@ pub enum PickPathError {
         /// The value given, metres.
         value_m: f64,
     },
-    /// More middle cross aisles than [`crate::pickpath::MIDDLE_CROSS_AISLES_MAX`].
+    /// More middle cross aisles than [`crate::MIDDLE_CROSS_AISLES_MAX`].
     TooManyMiddleCrossAisles {
         /// Entries given.
         count: usize,

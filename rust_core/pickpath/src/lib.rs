@@ -2,7 +2,7 @@
 //! exact solvers for cross-checking, and order batching. Pure functions, no I/O, no clock.
 //!
 //! ```
-//! use reservoir_engine::pickpath::{route, Layout, PickPoint, Strategy};
+//! use reservoir_pickpath::{route, Layout, PickPoint, Strategy};
 //! let layout = Layout::new(10, 40).unwrap();
 //! let picks = [PickPoint::new(3, 12), PickPoint::new(7, 30), PickPoint::new(3, 2)];
 //! let best = route(&layout, &picks, "optimal".parse::<Strategy>().unwrap()).unwrap();

@@ -5,7 +5,7 @@
 mod pickpath {
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
-    use reservoir_engine::pickpath::{
+    use reservoir_pickpath::{
         batch_orders, distance_matrix, route, walking_distance_m, CartCapacity, Layout,
         LayoutOptions, Order, PickPathError, PickPoint, Point, Strategy,
     };

@@ -6,8 +6,8 @@
 mod pickpath {
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
-    use reservoir_engine::pickpath::local_search::{local_search_route, PASSES_MAX};
-    use reservoir_engine::pickpath::{
+    use reservoir_pickpath::local_search::{local_search_route, PASSES_MAX};
+    use reservoir_pickpath::{
         brute_force, distance_matrix, held_karp, route, Layout, PickPoint, Route, Strategy,
     };
 

@@ -13,7 +13,7 @@
 //! each sub-aisle by entering and returning.
 
 use super::picks_by_block::{up_the_left_pick_aisle, PicksByBlock};
-use crate::pickpath::distance::{Grid, Spot};
+use crate::distance::{Grid, Spot};
 
 /// Visiting order (pick indices) of the multi-block largest-gap heuristic.
 pub(crate) fn largest_gap(grid: &Grid, spots: &[Spot]) -> Vec<usize> {

@@ -11,7 +11,7 @@
 //! else entered and left from the front).
 
 use super::picks_by_block::{nearer_end, up_the_left_pick_aisle, PicksByBlock};
-use crate::pickpath::distance::Spot;
+use crate::distance::Spot;
 
 /// Visiting order (pick indices) of the multi-block S-shape heuristic.
 pub(crate) fn s_shape(blocks: usize, spots: &[Spot]) -> Vec<usize> {

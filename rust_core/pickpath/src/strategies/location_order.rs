@@ -1,6 +1,6 @@
 //! Location order: visit the stops sorted by aisle, then position (then level, then input order).
 
-use crate::pickpath::layout::PickPoint;
+use crate::layout::PickPoint;
 
 /// Pick indices sorted by `(aisle, position, level, index)`.
 pub(crate) fn location_order(picks: &[PickPoint]) -> Vec<usize> {

@@ -6,7 +6,7 @@
 //! so that the block is left at its front cross aisle at the least vertical walking cost.
 
 use super::picks_by_block::{nearer_end, up_the_left_pick_aisle, PicksByBlock};
-use crate::pickpath::distance::{Grid, Spot};
+use crate::distance::{Grid, Spot};
 
 /// Visiting order (pick indices) of the combined heuristic.
 pub(crate) fn combined(grid: &Grid, spots: &[Spot]) -> Vec<usize> {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::pickpath::distance::Spot;
+use crate::distance::Spot;
 
 /// Remaining picks: for each block (0 = front), aisle -> picks sorted by `y` ascending
 /// (ties by pick index, so stops sharing a bin stay together and in input order).

@@ -2,15 +2,13 @@
 //! positions) and a multi-block (20 x 60, 2 middle cross aisles) warehouse, seeded.
 //! Also prints each strategy's mean route length relative to `optimal`.
 //!
-//! cargo bench -p reservoir-engine --bench pickpath
+//! cargo bench -p reservoir-pickpath --bench pickpath
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use reservoir_engine::pickpath::local_search::{local_search_route, PASSES_MAX};
-use reservoir_engine::pickpath::{
-    batch_orders, route, CartCapacity, Layout, Order, PickPoint, Strategy,
-};
+use reservoir_pickpath::local_search::{local_search_route, PASSES_MAX};
+use reservoir_pickpath::{batch_orders, route, CartCapacity, Layout, Order, PickPoint, Strategy};
 use std::hint::black_box;
 
 const INSTANCES: usize = 32;

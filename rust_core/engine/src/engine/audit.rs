@@ -1,0 +1,128 @@
+//! Comparing and checking engines: the snapshot and the audit of the engine's bookkeeping.
+
+use rustc_hash::FxHashMap;
+
+use crate::ids::{LocId, SkuId};
+use crate::reservation::Status;
+
+use super::{Engine, Snapshot};
+
+impl Engine {
+    /// Levels and open reservations by code, for comparing engines.
+    pub fn snapshot(&self) -> Snapshot {
+        let c = &self.catalogue;
+        let levels = self
+            .stock
+            .iter()
+            .filter(|(_, l)| l.on_hand != 0 || l.reserved != 0 || l.committed != 0)
+            .map(|(sku, l)| {
+                (
+                    (c.sku(sku).to_owned(), c.location(l.location).to_owned()),
+                    (l.on_hand, l.reserved, l.committed),
+                )
+            })
+            .collect();
+        let open = self
+            .holds
+            .iter()
+            .map(|(&seq, h)| {
+                let lines = h
+                    .lines
+                    .iter()
+                    .map(|l| {
+                        (
+                            c.sku(l.sku).to_owned(),
+                            c.location(l.location).to_owned(),
+                            l.quantity,
+                        )
+                    })
+                    .collect();
+                (seq, (h.status, h.expires_at_ms, lines))
+            })
+            .collect();
+        let lots = self
+            .lots
+            .iter()
+            .map(|(sku, location, lot, units)| {
+                let key = (
+                    c.sku(sku).to_owned(),
+                    c.location(location).to_owned(),
+                    self.lots.lot(lot).code.to_string(),
+                );
+                (key, units)
+            })
+            .collect();
+        Snapshot { levels, open, lots }
+    }
+
+    /// Checks the engine's own bookkeeping: counters never negative, `reserved` and
+    /// `committed` equal to the sum of open lines, no oversell (`reserved + committed ≤
+    /// on_hand`) except where `shrunk(sku, location)` says a negative adjustment happened,
+    /// and one timer per held reservation. Returns what is wrong.
+    pub fn audit(&self, shrunk: impl Fn(SkuId, LocId) -> bool) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut sums: FxHashMap<(SkuId, LocId), (i64, i64)> = FxHashMap::default();
+        for hold in self.holds.values() {
+            for l in &hold.lines {
+                let sum = sums.entry((l.sku, l.location)).or_default();
+                match hold.status {
+                    Status::Held => sum.0 += i64::from(l.quantity),
+                    _ => sum.1 += i64::from(l.quantity),
+                }
+            }
+        }
+        for (sku, level) in self.stock.iter() {
+            let name = format!(
+                "{}@{}",
+                self.catalogue.sku(sku),
+                self.catalogue.location(level.location)
+            );
+            if level.on_hand < 0 || level.reserved < 0 || level.committed < 0 {
+                problems.push(format!("{name}: negative counter {level:?}"));
+            }
+            let (held, committed) = sums.remove(&(sku, level.location)).unwrap_or_default();
+            if (held, committed) != (level.reserved, level.committed) {
+                problems.push(format!(
+                    "{name}: open lines hold {held}/{committed}, level says {}/{}",
+                    level.reserved, level.committed
+                ));
+            }
+            if level.shortfall() > 0 && !shrunk(sku, level.location) {
+                problems.push(format!("{name}: oversold {level:?}"));
+            }
+        }
+        if !sums.is_empty() {
+            problems.push(format!("open lines at levels that do not exist: {sums:?}"));
+        }
+        for (sku, location, lot, units) in self.lots.iter() {
+            if units <= 0 {
+                problems.push(format!(
+                    "lot {lot} of sku {sku} at {location}: {units} units"
+                ));
+            }
+        }
+        for (sku, level) in self.stock.iter() {
+            let lotted = self.lots.lotted(sku, level.location);
+            if lotted > level.on_hand.max(0) {
+                problems.push(format!(
+                    "{}@{}: {lotted} units in lots but {} on hand",
+                    self.catalogue.sku(sku),
+                    self.catalogue.location(level.location),
+                    level.on_hand
+                ));
+            }
+        }
+        let held = self
+            .holds
+            .values()
+            .filter(|h| h.status == Status::Held)
+            .count();
+        if held != self.timers.len() {
+            problems.push(format!(
+                "{held} held reservations but {} timers",
+                self.timers.len()
+            ));
+        }
+        problems
+    }
+}

@@ -1,0 +1,163 @@
+//! The simulation's model: on-hand counts from movements, reservations as plain records.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reservoir_engine::{ReservationSeq, Status};
+
+use crate::{LOCATIONS, LOTS, SKUS};
+
+#[derive(Debug, Clone)]
+pub struct ModelHold {
+    pub status: Status,
+    pub expires_at_ms: i64,
+    pub lines: Vec<(String, String, i64)>,
+}
+
+/// The simple model: on-hand counts from movements, reservations as plain records.
+#[derive(Default)]
+pub struct Model {
+    pub on_hand: BTreeMap<(String, String), i64>,
+    pub holds: BTreeMap<ReservationSeq, ModelHold>,
+    pub finished: BTreeMap<ReservationSeq, Status>,
+    pub shrunk: BTreeSet<(String, String)>,
+    /// Units per (sku, location, lot).
+    pub lots: BTreeMap<(String, String, &'static str), i64>,
+    /// When each (sku, lot) was first received (a counter): its age after its expiry day.
+    pub lot_order: BTreeMap<(String, &'static str), u64>,
+}
+
+impl Model {
+    pub fn counters(&self, sku: &str, loc: &str) -> (i64, i64, i64) {
+        let on_hand = *self.on_hand.get(&(sku.into(), loc.into())).unwrap_or(&0);
+        let (mut reserved, mut committed) = (0, 0);
+        for h in self.holds.values() {
+            for (s, l, q) in &h.lines {
+                if s == sku && l == loc {
+                    match h.status {
+                        Status::Held => reserved += q,
+                        _ => committed += q,
+                    }
+                }
+            }
+        }
+        (on_hand, reserved, committed)
+    }
+
+    pub fn available(&self, sku: &str, loc: &str) -> i64 {
+        let sellable = LOCATIONS.iter().any(|&(l, s)| l == loc && s);
+        let (o, r, c) = self.counters(sku, loc);
+        if sellable {
+            (o - r - c).max(0)
+        } else {
+            0
+        }
+    }
+
+    /// Whether the request fits: named lines at their location, pooled lines over the SKU's
+    /// remaining sellable stock (greedy allocation succeeds exactly then).
+    pub fn fits(&self, lines: &[(usize, i64, Option<usize>)]) -> bool {
+        for (s, sku) in SKUS.iter().enumerate() {
+            let mut named: BTreeMap<usize, i64> = BTreeMap::new();
+            let mut pooled = 0;
+            for &(_, q, loc) in lines.iter().filter(|l| l.0 == s) {
+                match loc {
+                    Some(l) => *named.entry(l).or_default() += q,
+                    None => pooled += q,
+                }
+            }
+            let mut spare = 0;
+            for (l, (loc, _)) in LOCATIONS.iter().enumerate() {
+                let available = self.available(sku, loc);
+                let want = named.get(&l).copied().unwrap_or(0);
+                if want > available {
+                    return false;
+                }
+                spare += available - want;
+            }
+            if pooled > spare {
+                return false;
+            }
+        }
+        true
+    }
+
+    pub fn lot_units(&self, sku: &str, loc: &str, lot: Option<&'static str>) -> i64 {
+        match lot {
+            Some(lot) => *self.lots.get(&(sku.into(), loc.into(), lot)).unwrap_or(&0),
+            None => {
+                let lotted: i64 = LOTS
+                    .iter()
+                    .map(|(l, _)| self.lot_units(sku, loc, Some(l)))
+                    .sum();
+                self.counters(sku, loc).0 - lotted
+            }
+        }
+    }
+
+    pub fn move_lot(&mut self, sku: &str, loc: &str, lot: Option<&'static str>, units: i64) {
+        if let Some(lot) = lot {
+            *self.lots.entry((sku.into(), loc.into(), lot)).or_default() += units;
+        }
+    }
+
+    /// The age of a location's oldest lot not already promised (promised units take the
+    /// oldest lots first); None sorts after every lot.
+    pub fn oldest_free(&self, sku: &str, loc: &str) -> (i32, u64) {
+        let (_, r, c) = self.counters(sku, loc);
+        let mut lots: Vec<((i32, u64), i64)> = LOTS
+            .iter()
+            .filter_map(|&(lot, expires)| {
+                let order = *self.lot_order.get(&(sku.into(), lot))?;
+                let age = (expires.unwrap_or(i32::MAX - 1), order);
+                Some((age, self.lot_units(sku, loc, Some(lot))))
+            })
+            .collect();
+        lots.sort();
+        let mut skip = r + c;
+        for (age, units) in lots {
+            if units > skip {
+                return age;
+            }
+            skip -= units.min(skip);
+        }
+        (i32::MAX, u64::MAX)
+    }
+
+    /// Where a line without a location takes units from, in order.
+    pub fn allocation_order(&self, sku: &str) -> Vec<(&'static str, i64)> {
+        let lotted = self.lot_order.keys().any(|(s, _)| s == sku);
+        let mut order: Vec<_> = LOCATIONS
+            .iter()
+            .map(|&(loc, _)| (loc, self.available(sku, loc)))
+            .filter(|&(_, available)| available > 0)
+            .map(|(loc, available)| {
+                let age = if lotted {
+                    self.oldest_free(sku, loc)
+                } else {
+                    (i32::MAX, u64::MAX)
+                };
+                (age, -available, loc)
+            })
+            .collect();
+        order.sort();
+        order.into_iter().map(|(_, a, loc)| (loc, -a)).collect()
+    }
+
+    /// Records that an open reservation reached a final state.
+    pub fn finish(&mut self, seq: ReservationSeq, status: Status) {
+        self.holds.remove(&seq);
+        self.finished.insert(seq, status);
+    }
+
+    pub fn expire_due(&mut self, now: i64) {
+        let due: Vec<_> = self
+            .holds
+            .iter()
+            .filter(|(_, h)| h.status == Status::Held && h.expires_at_ms <= now)
+            .map(|(&s, _)| s)
+            .collect();
+        for seq in due {
+            self.finish(seq, Status::Expired);
+        }
+    }
+}

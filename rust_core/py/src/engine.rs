@@ -1,0 +1,413 @@
+//! The engine binding: each method converts its arguments, calls the engine and converts
+//! the answer (see `rows`).
+
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::PyString;
+use reservoir_engine as core;
+use reservoir_engine::parse_reservation_id;
+
+use crate::errors;
+use crate::ids::{seq_of, status_of, Str};
+use crate::limits::Limits;
+use crate::rows::{
+    Batch, LevelDeltaRow, LevelRow, LotLevelRow, LotRow, Outcome, Pick, Reservation,
+};
+
+#[pyclass(module = "reservoir._core")]
+pub(crate) struct Engine {
+    pub(crate) inner: core::Engine,
+    /// The catalogue's codes as Python strings, by id, made once when defined: a line or a
+    /// log row then costs a reference count, not an allocation, a copy and a decode.
+    pub(crate) sku_codes: Vec<Str>,
+    pub(crate) location_codes: Vec<Str>,
+}
+
+#[pymethods]
+impl Engine {
+    #[new]
+    #[pyo3(signature = (limits=None))]
+    fn new(limits: Option<PyRef<'_, Limits>>) -> Self {
+        let limits = limits.map_or_else(core::Limits::default, |l| core::Limits::from(&*l));
+        Self {
+            inner: core::Engine::new(limits),
+            sku_codes: Vec::new(),
+            location_codes: Vec::new(),
+        }
+    }
+
+    fn define_sku(&mut self, py: Python<'_>, sku: &str) -> PyResult<()> {
+        let id = self
+            .inner
+            .define_sku(sku)
+            .map_err(|e| errors::to_py(py, e))?;
+        if id as usize == self.sku_codes.len() {
+            self.sku_codes.push(PyString::new(py, sku).unbind());
+        }
+        Ok(())
+    }
+
+    #[pyo3(signature = (code, sellable=true))]
+    fn define_location(&mut self, py: Python<'_>, code: &str, sellable: bool) -> PyResult<()> {
+        let id = self
+            .inner
+            .define_location(code, sellable)
+            .map_err(|e| errors::to_py(py, e))?;
+        if id as usize == self.location_codes.len() {
+            self.location_codes.push(PyString::new(py, code).unbind());
+        }
+        Ok(())
+    }
+
+    fn has_sku(&self, sku: &str) -> bool {
+        self.inner.catalogue().has_sku(sku)
+    }
+
+    fn has_location(&self, code: &str) -> bool {
+        self.inner.catalogue().has_location(code)
+    }
+
+    // The Python signature is the engine call's; a struct here would only hide that.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (sku, location, quantity, now_ms, *, lot=None, expires_on=None))]
+    fn receive(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        location: &str,
+        quantity: i64,
+        now_ms: i64,
+        lot: Option<&str>,
+        expires_on: Option<i32>,
+    ) -> PyResult<(u64, LevelRow)> {
+        let moved = self
+            .inner
+            .receive(sku, location, quantity, lot, expires_on, now_ms);
+        self.movement(py, sku, moved)
+    }
+
+    #[pyo3(signature = (sku, location, delta, now_ms, *, lot=None))]
+    fn adjust(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        location: &str,
+        delta: i64,
+        now_ms: i64,
+        lot: Option<&str>,
+    ) -> PyResult<(u64, LevelRow)> {
+        let moved = self.inner.adjust(sku, location, delta, lot, now_ms);
+        self.movement(py, sku, moved)
+    }
+
+    #[pyo3(signature = (sku, location, quantity, now_ms, *, lot=None))]
+    fn return_units(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        location: &str,
+        quantity: i64,
+        now_ms: i64,
+        lot: Option<&str>,
+    ) -> PyResult<(u64, LevelRow)> {
+        let moved = self
+            .inner
+            .return_units(sku, location, quantity, lot, now_ms);
+        self.movement(py, sku, moved)
+    }
+
+    // The Python signature is the engine call's; a struct here would only hide that.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(name = "transfer", signature = (sku, from_location, to_location, quantity, now_ms, *, lot=None))]
+    fn transfer_units(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        from_location: &str,
+        to_location: &str,
+        quantity: i64,
+        now_ms: i64,
+        lot: Option<&str>,
+    ) -> PyResult<(u64, LevelRow, LevelRow)> {
+        let (lsn, from, to) = self
+            .inner
+            .transfer(sku, from_location, to_location, quantity, lot, now_ms)
+            .map_err(|e| errors::to_py(py, e))?;
+        let sku = self
+            .inner
+            .catalogue()
+            .sku_id(sku)
+            .expect("moved SKU exists");
+        Ok((lsn, self.level_row(sku, &from), self.level_row(sku, &to)))
+    }
+
+    fn reserve(
+        &mut self,
+        py: Python<'_>,
+        lines: Vec<(PyBackedStr, i64, Option<PyBackedStr>)>,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> PyResult<Reservation> {
+        let requests: Vec<core::LineRequest<'_>> = lines
+            .iter()
+            .map(|(sku, quantity, location)| core::LineRequest {
+                sku,
+                quantity: *quantity,
+                location: location.as_deref(),
+            })
+            .collect();
+        let view = self
+            .inner
+            .reserve(&requests, ttl_ms, now_ms)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(self.reservation(py, view))
+    }
+
+    fn commit(&mut self, py: Python<'_>, reservation_id: &str, now_ms: i64) -> PyResult<Outcome> {
+        let out = self
+            .inner
+            .commit(seq_of(reservation_id)?, now_ms)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(self.outcome(py, out))
+    }
+
+    fn release(&mut self, py: Python<'_>, reservation_id: &str, now_ms: i64) -> PyResult<Outcome> {
+        let out = self
+            .inner
+            .release(seq_of(reservation_id)?, now_ms)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(self.outcome(py, out))
+    }
+
+    fn extend(
+        &mut self,
+        py: Python<'_>,
+        reservation_id: &str,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> PyResult<Outcome> {
+        let out = self
+            .inner
+            .extend(seq_of(reservation_id)?, ttl_ms, now_ms)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(self.outcome(py, out))
+    }
+
+    fn ship(
+        &mut self,
+        py: Python<'_>,
+        reservation_id: &str,
+        picks: Vec<Pick>,
+        now_ms: i64,
+    ) -> PyResult<Outcome> {
+        let picks: Vec<_> = picks.iter().map(Pick::as_tuple).collect();
+        let out = self
+            .inner
+            .ship(seq_of(reservation_id)?, &picks, now_ms)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(self.outcome(py, out))
+    }
+
+    // The Python signature is the engine call's; a struct here would only hide that.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (reservation_id, sku, from_location, to_location, quantity, now_ms))]
+    fn reallocate(
+        &mut self,
+        py: Python<'_>,
+        reservation_id: &str,
+        sku: &str,
+        from_location: &str,
+        to_location: Option<&str>,
+        quantity: i64,
+        now_ms: i64,
+    ) -> PyResult<Outcome> {
+        let out = self
+            .inner
+            .reallocate(
+                seq_of(reservation_id)?,
+                sku,
+                from_location,
+                to_location,
+                quantity,
+                now_ms,
+            )
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(self.outcome(py, out))
+    }
+
+    #[pyo3(signature = (now_ms, max_count=100_000))]
+    fn expire_due(&mut self, py: Python<'_>, now_ms: i64, max_count: usize) -> usize {
+        let inner = &mut self.inner;
+        py.detach(|| inner.expire_due(now_ms, max_count))
+    }
+
+    fn get(&self, py: Python<'_>, reservation_id: &str) -> Option<Reservation> {
+        let seq = parse_reservation_id(reservation_id)?;
+        self.inner.get(seq).map(|view| self.reservation(py, view))
+    }
+
+    fn levels(&self, py: Python<'_>, sku: &str) -> PyResult<Vec<LevelRow>> {
+        let id = self
+            .inner
+            .catalogue()
+            .sku_id(sku)
+            .map_err(|e| errors::to_py(py, e))?;
+        let levels = self.inner.levels(sku).map_err(|e| errors::to_py(py, e))?;
+        Ok(levels.iter().map(|l| self.level_row(id, l)).collect())
+    }
+
+    /// The lots of `sku` at `location`, oldest first, then its unlotted units (lot None)
+    /// if it has any.
+    fn lots(&self, py: Python<'_>, sku: &str, location: &str) -> PyResult<Vec<LotRow>> {
+        let c = self.inner.catalogue();
+        let (sku, location) = c
+            .sku_id(sku)
+            .and_then(|s| Ok((s, c.location_id(location)?)))
+            .map_err(|e| errors::to_py(py, e))?;
+        let lots = self.inner.lots();
+        let mut rows: Vec<LotRow> = lots
+            .at(sku, location)
+            .iter()
+            .map(|&(id, units)| {
+                let lot = lots.lot(id);
+                (Some(lot.code.to_string()), lot.expires_on, units)
+            })
+            .collect();
+        let unlotted = self.inner.unlotted(sku, location);
+        if unlotted > 0 {
+            rows.push((None, None, unlotted));
+        }
+        Ok(rows)
+    }
+
+    /// Every lot's units at every location: (sku, location, lot, units).
+    fn all_lots(&self, py: Python<'_>) -> Vec<LotLevelRow> {
+        let lots = self.inner.lots();
+        lots.iter()
+            .map(|(sku, location, lot, units)| {
+                let (sku, loc) = (self.sku_code(py, sku), self.location_code(py, location));
+                (sku, loc, self.lot_code(lot), units)
+            })
+            .collect()
+    }
+
+    /// Where a line without a location takes units of `sku`, in order: (location,
+    /// available). Oldest lot first where the SKU has lots, else the fullest bin.
+    fn allocation_order(&self, py: Python<'_>, sku: &str) -> PyResult<Vec<(Str, i64)>> {
+        let order = self
+            .inner
+            .allocation_order(sku)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(order
+            .into_iter()
+            .map(|(available, location)| (self.location_code(py, location), available))
+            .collect())
+    }
+
+    fn all_levels(&self) -> Vec<LevelRow> {
+        self.inner
+            .all_levels()
+            .map(|(sku, l)| self.level_row(sku, l))
+            .collect()
+    }
+
+    fn open_holds(&self) -> usize {
+        self.inner.held_count()
+    }
+
+    fn next_expiry_ms(&self) -> Option<i64> {
+        self.inner.next_expiry_ms()
+    }
+
+    #[getter]
+    fn last_lsn(&self) -> u64 {
+        self.inner.last_lsn()
+    }
+
+    fn pending(&self) -> usize {
+        self.inner.pending()
+    }
+
+    fn drain(&mut self, py: Python<'_>, max_rows: usize) -> Batch {
+        let entries = self.inner.drain(max_rows);
+        self.batch(py, entries)
+    }
+
+    fn pending_level_deltas(&self, py: Python<'_>) -> Vec<LevelDeltaRow> {
+        self.level_delta_rows(py, &self.inner.pending_summary())
+    }
+
+    /// What the undrained log will add to each lot: (sku, location, lot, units).
+    fn pending_lot_deltas(&self, py: Python<'_>) -> Vec<LotLevelRow> {
+        self.lot_delta_rows(py, &self.inner.pending_summary())
+    }
+
+    fn prune_finished(&mut self, upto_lsn: u64) {
+        self.inner.prune_finished(upto_lsn);
+    }
+
+    fn load_level(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        location: &str,
+        on_hand: i64,
+        reserved: i64,
+        committed: i64,
+    ) -> PyResult<()> {
+        self.inner
+            .load_level(sku, location, on_hand, reserved, committed)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn load_lot(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        lot: &str,
+        expires_on: Option<i32>,
+        first_lsn: u64,
+    ) -> PyResult<()> {
+        self.inner
+            .load_lot(sku, lot, expires_on, first_lsn)
+            .map(drop)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn load_lot_units(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        location: &str,
+        lot: &str,
+        units: i64,
+    ) -> PyResult<()> {
+        self.inner
+            .load_lot_units(sku, location, lot, units)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn load_reservation(
+        &mut self,
+        py: Python<'_>,
+        reservation_id: &str,
+        status: &str,
+        expires_at_ms: i64,
+        lines: Vec<(PyBackedStr, PyBackedStr, i64)>,
+    ) -> PyResult<()> {
+        let seq = seq_of(reservation_id)?;
+        let lines: Vec<(&str, &str, i64)> =
+            lines.iter().map(|(s, l, q)| (&**s, &**l, *q)).collect();
+        self.inner
+            .load_reservation(seq, status_of(status)?, expires_at_ms, &lines)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn set_lsn(&mut self, lsn: u64) {
+        self.inner.set_last_lsn(lsn);
+    }
+
+    fn set_next_reservation_seq(&mut self, seq: u64) {
+        self.inner.set_next_seq(seq);
+    }
+}

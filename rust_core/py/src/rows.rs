@@ -1,0 +1,250 @@
+//! What crosses from the engine to Python: reservations, outcomes, drained batches, levels
+//! and lots as rows, and the conversions that make them.
+
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::PyString;
+use reservoir_engine as core;
+
+use crate::engine::Engine;
+use crate::errors;
+use crate::ids::{id_str, word, Str};
+
+pub(crate) type LineRow = (Str, Str, i64);
+pub(crate) type LevelRow = (String, String, i64, i64, i64, i64, bool);
+pub(crate) type LevelDeltaRow = (Str, Str, i64, i64, i64);
+/// (lsn, at_ms, kind, reservation, sku, location, quantity, expires_at_ms, lot, lot's
+/// expiry day)
+pub(crate) type LogRow = (
+    u64,
+    i64,
+    Str,
+    Option<Str>,
+    Str,
+    Str,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i32>,
+);
+/// (lot or None for unlotted units, expiry day, units)
+pub(crate) type LotRow = (Option<String>, Option<i32>, i64);
+/// (sku, location, lot, units)
+pub(crate) type LotLevelRow = (Str, Str, String, i64);
+
+/// A pick to ship: (sku, location, quantity) of unlotted units, or with the lot at the end.
+#[derive(FromPyObject)]
+pub(crate) enum Pick {
+    Lotted(PyBackedStr, PyBackedStr, i64, Option<PyBackedStr>),
+    Plain(PyBackedStr, PyBackedStr, i64),
+}
+
+impl Pick {
+    pub(crate) fn as_tuple(&self) -> (&str, &str, i64, Option<&str>) {
+        match self {
+            Pick::Lotted(s, l, q, lot) => (s, l, *q, lot.as_deref()),
+            Pick::Plain(s, l, q) => (s, l, *q, None),
+        }
+    }
+}
+
+/// A reservation as the engine holds it.
+#[pyclass(module = "reservoir._core", frozen, get_all)]
+pub(crate) struct Reservation {
+    id: Str,
+    status: &'static str,
+    expires_at_ms: i64,
+    lines: Vec<LineRow>,
+    lsn: u64,
+}
+
+/// The result of commit / release / extend.
+#[pyclass(module = "reservoir._core", frozen, get_all)]
+pub(crate) struct Outcome {
+    id: Str,
+    status: &'static str,
+    changed: bool,
+    expires_at_ms: i64,
+    lines: Vec<LineRow>,
+    lsn: u64,
+}
+
+/// Everything drained from the log, ready for one ledger transaction.
+#[pyclass(module = "reservoir._core", frozen, get_all)]
+pub(crate) struct Batch {
+    first_lsn: u64,
+    last_lsn: u64,
+    rows: Vec<LogRow>,
+    level_deltas: Vec<LevelDeltaRow>,
+    reservations: Vec<(Str, Str, Option<i64>)>,
+    /// net change of every lot the batch touched: (sku, location, lot, units)
+    lot_deltas: Vec<LotLevelRow>,
+}
+
+#[pymethods]
+impl Batch {
+    fn __len__(&self) -> usize {
+        self.rows.len() + self.reservations.len()
+    }
+}
+
+impl Engine {
+    pub(crate) fn sku_code(&self, py: Python<'_>, sku: core::SkuId) -> Str {
+        match self.sku_codes.get(sku as usize) {
+            Some(code) => code.clone_ref(py),
+            None => PyString::new(py, self.inner.catalogue().sku(sku)).unbind(),
+        }
+    }
+
+    pub(crate) fn location_code(&self, py: Python<'_>, location: core::LocId) -> Str {
+        match self.location_codes.get(location as usize) {
+            Some(code) => code.clone_ref(py),
+            None => PyString::new(py, self.inner.catalogue().location(location)).unbind(),
+        }
+    }
+
+    pub(crate) fn lines(&self, py: Python<'_>, lines: &core::Lines) -> Vec<LineRow> {
+        lines
+            .iter()
+            .map(|l| {
+                (
+                    self.sku_code(py, l.sku),
+                    self.location_code(py, l.location),
+                    i64::from(l.quantity),
+                )
+            })
+            .collect()
+    }
+
+    /// The answer to a stock movement: its LSN and the level after.
+    pub(crate) fn movement(
+        &self,
+        py: Python<'_>,
+        sku: &str,
+        moved: core::Result<(u64, core::Level)>,
+    ) -> PyResult<(u64, LevelRow)> {
+        let (lsn, level) = moved.map_err(|e| errors::to_py(py, e))?;
+        let sku = self
+            .inner
+            .catalogue()
+            .sku_id(sku)
+            .expect("moved SKU exists");
+        Ok((lsn, self.level_row(sku, &level)))
+    }
+
+    pub(crate) fn level_row(&self, sku: core::SkuId, level: &core::Level) -> LevelRow {
+        let c = self.inner.catalogue();
+        (
+            c.sku(sku).to_owned(),
+            c.location(level.location).to_owned(),
+            level.on_hand,
+            level.reserved,
+            level.committed,
+            self.inner.reservable(level),
+            c.is_sellable(level.location),
+        )
+    }
+
+    pub(crate) fn reservation(&self, py: Python<'_>, view: core::ReservationView) -> Reservation {
+        Reservation {
+            id: id_str(py, view.seq),
+            status: view.status.as_str(),
+            expires_at_ms: view.expires_at_ms,
+            lines: self.lines(py, &view.lines),
+            lsn: view.lsn,
+        }
+    }
+
+    pub(crate) fn outcome(&self, py: Python<'_>, out: core::Outcome) -> Outcome {
+        let v = out.view;
+        Outcome {
+            id: id_str(py, v.seq),
+            status: v.status.as_str(),
+            changed: out.changed,
+            expires_at_ms: v.expires_at_ms,
+            lines: self.lines(py, &v.lines),
+            lsn: v.lsn,
+        }
+    }
+
+    pub(crate) fn level_delta_rows(
+        &self,
+        py: Python<'_>,
+        summary: &core::BatchSummary,
+    ) -> Vec<LevelDeltaRow> {
+        summary
+            .level_deltas
+            .iter()
+            .map(|(sku, loc, d)| {
+                let (sku, loc) = (self.sku_code(py, *sku), self.location_code(py, *loc));
+                (sku, loc, d.on_hand, d.reserved, d.committed)
+            })
+            .collect()
+    }
+
+    pub(crate) fn lot_code(&self, lot: core::LotId) -> String {
+        self.inner.lots().lot(lot).code.to_string()
+    }
+
+    pub(crate) fn lot_delta_rows(
+        &self,
+        py: Python<'_>,
+        summary: &core::BatchSummary,
+    ) -> Vec<LotLevelRow> {
+        summary
+            .lot_deltas
+            .iter()
+            .map(|&(sku, location, lot, units)| {
+                let (sku, loc) = (self.sku_code(py, sku), self.location_code(py, location));
+                (sku, loc, self.lot_code(lot), units)
+            })
+            .collect()
+    }
+
+    pub(crate) fn batch(&self, py: Python<'_>, entries: Vec<core::LogEntry>) -> Batch {
+        let summary = core::summarize(&entries);
+        let mut rows = Vec::with_capacity(entries.len());
+        for entry in &entries {
+            let id = entry.change.reservation().map(|seq| id_str(py, seq));
+            let expires = match entry.change {
+                core::Change::Reserve { expires_at_ms, .. } => Some(expires_at_ms),
+                _ => None,
+            };
+            entry
+                .change
+                .for_each_ledger_line(|kind, sku, location, quantity, lot| {
+                    let lot = lot.map(|id| self.inner.lots().lot(id));
+                    rows.push((
+                        entry.lsn,
+                        entry.at_ms,
+                        word(py, kind.as_str()),
+                        id.as_ref().map(|id| id.clone_ref(py)),
+                        self.sku_code(py, sku),
+                        self.location_code(py, location),
+                        quantity,
+                        expires,
+                        lot.map(|l| l.code.to_string()),
+                        lot.and_then(|l| l.expires_on),
+                    ));
+                });
+        }
+        Batch {
+            first_lsn: entries.first().map_or(0, |e| e.lsn),
+            last_lsn: entries.last().map_or(0, |e| e.lsn),
+            rows,
+            level_deltas: self.level_delta_rows(py, &summary),
+            lot_deltas: self.lot_delta_rows(py, &summary),
+            reservations: summary
+                .reservations
+                .iter()
+                .map(|r| {
+                    (
+                        id_str(py, r.seq),
+                        word(py, r.status.as_str()),
+                        r.expires_at_ms,
+                    )
+                })
+                .collect(),
+        }
+    }
+}
