@@ -54,20 +54,16 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
-from checks import (
-    FOLD,
-    Check,
-    Records,
-    availability,
-    check_abandoned_expired,
-    check_acked_holds,
-    check_commit_answers,
+from check import Check
+from hold_checks import check_abandoned_expired, check_acked_holds, check_commit_answers
+from records import Records
+from reservoir.ledger.fold import FOLD
+from service_reads import availability, gather_limited, read_reservations
+from stock_checks import (
     check_levels_match_acks,
     check_no_oversell_ever,
     check_no_oversell_now,
     check_receipts,
-    gather_limited,
-    read_reservations,
 )
 
 HERE = Path(__file__).resolve().parent
