@@ -1,0 +1,26 @@
+"""What is measured: the targets, the servers they run on, the hot SKU and the API keys."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SKU, WAREHOUSE, BIN = "HOT-1", "WH-1", "WH-1-A01"
+KEYS = {"storefront": "bench-storefront-key", "warehouse": "bench-warehouse-key"}
+KEYS["admin"] = "bench-admin-key"
+ALL_TARGETS = ["ceiling", "rowlock", "redis", "reservoir", "reservoir-ceiling", "reservoir-before"]
+SERVER_OF = {
+    "ceiling": "rowlock",
+    "reservoir-ceiling": "reservoir",
+    "reservoir-before": "reservoir",
+}
+NOOP = {"ceiling", "reservoir-ceiling"}
+
+
+class Failed(Exception):
+    """A target could not be measured (server missing, did not start, setup refused)."""
+
+
+def reservoir_cmd(target: str, opts: argparse.Namespace) -> str:
+    return opts.before_cmd if target == "reservoir-before" else opts.reservoir_cmd
