@@ -183,7 +183,8 @@ class WritePath:
 
 def write_path_of(request: Request[Any, Any, Any]) -> WritePath:
     """The app's write path, for a handler."""
-    return request.app.state.write_path
+    write_path: WritePath = request.app.state.write_path
+    return write_path
 
 
 @contextlib.asynccontextmanager
