@@ -234,7 +234,9 @@ def _ledger_columns(
     """The columns of ROWS: one entry per ledger row. A row's lot (and its expiry) is the
     engine's; an unlotted receipt may still carry its own expiry date (`meta`)."""
     lsns, ats, kinds, rids, skus, locations, quantities, _, lots, expires = _columns(rows, 10)
-    ref_types, ref_ids, actors = [], [], []
+    ref_types: list[str | None] = []
+    ref_ids: list[str | None] = []
+    actors: list[str] = []
     for i, (lsn, rid) in enumerate(zip(lsns, rids, strict=True)):
         meta = metas.get(lsn)
         actors.append(meta.actor if meta else SYSTEM_ACTOR)
@@ -274,6 +276,8 @@ def _reservation_rows(
     lines: list[tuple[str, int, str, str, int]] = []
     commit_refs: dict[str, str] = {}
     for lsn, at_ms, kind, rid, sku, location, quantity, expires_ms, *_ in batch.rows:
+        if rid is None:  # not a reservation's row: neither a hold nor a commit
+            continue
         if kind == "reserve" and expires_ms is not None:  # a new hold (not an order moving)
             if rid not in created:
                 created[rid] = (at_ms, metas.get(lsn))

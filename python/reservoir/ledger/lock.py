@@ -83,7 +83,8 @@ class LedgerLock:
     @property
     def backend_pid(self) -> int:
         """The PostgreSQL backend holding the lock (for fencing checks in SQL)."""
-        return self.connection.get_server_pid()
+        pid: int = self.connection.get_server_pid()
+        return pid
 
     def on_lost(self, callback: Callable[[LedgerLock], None]) -> None:
         self._on_lost.append(callback)
@@ -127,7 +128,8 @@ class LedgerLock:
 
 
 async def _database(conn: asyncpg.Connection) -> str:
-    return await conn.fetchval("SELECT current_database()")
+    name: str = await conn.fetchval("SELECT current_database()")
+    return name
 
 
 async def _holder(conn: asyncpg.Connection, key: int) -> asyncpg.Record | None:

@@ -125,7 +125,8 @@ async def schema_version(conn: asyncpg.Connection) -> int:
     exists = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
     if not exists:
         return 0
-    return await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+    version: int = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_migrations")
+    return version
 
 
 async def prepare_ledger(conn: asyncpg.Connection, now: datetime | None = None) -> list[int]:

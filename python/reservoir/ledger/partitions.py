@@ -94,7 +94,7 @@ async def _create_partition(
 
 async def _column_list(conn: asyncpg.Connection) -> str:
     """Every column of the ledger, as later migrations left it."""
-    names = await conn.fetchval(
+    names: str = await conn.fetchval(
         """
         SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
         WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped

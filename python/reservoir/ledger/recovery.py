@@ -38,7 +38,8 @@ async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engi
         for sku, location, lot, units in await conn.fetch(LOAD_LOT_UNITS):
             engine.load_lot_units(sku, location, lot, units)
         current: str | None = None
-        status, expires_ms, lines = "", 0, []
+        lines: list[tuple[str, str, int]] = []
+        status, expires_ms = "", 0
         for rid, r_status, r_expires, sku, location, quantity in await conn.fetch(
             LOAD_OPEN_RESERVATIONS
         ):

@@ -13,8 +13,8 @@ the key: scope idempotency keys by it, write `Identity.actor` into the ledger.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -97,7 +97,11 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
     return identity
 
 
-RoleCheck = Callable[[Request[Any, Any, Any]], Awaitable[None]]
+class RoleCheck(Protocol):
+    """A role guard. A protocol, not a Callable alias: assigned to a Controller's
+    `before_request`, a Callable would be type-checked as a method (bound to `self`)."""
+
+    def __call__(self, request: Request[Any, Any, Any], /) -> Awaitable[None]: ...
 
 
 def requires_role(*roles: str) -> RoleCheck:

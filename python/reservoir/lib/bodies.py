@@ -40,7 +40,8 @@ def _decoder(model: type[Any]) -> msgspec.json.Decoder[Any]:
 def decode_body(raw: bytes, model: type[T]) -> T:
     """Decodes `raw` into `model`, strictly; raises 400-mapped Litestar exceptions."""
     try:
-        return _decoder(model).decode(raw)
+        value: T = _decoder(model).decode(raw)
+        return value
     except msgspec.ValidationError as exc:
         message, path = _split(str(exc))
         raise ValidationException(

@@ -44,7 +44,8 @@ class EmbeddedPostgres:
         atexit.unregister(self._server._cleanup)  # done: nothing left for interpreter exit
 
     def dsn_for(self, database: str) -> str:
-        return self._server.get_uri(database=database)
+        uri: str = self._server.get_uri(database=database)
+        return uri
 
 
 def start_embedded_postgres(pgdata: Path) -> EmbeddedPostgres:

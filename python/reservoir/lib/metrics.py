@@ -84,12 +84,12 @@ class Registry:
             metric = cls(name, help_text, labels, registry=self.collectors, **options)
             self._metrics[name] = (metric, labels)
             return metric
-        metric, known = existing
-        if type(metric) is not cls or known != labels:
-            raise ValueError(
-                f"metric {name} already registered as {type(metric).__name__.lower()} {known}"
-            )
-        return metric
+        found, known = existing
+        if isinstance(found, cls) and type(found) is cls and known == labels:
+            return found
+        raise ValueError(
+            f"metric {name} already registered as {type(found).__name__.lower()} {known}"
+        )
 
     def value(self, name: str, labels: dict[str, str] | None = None) -> float | None:
         """A sample's current value (None if there is no such sample): for tests."""

@@ -97,11 +97,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.data_dir / "pg"
 
 
-_INT_FIELDS = frozenset(
-    f.name
-    for f in msgspec.inspect.type_info(Settings).fields
-    if isinstance(f.type, msgspec.inspect.IntType)
-)
+def _int_fields() -> frozenset[str]:
+    """The integer fields: their values may be written with underscores (1_000)."""
+    info = msgspec.inspect.type_info(Settings)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return frozenset(f.name for f in info.fields if isinstance(f.type, msgspec.inspect.IntType))
+
+
+_INT_FIELDS = _int_fields()
 
 
 def env_name(field_name: str) -> str:

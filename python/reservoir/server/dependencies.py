@@ -21,19 +21,23 @@ from reservoir.lib.settings import Settings
 
 
 def provide_pool(state: State) -> asyncpg.Pool:
-    return state.pool
+    pool: asyncpg.Pool = state.pool
+    return pool
 
 
 def provide_settings(state: State) -> Settings:
-    return state.settings
+    settings: Settings = state.settings
+    return settings
 
 
 def provide_write_path(state: State) -> WritePath:
-    return state.write_path
+    write_path: WritePath = state.write_path
+    return write_path
 
 
 def provide_writes(state: State) -> Writes:
-    return state.writes
+    writes: Writes = state.writes
+    return writes
 
 
 def app_dependencies() -> dict[str, Any]:

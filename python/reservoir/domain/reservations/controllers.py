@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -145,7 +146,7 @@ class ReservationController(Controller):
         )
 
 
-class _NoFields(services.msgspec.Struct, forbid_unknown_fields=True):
+class _NoFields(msgspec.Struct, forbid_unknown_fields=True):
     """The body of release: nothing (an empty object is accepted)."""
 
 

@@ -109,13 +109,15 @@ def invalid_state(rid: str, status: str) -> _core.InvalidState:
     return exc
 
 
-async def fetch(pool: asyncpg.Pool, rid: str, *, with_lines: bool = False) -> tuple[Stored, list]:
+async def fetch(
+    pool: asyncpg.Pool, rid: str, *, with_lines: bool = False
+) -> tuple[Stored, list[tuple[str, str, int]]]:
     """The stored reservation (and its lines), or 404."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(SELECT_RESERVATION, rid)
         if row is None:
             raise not_found(rid)
-        lines = []
+        lines: list[tuple[str, str, int]] = []
         if with_lines:
             lines = [(r[0], r[2], r[1]) for r in await conn.fetch(SELECT_LINES, rid)]
     return Stored(row[0], row[1], to_ms(row[2]), to_ms(row[3]), row[4], row[5]), lines

@@ -35,7 +35,9 @@ def transaction_id(lsn: int) -> str:
     return f"txn_{lsn}"
 
 
-def _movement(lsn: int, level: tuple, delta: int | None = None, lot: str | None = None) -> bytes:
+def _movement(
+    lsn: int, level: tuple[Any, ...], delta: int | None = None, lot: str | None = None
+) -> bytes:
     sku, location, on_hand, reserved, committed, available, _ = level
     shortfall = max(0, reserved + committed - on_hand) if delta is not None else None
     return encode(
@@ -191,6 +193,6 @@ class StockController(Controller):
         return await writes.perform(request, caller, apply)
 
 
-def _level(level: tuple) -> LevelOut:
+def _level(level: tuple[Any, ...]) -> LevelOut:
     _, location, on_hand, reserved, committed, available, _ = level
     return LevelOut(location, on_hand, reserved, committed, available)
