@@ -114,6 +114,9 @@ LotRow = tuple[str | None, int | None, int]
 LotLevelRow = tuple[str, str, str, int]
 # A pick to ship: (sku, location, quantity) of unlotted units, or with the lot at the end
 Pick = tuple[str, str, int] | tuple[str, str, int, str | None]
+# Which lots a confirmation's picks ship: (per pick [(lot | None, units)], None), or
+# ([], (index of a pick its bin cannot cover, units the bin has for it))
+ShipLots = tuple[list[list[tuple[str | None, int]]], tuple[int, int] | None]
 
 class Batch:
     """What `Engine.drain` hands the writer: everything logged up to `last_lsn`."""
@@ -202,6 +205,35 @@ class Engine:
     ) -> Outcome:
         """Moves committed units of an order from one location to another with units to
         spare (None: the first other one in `allocation_order`); else InsufficientStock."""
+    def reallocate_spare(
+        self,
+        reservation_id: str,
+        sku: str,
+        from_location: str,
+        exclude: list[str],
+        quantity: int,
+        now_ms: int,
+    ) -> tuple[str, Outcome] | None:
+        """Moves a short pick's missing committed units to the first location in
+        `allocation_order` with `quantity` to spare, never `from_location` nor one in
+        `exclude` (where the same confirmation came up short): (that location, outcome).
+        None when no location has enough; then nothing moves and nothing else is checked.
+        Otherwise as `reallocate` to that location."""
+    def lots_to_pick(
+        self, stops: list[tuple[str, str, int]], taken: list[LotLevelRow]
+    ) -> list[list[tuple[str | None, int]]]:
+        """Which lots pick-list stops (sku, location, quantity), in route order, take; changes
+        nothing. At its bin a stop takes the oldest lots first (first to expire, then first
+        received), less what `taken` says open lists take of each lot and what the stops
+        before it took, then unlotted units (None) for the rest, there or not. Per stop
+        [(lot | None, units)]; a stop of no units takes nothing."""
+    def lots_to_ship(self, picks: list[Pick]) -> ShipLots:
+        """Which lots a confirmation's picks (sku, location, quantity[, lot]) ship, before
+        anything ships; changes nothing. Every pick first takes its own lot (None: unlotted
+        units), across all the picks; where that lot has since left the bin, the rest comes
+        from what the bin still has, oldest lot first, then unlotted. Returns (per pick
+        [(lot | None, units)], None), or ([], (pick index, units its bin has for it)) when a
+        pick asks for more than its bin holds."""
     def expire_due(self, now_ms: int, max_count: int = 100_000) -> int:
         """Expires holds due at `now_ms` (O(due)); returns how many."""
     def get(self, reservation_id: str) -> Reservation | None:

@@ -21,7 +21,7 @@ use crate::expiry::ExpiryTimers;
 use crate::ids::{LocId, ReservationSeq, SeqMap, SkuId};
 use crate::limits::Limits;
 use crate::log::{Change, ChangeLog};
-use crate::lots::{Age, LotTable};
+use crate::lots::{Age, LotId, LotTable};
 use crate::reservation::{Finished, Hold, Lines, Status};
 use crate::stock::StockTable;
 
@@ -51,6 +51,19 @@ pub struct Outcome {
     pub view: ReservationView,
     /// False when the call changed nothing (it was already in that state).
     pub changed: bool,
+}
+
+/// The lots one pick ships, its own lot first: (lot, units); `None` for the bin's units
+/// outside any lot.
+pub type PickedLots = SmallVec<[(Option<LotId>, i64); 2]>;
+
+/// Where a confirmation's picks ship from (see [`Engine::lots_to_ship`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LotsToShip {
+    /// Per pick, in the order given, the lots it ships.
+    Ship(Vec<PickedLots>),
+    /// Pick `pick` (an index) asks for more than its bin holds for it: only `available`.
+    Short { pick: usize, available: i64 },
 }
 
 /// The engine's whole observable state, for comparing two engines (replay, recovery).

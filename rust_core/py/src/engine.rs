@@ -11,7 +11,8 @@ use crate::errors;
 use crate::ids::{seq_of, status_of, Str};
 use crate::limits::Limits;
 use crate::rows::{
-    Batch, LevelDeltaRow, LevelRow, LotLevelRow, LotRow, Outcome, Pick, Reservation,
+    Batch, LevelDeltaRow, LevelRow, LotLevelRow, LotRow, Outcome, Pick, PickedRow, Reservation,
+    ShipLotsRow,
 };
 
 #[pyclass(module = "reservoir._core")]
@@ -206,6 +207,73 @@ impl Engine {
             .ship(seq_of(reservation_id)?, &picks, now_ms)
             .map_err(|e| errors::to_py(py, e))?;
         Ok(self.outcome(py, out))
+    }
+
+    /// Which lots a confirmation's picks ship, before anything ships (the engine's
+    /// `lots_to_ship`): per pick its [(lot, units)], own lot first, and None; or [] and
+    /// (pick index, units its bin has for it) when a pick asks for more than its bin holds.
+    fn lots_to_ship(&self, py: Python<'_>, picks: Vec<Pick>) -> PyResult<ShipLotsRow> {
+        let picks: Vec<_> = picks.iter().map(Pick::as_tuple).collect();
+        let planned = self
+            .inner
+            .lots_to_ship(&picks)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(match planned {
+            core::LotsToShip::Ship(per_pick) => (self.picked_rows(&per_pick), None),
+            core::LotsToShip::Short { pick, available } => (Vec::new(), Some((pick, available))),
+        })
+    }
+
+    /// Which lots pick-list stops (sku, location, quantity), in route order, take, given
+    /// what open lists already take of each lot, (sku, location, lot, units) (the engine's
+    /// `lots_to_pick`): per stop [(lot, units)], oldest lot first, None for the rest.
+    fn lots_to_pick(
+        &self,
+        py: Python<'_>,
+        stops: Vec<(PyBackedStr, PyBackedStr, i64)>,
+        taken: Vec<(PyBackedStr, PyBackedStr, PyBackedStr, i64)>,
+    ) -> PyResult<Vec<PickedRow>> {
+        let stops: Vec<(&str, &str, i64)> =
+            stops.iter().map(|(s, l, q)| (&**s, &**l, *q)).collect();
+        let taken: Vec<(&str, &str, &str, i64)> = taken
+            .iter()
+            .map(|(s, l, lot, n)| (&**s, &**l, &**lot, *n))
+            .collect();
+        let picked = self
+            .inner
+            .lots_to_pick(&stops, &taken)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(self.picked_rows(&picked))
+    }
+
+    /// Moves a short pick's missing units to the first bin in the allocation order with
+    /// enough to spare, never `from_location` nor one of `exclude` (the engine's
+    /// `reallocate_spare`): (that bin, outcome), or None when no bin has enough.
+    // The Python signature is the engine call's; a struct here would only hide that.
+    #[allow(clippy::too_many_arguments)]
+    fn reallocate_spare(
+        &mut self,
+        py: Python<'_>,
+        reservation_id: &str,
+        sku: &str,
+        from_location: &str,
+        exclude: Vec<PyBackedStr>,
+        quantity: i64,
+        now_ms: i64,
+    ) -> PyResult<Option<(Str, Outcome)>> {
+        let exclude: Vec<&str> = exclude.iter().map(|code| &**code).collect();
+        let moved = self
+            .inner
+            .reallocate_spare(
+                seq_of(reservation_id)?,
+                sku,
+                from_location,
+                &exclude,
+                quantity,
+                now_ms,
+            )
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(moved.map(|(to, out)| (self.location_code(py, to), self.outcome(py, out))))
     }
 
     // The Python signature is the engine call's; a struct here would only hide that.

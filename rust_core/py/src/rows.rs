@@ -32,6 +32,12 @@ pub(crate) type LotRow = (Option<String>, Option<i32>, i64);
 /// (sku, location, lot, units)
 pub(crate) type LotLevelRow = (Str, Str, String, i64);
 
+/// The lots one pick or stop takes: [(lot or None for unlotted units, units)].
+pub(crate) type PickedRow = Vec<(Option<String>, i64)>;
+/// Which lots a confirmation's picks ship: per pick its lots, and None; or [] and (pick
+/// index, units its bin has for it) for a short pick.
+pub(crate) type ShipLotsRow = (Vec<PickedRow>, Option<(usize, i64)>);
+
 /// A pick to ship: (sku, location, quantity) of unlotted units, or with the lot at the end.
 #[derive(FromPyObject)]
 pub(crate) enum Pick {
@@ -184,6 +190,17 @@ impl Engine {
 
     pub(crate) fn lot_code(&self, lot: core::LotId) -> String {
         self.inner.lots().lot(lot).code.to_string()
+    }
+
+    pub(crate) fn picked_rows(&self, per_pick: &[core::PickedLots]) -> Vec<PickedRow> {
+        per_pick
+            .iter()
+            .map(|lots| {
+                lots.iter()
+                    .map(|&(lot, units)| (lot.map(|id| self.lot_code(id)), units))
+                    .collect()
+            })
+            .collect()
     }
 
     pub(crate) fn lot_delta_rows(

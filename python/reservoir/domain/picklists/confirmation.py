@@ -5,7 +5,10 @@ confirmation changes nothing.
 A stop's units ship from the lot it names. Where that lot no longer has them at the bin (a
 transfer or a count since the list was made), the rest ships from the bin's other units,
 oldest lot first, then unlotted ones: the units the picker took there. More than the bin
-holds is refused (a count must record the loss first).
+holds is refused (a count must record the loss first). The engine decides both which lots
+ship (`Engine.lots_to_ship`) and where a short pick's missing units go
+(`Engine.reallocate_spare`); this module checks the picks against the list, calls it and
+records what it did.
 
 An interrupted confirmation (ledger has the `ship` entries, the list was not marked) is
 recognised by `ship` entries of the list's stops after the LSN the list was created at (no
@@ -116,48 +119,30 @@ def plan(
 
 
 def _ship_from_lots_on_hand(result: Plan, engine: _core.Engine, field_of: dict[int, str]) -> None:
-    """Resolves every ship line against the units at its bin now (lots oldest first, then
-    unlotted; see the module). Every line first takes its own lot, across the whole
-    confirmation, so a line short of its lot never takes a lot another line names; then the
-    rest comes from what is left at the bin, in the bin's order. Refuses a pick of more than
-    the bin holds."""
-    at_bin: dict[tuple[str, str], dict[str | None, int]] = {}
-    for lines in result.ships.values():
-        for sku, location, _, _ in lines:
-            if (sku, location) not in at_bin:
-                at_bin[(sku, location)] = {c: n for c, _, n in engine.lots(sku, location)}
-    resolved: dict[str, list[list[Line]]] = {}  # per reservation, per line: what it ships
-    for rid, lines in result.ships.items():
-        for sku, location, quantity, lot in lines:
-            units = at_bin[(sku, location)]
-            own = min(quantity, units.get(lot, 0))
-            units[lot] = units.get(lot, 0) - own
-            resolved.setdefault(rid, []).append([(sku, location, own, lot)] if own else [])
-    for rid, lines in result.ships.items():
-        for (sku, location, quantity, _), shipped in zip(lines, resolved[rid], strict=True):
-            units = at_bin[(sku, location)]
-            left = quantity - sum(line[2] for line in shipped)
-            for code in units:
-                take = min(left, units[code])
-                if take > 0:
-                    shipped.append((sku, location, take, code))
-                    units[code] -= take
-                    left -= take
-            if left > 0:
-                seq = next(
-                    st.seq
-                    for st in result.pick_list.stops
-                    if (st.reservation_id, st.sku, st.location) == (rid, sku, location)
-                )
-                raise problems.cannot_ship(
-                    field_of[seq],
-                    f"{quantity} of {sku} picked at {location}, but only {quantity - left} of "
-                    "them are on hand there: record a stock adjustment first.",
-                    sku=sku,
-                    location=location,
-                )
-    for rid in result.ships:
-        result.ships[rid] = [line for shipped in resolved[rid] for line in shipped]
+    """Resolves every ship line against the units at its bin now: the engine says which lots
+    each pick ships, over the whole confirmation at once (`Engine.lots_to_ship`; see the
+    module), and refuses a pick of more than the bin holds."""
+    picks = [(rid, line) for rid, lines in result.ships.items() for line in lines]
+    lots, short = engine.lots_to_ship([line for _, line in picks])
+    if short is not None:
+        pick, on_hand = short
+        rid, (sku, location, quantity, _) = picks[pick]
+        seq = next(
+            st.seq
+            for st in result.pick_list.stops
+            if (st.reservation_id, st.sku, st.location) == (rid, sku, location)
+        )
+        raise problems.cannot_ship(
+            field_of[seq],
+            f"{quantity} of {sku} picked at {location}, but only {on_hand} of "
+            "them are on hand there: record a stock adjustment first.",
+            sku=sku,
+            location=location,
+        )
+    ships: dict[str, list[Line]] = {rid: [] for rid in result.ships}
+    for (rid, (sku, location, _, _)), shipped in zip(picks, lots, strict=True):
+        ships[rid] += [(sku, location, units, lot) for lot, units in shipped]
+    result.ships = ships
 
 
 def ship(engine: _core.Engine, confirmed: Plan, at_ms: int) -> tuple[list[int], dict[str, str]]:
@@ -177,8 +162,10 @@ def ship(engine: _core.Engine, confirmed: Plan, at_ms: int) -> tuple[list[int], 
 
 
 def reallocate_shortfalls(engine: _core.Engine, confirmed: Plan, at_ms: int) -> list[int]:
-    """Moves each short stop's missing units to the sellable bin with the most to spare, so
-    a later list can pick them there; where no bin has enough, they stay (reported)."""
+    """Moves each short stop's missing units to the sellable bin the engine picks (the first
+    in its allocation order with enough to spare, never one where this confirmation just came
+    up short), so a later list can pick them there; where no bin has enough, they stay
+    (reported)."""
     lsns = []
     short_bins = {
         (confirmed.pick_list.stops[i].sku, confirmed.pick_list.stops[i].location)
@@ -187,33 +174,20 @@ def reallocate_shortfalls(engine: _core.Engine, confirmed: Plan, at_ms: int) -> 
     for i in confirmed.short:
         stop = confirmed.pick_list.stops[i]
         shortfall = stop.quantity - confirmed.picked[i]
-        before = engine.get(stop.reservation_id)
-        target = _spare_bin(engine, stop.sku, shortfall, short_bins)
-        if before is None or target is None:
+        if engine.get(stop.reservation_id) is None:
             confirmed.reallocated[i] = None
             continue
-        out = engine.reallocate(
-            stop.reservation_id, stop.sku, stop.location, target, shortfall, at_ms
+        exclude = sorted(location for sku, location in short_bins if sku == stop.sku)
+        moved = engine.reallocate_spare(
+            stop.reservation_id, stop.sku, stop.location, exclude, shortfall, at_ms
         )
+        if moved is None:
+            confirmed.reallocated[i] = None
+            continue
+        target, out = moved
         lsns.append(out.lsn)
         confirmed.reallocated[i] = target
     return lsns
-
-
-def _spare_bin(
-    engine: _core.Engine, sku: str, quantity: int, short_bins: set[tuple[str, str]]
-) -> str | None:
-    """The first sellable location in the engine's allocation order (oldest lot first, else
-    the most to spare) with at least `quantity` of `sku` to spare, never one where this
-    confirmation just came up short."""
-    return next(
-        (
-            location
-            for location, available in engine.allocation_order(sku)
-            if available >= quantity and (sku, location) not in short_bins
-        ),
-        None,
-    )
 
 
 def confirmed_view(

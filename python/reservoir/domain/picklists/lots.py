@@ -1,7 +1,8 @@
 """Which lots a pick list's stops take: at each bin the oldest lot first (first to expire,
-then first received; the engine keeps a bin's lots in that order), leaving out units of a
-lot that open lists already take, and the bin's unlotted units last. A routed stop becomes
-one stop per lot, consecutive in the route (same bin: no walking between them)."""
+then first received), leaving out units of a lot that open lists already take, and the bin's
+unlotted units last. The engine decides it (`Engine.lots_to_pick`); this module reads what
+open lists take from the database and splits the stops. A routed stop becomes one stop per
+lot, consecutive in the route (same bin: no walking between them)."""
 
 from __future__ import annotations
 
@@ -37,21 +38,19 @@ async def units_in_open_lists(conn: asyncpg.Connection, stops: Iterable[Stop]) -
 def split_by_lot(
     stops: Sequence[Stop], engine: _core.Engine, taken: dict[LotKey, int]
 ) -> tuple[Stop, ...]:
-    """`stops` (in route order) split into the lots they pick; `taken` (units of each lot
-    already in open lists) grows by what these stops take. What the bin's free lots do not
-    cover is picked from its unlotted units (`lot` None), or comes up short at the bin."""
+    """`stops` (in route order) split into the lots they pick, as the engine allocates them
+    (`Engine.lots_to_pick`; see the module); `taken` (units of each lot already in open
+    lists) grows by what these stops take. What the bin's free lots do not cover is picked
+    from its unlotted units (`lot` None), or comes up short at the bin."""
+    picked = engine.lots_to_pick(
+        [(s.sku, s.location, s.quantity) for s in stops],
+        [(sku, location, lot, units) for (sku, location, lot), units in taken.items()],
+    )
     out: list[Stop] = []
-    for stop in stops:
-        left = stop.quantity
-        for lot, _, units in engine.lots(stop.sku, stop.location):
-            if lot is None or left == 0:
-                break
-            key = (stop.sku, stop.location, lot)
-            take = min(left, units - taken.get(key, 0))
-            if take > 0:
-                out.append(dataclasses.replace(stop, quantity=take, lot=lot))
-                taken[key] = taken.get(key, 0) + take
-                left -= take
-        if left > 0:
-            out.append(dataclasses.replace(stop, quantity=left, lot=None))
+    for stop, lots in zip(stops, picked, strict=True):
+        for lot, units in lots:
+            out.append(dataclasses.replace(stop, quantity=units, lot=lot))
+            if lot is not None:
+                key = (stop.sku, stop.location, lot)
+                taken[key] = taken.get(key, 0) + units
     return tuple(out)

@@ -54,7 +54,7 @@ impl Engine {
                 id
             }
             None => self
-                .best_location(sku_id, from_id, quantity)
+                .best_location(sku_id, quantity, |location| location == from_id)
                 .unwrap_or(from_id),
         };
         let available = if to_id == from_id {
@@ -84,12 +84,46 @@ impl Engine {
         Ok(self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms))
     }
 
-    /// The first location other than `except` in the SKU's allocation order with
-    /// `quantity` available.
-    fn best_location(&self, sku: SkuId, except: LocId, quantity: i64) -> Option<LocId> {
+    /// Moves `quantity` committed units of an order's line at `from` to the first location
+    /// in [`Engine::allocation_order`] with that many to spare, never `from` nor one of
+    /// `exclude`: where a confirmation sends a short pick's missing units, never to a bin
+    /// where the same confirmation came up short. Returns that location and the outcome, or
+    /// `None` when no location has enough: then nothing moves and nothing else is checked.
+    /// Otherwise as [`Engine::reallocate`] to that location.
+    pub fn reallocate_spare(
+        &mut self,
+        seq: ReservationSeq,
+        sku: &str,
+        from: &str,
+        exclude: &[&str],
+        quantity: i64,
+        now_ms: i64,
+    ) -> Result<Option<(LocId, Outcome)>> {
+        let sku_id = self.catalogue.sku_id(sku)?;
+        let c = &self.catalogue;
+        let excluded = |location| {
+            let code = c.location(location);
+            code == from || exclude.contains(&code)
+        };
+        let Some(to) = self.best_location(sku_id, quantity, excluded) else {
+            return Ok(None);
+        };
+        let code = self.catalogue.location(to).to_owned();
+        let outcome = self.reallocate(seq, sku, from, Some(&code), quantity, now_ms)?;
+        Ok(Some((to, outcome)))
+    }
+
+    /// The first location in the SKU's allocation order with `quantity` available that is
+    /// not `excluded`.
+    fn best_location(
+        &self,
+        sku: SkuId,
+        quantity: i64,
+        excluded: impl Fn(LocId) -> bool,
+    ) -> Option<LocId> {
         self.ranked(sku, &Taken::new())
             .into_iter()
-            .find(|&(available, location)| location != except && available >= quantity)
+            .find(|&(available, location)| available >= quantity && !excluded(location))
             .map(|(_, location)| location)
     }
 
