@@ -4,6 +4,7 @@ Time is always passed in (`now_ms`: milliseconds since the Unix epoch); the core
 a clock. SKUs and location codes cross as `str`, reservation ids as stable strings.
 """
 
+from collections.abc import Sequence
 from typing import Final
 
 __version__: Final[str]
@@ -190,7 +191,7 @@ class Engine:
     def commit(self, reservation_id: str, now_ms: int) -> Outcome: ...
     def release(self, reservation_id: str, now_ms: int) -> Outcome: ...
     def extend(self, reservation_id: str, ttl_ms: int, now_ms: int) -> Outcome: ...
-    def ship(self, reservation_id: str, picks: list[Pick], now_ms: int) -> Outcome:
+    def ship(self, reservation_id: str, picks: Sequence[Pick], now_ms: int) -> Outcome:
         """Ships picked (sku, location, quantity[, lot]) of a committed reservation: the units
         leave `on_hand` and `committed` (and their lot). A short pick leaves the rest
         committed; shipping everything makes it `fulfilled`."""

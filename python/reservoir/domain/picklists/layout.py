@@ -71,7 +71,7 @@ def layout_options(layout: Layout | None) -> dict[str, Any]:
     return options
 
 
-def warehouse_layout(warehouse: str, bins: Sequence[Bin], layout: Layout | None) -> dict:
+def warehouse_layout(warehouse: str, bins: Sequence[Bin], layout: Layout | None) -> dict[str, Any]:
     """The validated walking layout of `warehouse` (a `_core.PickLayout` dict)."""
     points = [b.point for b in bins if b.placed]
     try:

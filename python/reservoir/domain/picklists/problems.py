@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from reservoir.lib.errors import ProblemError
 
 
@@ -128,5 +130,5 @@ def bad_pick(field: str, detail: str) -> ProblemError:
     return ProblemError(422, "invalid-input", "Invalid input", detail, field=field)
 
 
-def cannot_ship(field: str, detail: str, **extra: object) -> ProblemError:
+def cannot_ship(field: str, detail: str, **extra: Any) -> ProblemError:
     return ProblemError(409, "cannot-ship", "Cannot ship the picks", detail, field=field, **extra)

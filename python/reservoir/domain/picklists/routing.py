@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from reservoir import _core
 from reservoir.domain.picklists.orders import Order, Stop
@@ -16,7 +17,7 @@ class Route:
     distance_m: float
 
 
-def route_orders(layout: dict, orders: Sequence[Order], strategy: str) -> Route:
+def route_orders(layout: dict[str, Any], orders: Sequence[Order], strategy: str) -> Route:
     """Every stop of `orders` in one route."""
     stops = [s for o in orders for s in o.stops]
     order, distance_m = _core.route_picks(layout, [s.point for s in stops], strategy)
@@ -24,7 +25,7 @@ def route_orders(layout: dict, orders: Sequence[Order], strategy: str) -> Route:
 
 
 def batch_with_oldest(
-    layout: dict,
+    layout: dict[str, Any],
     orders: Sequence[Order],
     strategy: str,
     *,

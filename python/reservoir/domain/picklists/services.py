@@ -57,7 +57,8 @@ async def warehouse_layout_json(conn: asyncpg.Connection, code: str) -> str | No
         raise problems.unknown_warehouse(code)
     if row["kind"] != "warehouse":
         raise problems.unknown_warehouse(code, row["kind"])
-    return row["layout"]
+    layout: str | None = row["layout"]
+    return layout
 
 
 async def warehouse_locations(conn: asyncpg.Connection, code: str) -> dict[str, Bin]:

@@ -120,7 +120,7 @@ async def insert(
 ) -> str:
     """Stores a new open list, its stops (seq 1.. in route order) and their allocations
     (one per reservation, SKU and bin, whatever lots its stops take there)."""
-    pick_list_id = await conn.fetchval(
+    pick_list_id: str = await conn.fetchval(
         INSERT_PICK_LIST, warehouse, strategy, distance_m, created_lsn, created_by
     )
     await conn.execute(
@@ -157,14 +157,28 @@ async def load(
     if row is None:
         return None
     stops = tuple(StoredStop(*r) for r in await conn.fetch(SELECT_STOPS, pick_list_id))
-    return StoredList(*row, stops=stops)
+    (pl_id, warehouse, strategy, status, distance_m, created_lsn, created_at, *claim) = row
+    claimed_by, claimed_at, confirmed_at = claim
+    return StoredList(
+        pl_id,
+        warehouse,
+        strategy,
+        status,
+        distance_m,
+        created_lsn,
+        created_at,
+        claimed_by,
+        claimed_at,
+        confirmed_at,
+        stops=stops,
+    )
 
 
 async def claim_oldest(conn: asyncpg.Connection, warehouse: str, claimer: str) -> str | None:
     """Claims the oldest open list of `warehouse` for `claimer`; None when there is none.
     Lists other transactions are claiming are skipped, never waited for or shared."""
     for _ in range(3):  # a list claimed meanwhile may hide the next one for one statement
-        pick_list_id = await conn.fetchval(CLAIM_OLDEST_OPEN, warehouse, claimer)
+        pick_list_id: str | None = await conn.fetchval(CLAIM_OLDEST_OPEN, warehouse, claimer)
         if pick_list_id is not None or not await conn.fetchval(ANY_OPEN, warehouse):
             return pick_list_id
     return None
