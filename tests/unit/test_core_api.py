@@ -26,6 +26,21 @@ CLASSES = sorted(n for n in _core.__all__ if isinstance(getattr(_core, n), type)
 EXCEPTIONS = [n for n in CLASSES if issubclass(getattr(_core, n), BaseException)]
 
 
+def class_members(node: ast.ClassDef) -> dict[str, ast.expr]:
+    """A stub class's own annotated attributes and properties (name -> annotation)."""
+    members: dict[str, ast.expr] = {}
+    for item in node.body:
+        if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+            members[item.target.id] = item.annotation
+        elif (
+            isinstance(item, ast.FunctionDef)
+            and item.returns is not None
+            and "property" in {ast.unparse(d) for d in item.decorator_list}
+        ):
+            members[item.name] = item.returns
+    return members
+
+
 def stub_annotations() -> tuple[dict[str, dict[str, ast.expr]], dict[str, ast.expr]]:
     """Per stub class, its annotated attributes and properties (name -> annotation), its stub
     bases' included; and the stub's type aliases."""
@@ -36,16 +51,7 @@ def stub_annotations() -> tuple[dict[str, dict[str, ast.expr]], dict[str, ast.ex
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             bases[node.name] = [ast.unparse(b) for b in node.bases]
-            members = own[node.name] = {}
-            for item in node.body:
-                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
-                    members[item.target.id] = item.annotation
-                elif (
-                    isinstance(item, ast.FunctionDef)
-                    and item.returns is not None
-                    and "property" in {ast.unparse(d) for d in item.decorator_list}
-                ):
-                    members[item.name] = item.returns
+            own[node.name] = class_members(node)
         elif isinstance(node, ast.Assign):
             for target in node.targets:
                 assert isinstance(target, ast.Name)
