@@ -26,6 +26,7 @@ from reservoir.lib.idempotency import (
     check_key,
     request_hash,
 )
+from reservoir.lib.settings import Settings
 
 JSON = "application/json"
 REPLAYED = {"Idempotent-Replayed": "true"}
@@ -71,11 +72,20 @@ async def _store_answer(conn: asyncpg.Connection, record: IdempotencyRecord) -> 
 
 
 class Writes:
-    """The write path and the idempotency keys, as every write endpoint uses them."""
+    """What a write endpoint uses, as one dependency: the write path, the idempotency keys,
+    the pool (for reads beside the write) and the settings."""
 
-    def __init__(self, write_path: WritePath, keys: IdempotencyKeys) -> None:
+    def __init__(
+        self,
+        write_path: WritePath,
+        keys: IdempotencyKeys,
+        pool: asyncpg.Pool,
+        settings: Settings,
+    ) -> None:
         self.write_path = write_path
         self.keys = keys
+        self.pool = pool
+        self.settings = settings
 
     async def perform(
         self, request: Request[Any, Any, Any], caller: Identity, apply: Apply

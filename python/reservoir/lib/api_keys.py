@@ -3,7 +3,7 @@ presented key to an `Identity` (role + stable non-secret key id) in constant tim
 
 Keys come from `RESERVOIR_API_KEYS="role:key,role:key"`, or — when unset — from
 `<data_dir>/api-keys.json`, generated on first start (one random key per role, mode 0600) and
-reused afterwards. The HTTP side (the role checks, the `caller` dependency) is in `auth.py`.
+reused afterwards. The HTTP side (the role checks, `request.auth`) is in `auth.py`.
 """
 
 from __future__ import annotations

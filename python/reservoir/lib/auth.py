@@ -2,13 +2,19 @@
 
 A check built by `requires_role(...)` authenticates the caller (401 + `WWW-Authenticate:
 Bearer` if the key is missing or unknown), checks the role (403; `admin` may do everything)
-and leaves the caller's `Identity` in `scope["auth"]` (so `request.auth` works) — handlers get
-it as the `caller` dependency. Controllers install it as their `before_request` hook, which
-Litestar runs before it reads the body or resolves anything. Not as a guard: Litestar calls
-every guard with a copy of the route handler, made per request — a tenth of the CPU of a
-flash-drop reservation (py-spy; benchmarks/RESULTS.md). A test sweeps every route of the
-OpenAPI document for a 401 without a key. `Identity.key_id` is a stable, non-secret id of
-the key: scope idempotency keys by it, write `Identity.actor` into the ledger.
+and leaves the caller's `Identity` in `scope["auth"]`: handlers read it as `request.auth`
+(their request typed `AuthedRequest`). Controllers install the check as their
+`before_request` hook, which Litestar runs before it reads the body or resolves anything.
+
+Two things it is not, for the CPU of a flash-drop hold (py-spy; benchmarks/RESULTS.md):
+- a guard: Litestar calls every guard with a copy of the route handler, made per request
+  (a tenth of a hold's CPU);
+- a dependency (`caller`): a handler with two or more dependencies has Litestar resolve them
+  in an anyio task group, per request (a quarter of a hold's CPU).
+
+A test sweeps every route of the OpenAPI document for a 401 without a key. `Identity.key_id`
+is a stable, non-secret id of the key: scope idempotency keys by it, write `Identity.actor`
+into the ledger.
 """
 
 from __future__ import annotations
@@ -40,13 +46,13 @@ __all__ = [
     "SCOPE_KEY",
     "ApiKeyConfigError",
     "ApiKeys",
+    "AuthedRequest",
     "Identity",
     "authenticate",
     "key_id",
     "load_api_keys",
     "load_or_create_key_file",
     "parse_api_keys",
-    "provide_caller",
     "read_key_file",
     "requires_role",
 ]
@@ -62,7 +68,10 @@ _FAILED_MISSING, _FAILED_MALFORMED, _FAILED_INVALID, _FAILED_ROLE = (
 )
 
 
-# --- guards and the caller dependency -------------------------------------------------------
+# --- the role checks ------------------------------------------------------------------------
+
+# A request that passed a `requires_role` hook: `request.auth` is the caller's Identity.
+AuthedRequest = Request[Any, Identity, Any]
 
 
 def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
@@ -124,8 +133,3 @@ def requires_role(*roles: str) -> RoleCheck:
 
     check.__name__ = f"requires_role({', '.join(sorted(allowed))})"
     return check
-
-
-def provide_caller(request: ASGIConnection[Any, Any, Any, Any]) -> Identity:
-    """The `caller` dependency: the identity the route's guard authenticated."""
-    return authenticate(request)

@@ -1,9 +1,10 @@
-"""The dependencies handlers declare, each taken from what the lifespans left on the app's
-state: `pool` (asyncpg), `settings`, `write_path` (the engine and the ledger writer), `writes`
-(the write path with the idempotency keys) and `caller` (the authenticated identity).
+"""The dependencies handlers declare: `pool` (asyncpg), `settings`, `write_path` (the engine
+and the ledger writer) and `writes` (what a write endpoint uses: the write path, the
+idempotency keys, the pool and the settings). Each is the object the lifespans left on the
+app's state, the same for the app's whole life: Litestar resolves it once (`use_cache`), and
+the providers take no parameters, so nothing is parsed per request either.
 
-The first four are the same object for the app's whole life, so Litestar resolves each once
-(`use_cache`) instead of per request.
+The caller is not a dependency: it is `request.auth` (lib/auth.py says why).
 """
 
 from __future__ import annotations
@@ -16,35 +17,29 @@ from litestar.di import Provide
 
 from reservoir.domain.writes import Writes
 from reservoir.ledger.write_path import WritePath
-from reservoir.lib.auth import provide_caller
 from reservoir.lib.settings import Settings
 
 
-def provide_pool(state: State) -> asyncpg.Pool:
-    pool: asyncpg.Pool = state.pool
-    return pool
+def app_dependencies(state: State) -> dict[str, Any]:
+    """The providers, reading `state` (the app's, filled in by the lifespans)."""
 
+    def pool() -> asyncpg.Pool:
+        value: asyncpg.Pool = state.pool
+        return value
 
-def provide_settings(state: State) -> Settings:
-    settings: Settings = state.settings
-    return settings
+    def settings() -> Settings:
+        value: Settings = state.settings
+        return value
 
+    def write_path() -> WritePath:
+        value: WritePath = state.write_path
+        return value
 
-def provide_write_path(state: State) -> WritePath:
-    write_path: WritePath = state.write_path
-    return write_path
+    def writes() -> Writes:
+        value: Writes = state.writes
+        return value
 
-
-def provide_writes(state: State) -> Writes:
-    writes: Writes = state.writes
-    return writes
-
-
-def app_dependencies() -> dict[str, Any]:
     return {
-        "pool": Provide(provide_pool, use_cache=True, sync_to_thread=False),
-        "settings": Provide(provide_settings, use_cache=True, sync_to_thread=False),
-        "write_path": Provide(provide_write_path, use_cache=True, sync_to_thread=False),
-        "writes": Provide(provide_writes, use_cache=True, sync_to_thread=False),
-        "caller": Provide(provide_caller, sync_to_thread=False),
+        provider.__name__: Provide(provider, use_cache=True, sync_to_thread=False)
+        for provider in (pool, settings, write_path, writes)
     }

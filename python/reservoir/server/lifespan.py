@@ -84,7 +84,9 @@ async def write_path_lifespan(app: Litestar) -> AsyncIterator[None]:
     write_path = WritePath(app.state.pool, app.state.settings, on_readiness)
     await write_path.start()
     app.state.write_path = write_path
-    app.state.writes = Writes(write_path, IdempotencyKeys(app.state.pool))
+    app.state.writes = Writes(
+        write_path, IdempotencyKeys(app.state.pool), app.state.pool, app.state.settings
+    )
     try:
         yield
     finally:

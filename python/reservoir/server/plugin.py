@@ -79,7 +79,7 @@ class ReservoirPlugin(InitPluginProtocol):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = self.settings
-        app_config.state = State(
+        state = app_config.state = State(
             {
                 "settings": settings,
                 "api_keys": load_api_keys(settings),
@@ -91,7 +91,7 @@ class ReservoirPlugin(InitPluginProtocol):
             }
         )
         app_config.route_handlers.extend(api_route_handlers())
-        app_config.dependencies.update(app_dependencies())
+        app_config.dependencies.update(app_dependencies(state))
         app_config.exception_handlers[Exception] = problem_exception_handler
         app_config.lifespan.extend([platform_lifespan, *self.write_path, readiness_lifespan])
         app_config.before_send.append(count_response)

@@ -8,11 +8,9 @@ Confirming ships through the engine and is answered once the `ship` entries are 
 
 from __future__ import annotations
 
-from typing import Any
-
 import asyncpg
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response.base import ASGIResponse
@@ -22,7 +20,7 @@ from reservoir.domain.picklists.schemas import ClaimIn, ConfirmIn, PickListIn, P
 from reservoir.domain.writes import Writes, Written
 from reservoir.ledger.changes import ChangeMeta
 from reservoir.ledger.write_path import engine_limits
-from reservoir.lib.auth import Identity, requires_role
+from reservoir.lib.auth import AuthedRequest, requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.clock import now_ms
 from reservoir.lib.codes import check_code
@@ -53,13 +51,13 @@ class PickListController(Controller):
     )
     async def create(
         self,
-        request: Request[Any, Any, Any],
+        request: AuthedRequest,
         data: JSONBody[PickListIn],
-        caller: NamedDependency[Identity],
         pool: NamedDependency[asyncpg.Pool],
         writes: NamedDependency[Writes],
         settings: NamedDependency[Settings],
     ) -> ASGIResponse:
+        caller = request.auth
         write_path = writes.write_path
         cart_units_max = settings.pick_cart_units_max
 
@@ -80,12 +78,12 @@ class PickListController(Controller):
     )
     async def claim_next(
         self,
-        request: Request[Any, Any, Any],
+        request: AuthedRequest,
         data: JSONBody[ClaimIn],
-        caller: NamedDependency[Identity],
         pool: NamedDependency[asyncpg.Pool],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
+        caller = request.auth
         check_code(data.warehouse, "warehouse")
 
         async def apply(conn: asyncpg.Connection) -> Written:
@@ -127,14 +125,14 @@ class PickListController(Controller):
     )
     async def confirm(
         self,
-        request: Request[Any, Any, Any],
+        request: AuthedRequest,
         pick_list_id: FromPath[str],
         data: JSONBody[ConfirmIn],
-        caller: NamedDependency[Identity],
         pool: NamedDependency[asyncpg.Pool],
         writes: NamedDependency[Writes],
         settings: NamedDependency[Settings],
     ) -> ASGIResponse:
+        caller = request.auth
         write_path = writes.write_path
         log_entries_max = engine_limits(settings).log_entries_max
         await confirmation.settle_interrupted(pool, pick_list_id)

@@ -8,11 +8,10 @@ ledger's record of it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import asyncpg
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response.base import ASGIResponse
@@ -23,10 +22,9 @@ from reservoir.domain.reservations.schemas import CommitIn, ExtendIn, Reservatio
 from reservoir.domain.writes import Writes, Written
 from reservoir.ledger.changes import ChangeMeta, NewReservation
 from reservoir.ledger.writer import LedgerUnavailable
-from reservoir.lib.auth import Identity, requires_role
+from reservoir.lib.auth import AuthedRequest, Identity, requires_role
 from reservoir.lib.bodies import StrictBody, decode_body
 from reservoir.lib.clock import now_ms
-from reservoir.lib.settings import Settings
 from reservoir.lib.text import check_text
 
 STOREFRONT = requires_role("storefront")
@@ -47,14 +45,13 @@ class ReservationController(Controller):
     )
     async def reserve(
         self,
-        request: Request[Any, Any, Any],
+        request: AuthedRequest,
         data: JSONBody[ReserveIn],
-        caller: NamedDependency[Identity],
         writes: NamedDependency[Writes],
-        settings: NamedDependency[Settings],
     ) -> ASGIResponse:
-        lines = services.engine_lines(data, settings)
-        ttl_ms = services.check_ttl(settings, data.ttl_seconds)
+        caller = request.auth
+        lines = services.engine_lines(data, writes.settings)
+        ttl_ms = services.check_ttl(writes.settings, data.ttl_seconds)
         write_path = writes.write_path
 
         def apply() -> Written:
@@ -79,16 +76,15 @@ class ReservationController(Controller):
     @post("/{reservation_id:str}/commit", status_code=200, summary="Commit a hold (order placed)")
     async def commit(
         self,
-        request: Request[Any, Any, Any],
+        request: AuthedRequest,
         reservation_id: FromPath[str],
-        caller: NamedDependency[Identity],
-        pool: NamedDependency[asyncpg.Pool],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
+        caller = request.auth
         raw = await request.body()
         data = decode_body(raw, CommitIn) if raw.strip() else CommitIn()
         check_text("reference", data.reference)
-        stored, _ = await services.fetch(pool, reservation_id)
+        stored, _ = await services.fetch(writes.pool, reservation_id)
         meta = ChangeMeta(caller.actor, commit_reference=data.reference)
         return await _change(
             request,
@@ -102,16 +98,15 @@ class ReservationController(Controller):
     @post("/{reservation_id:str}/release", status_code=200, summary="Release a hold or cancel")
     async def release(
         self,
-        request: Request[Any, Any, Any],
+        request: AuthedRequest,
         reservation_id: FromPath[str],
-        caller: NamedDependency[Identity],
-        pool: NamedDependency[asyncpg.Pool],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
+        caller = request.auth
         raw = await request.body()
         if raw.strip():
             decode_body(raw, _NoFields)
-        stored, lines = await services.fetch(pool, reservation_id, with_lines=True)
+        stored, lines = await services.fetch(writes.pool, reservation_id, with_lines=True)
         return await _change(
             request,
             writes,
@@ -126,16 +121,14 @@ class ReservationController(Controller):
     @post("/{reservation_id:str}/extend", status_code=200, summary="Move a hold's expiry")
     async def extend(
         self,
-        request: Request[Any, Any, Any],
+        request: AuthedRequest,
         reservation_id: FromPath[str],
-        caller: NamedDependency[Identity],
-        pool: NamedDependency[asyncpg.Pool],
         writes: NamedDependency[Writes],
-        settings: NamedDependency[Settings],
     ) -> ASGIResponse:
+        caller = request.auth
         data = decode_body(await request.body(), ExtendIn)
-        ttl_ms = services.check_ttl(settings, data.ttl_seconds)
-        stored, _ = await services.fetch(pool, reservation_id)
+        ttl_ms = services.check_ttl(writes.settings, data.ttl_seconds)
+        stored, _ = await services.fetch(writes.pool, reservation_id)
         return await _change(
             request,
             writes,
@@ -151,7 +144,7 @@ class _NoFields(msgspec.Struct, forbid_unknown_fields=True):
 
 
 async def _change(
-    request: Request[Any, Any, Any],
+    request: AuthedRequest,
     writes: Writes,
     caller: Identity,
     stored: services.Stored,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.response.base import ASGIResponse
@@ -22,7 +22,7 @@ from reservoir.domain.stock.schemas import (
 )
 from reservoir.domain.writes import Writes, Written
 from reservoir.ledger.changes import ChangeMeta
-from reservoir.lib.auth import Identity, requires_role
+from reservoir.lib.auth import AuthedRequest, requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.clock import day_number, now_ms
 from reservoir.lib.text import check_text
@@ -64,14 +64,14 @@ class StockController(Controller):
     @post("/receipts", dto=StrictBody[ReceiptIn], return_dto=None, status_code=201)
     async def receive(
         self,
-        request: Request[Any, Any, Any],
+        request: AuthedRequest,
         data: JSONBody[ReceiptIn],
-        caller: NamedDependency[Identity],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
         """Receive units into a location (`on_hand` grows), into `lot` when one is named:
         its first receipt brings the lot in with its `expires_on`, which later receipts of it
         may repeat but not change (422). Holds take the oldest lot first."""
+        caller = request.auth
         check_text("reference", data.reference)
         check_text("lot", data.lot)
         write_path = writes.write_path
@@ -99,14 +99,14 @@ class StockController(Controller):
     @post("/adjustments", dto=StrictBody[AdjustmentIn], return_dto=None, status_code=201)
     async def adjust(
         self,
-        request: Request[Any, Any, Any],
+        request: AuthedRequest,
         data: JSONBody[AdjustmentIn],
-        caller: NamedDependency[Identity],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
         """Correct `on_hand` after a count (signed delta, reason required), of `lot` when one
         is named. Fewer units found than the unlotted ones here must name the lot (422).
         Shrinkage below what is promised reads as `available` 0 and a `shortfall`."""
+        caller = request.auth
         check_text("reason", data.reason, required=True)
         check_text("lot", data.lot)
         write_path = writes.write_path
@@ -123,13 +123,13 @@ class StockController(Controller):
     @post("/returns", dto=StrictBody[ReturnIn], return_dto=None, status_code=201)
     async def take_return(
         self,
-        request: Request[Any, Any, Any],
+        request: AuthedRequest,
         data: JSONBody[ReturnIn],
-        caller: NamedDependency[Identity],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
         """Take back units a customer returned, into `on_hand` at a location (put returns
         into a non-sellable location to inspect them first, then transfer them)."""
+        caller = request.auth
         check_text("reference", data.reference)
         check_text("reason", data.reason)
         check_text("lot", data.lot)
@@ -151,15 +151,15 @@ class StockController(Controller):
     @post("/transfers", dto=StrictBody[TransferIn], return_dto=None, status_code=201)
     async def transfer(
         self,
-        request: Request[Any, Any, Any],
+        request: AuthedRequest,
         data: JSONBody[TransferIn],
-        caller: NamedDependency[Identity],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
         """Move units nobody holds from one location to another (one ledger transaction:
         `transfer_out` and `transfer_in`). Held or committed units never move: more than
         `on_hand - reserved - committed` at `from` is 409 with the shortage. `lot` moves
         units of that lot (absent: unlotted units), which must be there (422)."""
+        caller = request.auth
         check_text("reference", data.reference)
         check_text("lot", data.lot)
         write_path = writes.write_path
