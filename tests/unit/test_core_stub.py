@@ -251,6 +251,8 @@ def conforms(value: Any, annotation: ast.expr) -> bool:
     if isinstance(annotation, ast.Name):
         if annotation.id in STUB_INFO.aliases:
             return conforms(value, STUB_INFO.aliases[annotation.id])
+        if annotation.id in STUB_INFO.classes:
+            return isinstance(value, getattr(_core, annotation.id))
         simple = {"str": str, "int": int, "bool": bool}
         if annotation.id == "int":
             return isinstance(value, int) and not isinstance(value, bool)
@@ -313,6 +315,8 @@ def sample_instances() -> dict[str, list[Any]]:
         "Reservation": [held, other, e.get(other.id), e.get(held.id)],
         "Outcome": outcomes,
         "Batch": batches,
+        "LevelRow": e.all_levels(),
+        "LogRow": batches[0].rows,
         "Engine": [e],
     }
     for error in errors:

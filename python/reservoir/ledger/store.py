@@ -145,7 +145,15 @@ def _ledger_columns(
     """lsn, at_ms, sku, location, kind, quantity, reference_type, reference_id, actor, lot,
     expires_on (a day number): one entry per ledger row. A row's lot (and its expiry) is
     the engine's; an unlotted receipt may still carry its own expiry date (`meta`)."""
-    lsns, ats, kinds, rids, skus, locations, quantities, _, lots, expires = _columns(rows, 10)
+    lsns = [r.lsn for r in rows]
+    ats = [r.at_ms for r in rows]
+    kinds = [r.kind for r in rows]
+    rids = [r.reservation_id for r in rows]
+    skus = [r.sku for r in rows]
+    locations = [r.location for r in rows]
+    quantities = [r.quantity for r in rows]
+    lots = [r.lot for r in rows]
+    expires = [r.lot_expires_on for r in rows]
     ref_types, ref_ids, actors = [], [], []
     for i, (lsn, rid) in enumerate(zip(lsns, rids, strict=True)):
         meta = metas.get(lsn)
@@ -179,15 +187,17 @@ def _reservation_columns(batch: _core.Batch, metas: Mapping[int, ChangeMeta]) ->
     created: dict[str, tuple[int, ChangeMeta | None]] = {}
     lines: list[tuple[str, int, str, str, int]] = []
     commit_refs: dict[str, str] = {}
-    for lsn, at_ms, kind, rid, sku, location, quantity, expires_ms, *_ in batch.rows:
-        if kind == "reserve" and expires_ms is not None:  # a new hold (not an order moving)
+    for row in batch.rows:
+        rid = row.reservation_id
+        # a new hold (not an order moving)
+        if row.kind == "reserve" and row.expires_at_ms is not None:
             if rid not in created:
-                created[rid] = (at_ms, metas.get(lsn))
+                created[rid] = (row.at_ms, metas.get(row.lsn))
                 line_no = 0
             line_no += 1
-            lines.append((rid, line_no, sku, location, quantity))
-        elif kind == "commit":
-            meta = metas.get(lsn)
+            lines.append((rid, line_no, row.sku, row.location, row.quantity))
+        elif row.kind == "commit":
+            meta = metas.get(row.lsn)
             if meta is not None and meta.commit_reference is not None:
                 commit_refs[rid] = meta.commit_reference
     new, changed = [], []
