@@ -72,9 +72,17 @@ class Limits:
         log_entries_max: int = 1_000_000,
     ) -> None: ...
 
-# A level as read: (sku, location, on_hand, reserved, committed, available, sellable);
-# `available` is what a reservation may take there: 0 at a non-sellable location.
-LevelRow = tuple[str, str, int, int, int, int, bool]
+class LevelRow:
+    """A level as read. `available` is what a reservation may take there: 0 at a
+    non-sellable location."""
+
+    sku: str
+    location: str
+    on_hand: int
+    reserved: int
+    committed: int
+    available: int
+    sellable: bool
 
 # An allocated line: (sku, location, quantity)
 LineRow = tuple[str, str, int]
@@ -98,16 +106,27 @@ class Outcome:
     lines: list[LineRow]
     lsn: int  # wait until this LSN is durable before answering
 
-# A drained log row, one per ledger line:
-# (lsn, at_ms, kind, reservation_id | None, sku, location, quantity, expires_at_ms | None,
-#  lot | None, the lot's expiry day | None)
-# kind is one of: receipt, adjustment, reserve, commit, release, cancel, expire, ship,
-# return, transfer_out, transfer_in.
-# expires_at_ms is set on the `reserve` rows of a new hold (not on those of an order
-# moving between locations). A change that writes no ledger line (extend)
-# appears only in `Batch.reservations`. lot is set on the rows of a stock movement or a
-# ship of units in a lot; days count from 1970-01-01.
-LogRow = tuple[int, int, str, str | None, str, str, int, int | None, str | None, int | None]
+class LogRow:
+    """A drained log row, one per ledger line. A change that writes no ledger line
+    (extend) appears only in `Batch.reservations`."""
+
+    lsn: int
+    at_ms: int
+    # receipt, adjustment, reserve, commit, release, cancel, expire, ship, return,
+    # transfer_out or transfer_in
+    kind: str
+    reservation_id: str | None
+    sku: str
+    location: str
+    quantity: int
+    # set on the `reserve` rows of a new hold (not on those of an order moving between
+    # locations)
+    expires_at_ms: int | None
+    # set on the rows of a stock movement or a ship of units in a lot, with the lot's
+    # expiry day (days count from 1970-01-01)
+    lot: str | None
+    lot_expires_on: int | None
+
 # The lots at one level, oldest first (first to expire, then first received), then the
 # unlotted units as (None, None, units) if any: (lot | None, expiry day | None, units)
 LotRow = tuple[str | None, int | None, int]

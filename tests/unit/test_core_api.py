@@ -135,6 +135,8 @@ def conforms(value: Any, annotation: ast.expr) -> bool:
     if isinstance(annotation, ast.Name):
         if annotation.id in ALIASES:
             return conforms(value, ALIASES[annotation.id])
+        if annotation.id in ANNOTATED:
+            return isinstance(value, getattr(_core, annotation.id))
         simple = {"str": str, "int": int, "bool": bool}
         if annotation.id == "int":
             return isinstance(value, int) and not isinstance(value, bool)
@@ -197,6 +199,8 @@ def sample_instances() -> dict[str, list[Any]]:
         "Reservation": [held, other, e.get(other.id), e.get(held.id)],
         "Outcome": outcomes,
         "Batch": batches,
+        "LevelRow": e.all_levels(),
+        "LogRow": batches[0].rows,
         "Engine": [e],
     }
     for error in errors:

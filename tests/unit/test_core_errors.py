@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from tests.unit.core_rows import level_tuples
 
 from reservoir import _core
 
@@ -58,7 +59,7 @@ class World:
             r = e.get(rid)
             reservations.append((r.id, r.status, r.expires_at_ms, r.lines, r.lsn))
         return (
-            e.all_levels(),
+            level_tuples(e.all_levels()),
             e.pending(),
             e.last_lsn,
             e.open_holds(),
@@ -172,7 +173,7 @@ def test_quantities_above_u32_are_held_in_full_or_refused_by_limits() -> None:
     e.receive("S", "L", quantity + 5, NOW)
     r = e.reserve([("S", quantity, None)], TTL, NOW)
     assert r.lines == [("S", "L", quantity)]
-    assert e.levels("S") == [("S", "L", quantity + 5, quantity, 0, 5, True)]
+    assert level_tuples(e.levels("S")) == [("S", "L", quantity + 5, quantity, 0, 5, True)]
 
 
 # --- catalogue ---------------------------------------------------------------------------
@@ -280,7 +281,7 @@ def test_commit_of_a_lapsed_unswept_hold_only_expires_it() -> None:
     assert b.engine.expire_due(later) == 1
     assert a.snapshot() == b.snapshot()
     assert a.engine.get(a.held).status == "expired"
-    assert [r[2] for r in a.engine.drain(1_000).rows][-1] == "expire"
+    assert [r.kind for r in a.engine.drain(1_000).rows][-1] == "expire"
 
 
 def test_commit_of_a_released_one_is_invalid_state(world: World) -> None:

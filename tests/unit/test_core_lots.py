@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.unit.core_rows import log_tuples
 
 from reservoir import _core
 from reservoir.ledger.fold import FOLD
@@ -64,7 +65,7 @@ def write(batch: _core.Batch, stored: dict, folded: dict) -> None:
     ledger's lotted rows, folded as the verifier folds them."""
     for sku, loc, name, units in batch.lot_deltas:
         stored[(sku, loc, name)] = stored.get((sku, loc, name), 0) + units
-    for _, _, kind, _, sku, loc, q, _, name, _ in batch.rows:
+    for _, _, kind, _, sku, loc, q, _, name, _ in log_tuples(batch.rows):
         if name is not None:
             folded[(sku, loc, name)] = folded.get((sku, loc, name), 0) + FOLD[kind][0] * q
 
@@ -116,7 +117,7 @@ def test_random_lot_operations_match_a_model_and_the_batches_add_up(ops) -> None
                 for name in sorted(LOTS, key=lambda n: LOTS[n] or 10**9)
                 if model.units(where, name)
             ], "oldest lot first"
-            on_hand = {level[1]: level[2] for level in e.levels("S")}
+            on_hand = {level.location: level.on_hand for level in e.levels("S")}
             assert sum(r[2] for r in rows) == on_hand.get(where, 0)
         pending: dict[tuple[str, str, str], int] = dict(stored)
         for sku, loc, name, units in e.pending_lot_deltas():
@@ -131,7 +132,7 @@ def test_a_lot_row_carries_its_lot_and_expiry_day() -> None:
     e.receive("S", "A", 5, NOW, lot="EARLY", expires_on=100)
     e.adjust("S", "A", -2, NOW, lot="EARLY")
     rows = e.drain(100).rows
-    assert [(r[2], r[6], r[8], r[9]) for r in rows] == [
+    assert [(r.kind, r.quantity, r.lot, r.lot_expires_on) for r in rows] == [
         ("receipt", 5, "EARLY", 100),
         ("adjustment", -2, "EARLY", 100),
     ]

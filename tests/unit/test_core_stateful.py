@@ -22,6 +22,7 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from tests.unit.core_rows import level_tuple, level_tuples, log_tuples
 
 from reservoir import _core
 
@@ -191,7 +192,7 @@ def new_engine() -> _core.Engine:
 
 
 def state(engine: _core.Engine) -> tuple:
-    return engine.all_levels(), engine.pending(), engine.last_lsn, engine.open_holds()
+    return level_tuples(engine.all_levels()), engine.pending(), engine.last_lsn, engine.open_holds()
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -247,7 +248,7 @@ class EngineMachine(RuleBasedStateMachine):
         m = self.model
         m.on_hand[(sku, code)] = m.on_hand.get((sku, code), 0) + q
         assert lsn == m.append("receipt", None, [(sku, code, q)])
-        assert row == m.levels(sku)[code]
+        assert level_tuple(row) == m.levels(sku)[code]
 
     @rule(sku=st.sampled_from(SKUS), loc=st.sampled_from(LOCATIONS), delta=st.integers(-3, 3))
     def adjust(self, sku: str, loc: tuple[str, bool], delta: int) -> None:
@@ -264,7 +265,7 @@ class EngineMachine(RuleBasedStateMachine):
         lsn, row = self.engine.adjust(sku, code, delta, m.now)
         m.on_hand[(sku, code)] = on_hand + delta
         assert lsn == m.append("adjustment", None, [(sku, code, delta)])
-        assert row == m.levels(sku)[code]
+        assert level_tuple(row) == m.levels(sku)[code]
         _, reserved, committed = m.counters(sku, code)
         if delta < 0 and reserved + committed > on_hand + delta:
             m.shrunk.add((sku, code))
@@ -504,7 +505,7 @@ class EngineMachine(RuleBasedStateMachine):
             if e.kind is not None
             for sku, loc, q in e.lines
         ]
-        assert batch.rows == expected_rows
+        assert log_tuples(batch.rows) == expected_rows
 
         # Final state of each reservation the batch touched, in first-touched order.
         touched: dict[str, list] = {}
@@ -528,7 +529,7 @@ class EngineMachine(RuleBasedStateMachine):
 
         # The batch's rows folded equal its level_deltas; both accumulate to the levels.
         batch_fold: dict[Key, list[int]] = {}
-        for _, _, kind, _, sku, loc, q, *_ in batch.rows:
+        for _, _, kind, _, sku, loc, q, *_ in log_tuples(batch.rows):
             for acc in (batch_fold, self.fold):
                 level = acc.setdefault((sku, loc), [0, 0, 0])
                 for i, sign in enumerate(FOLD[kind]):
@@ -540,7 +541,9 @@ class EngineMachine(RuleBasedStateMachine):
             acc = self.delta_sum.setdefault(key, [0, 0, 0])
             for i in range(3):
                 acc[i] += d[i]
-        engine_levels = {(s, lc): [oh, r, c] for s, lc, oh, r, c, _, _ in engine.all_levels()}
+        engine_levels = {
+            (s, lc): [oh, r, c] for s, lc, oh, r, c, _, _ in level_tuples(engine.all_levels())
+        }
         # Whatever is still pending, folded, closes the gap exactly.
         pending_fold: dict[Key, list[int]] = {}
         for e in m.log:
@@ -594,7 +597,7 @@ class EngineMachine(RuleBasedStateMachine):
     def levels_match_the_model(self) -> None:
         m = self.model
         for sku in SKUS:
-            rows = self.engine.levels(sku)
+            rows = level_tuples(self.engine.levels(sku))
             got = {row[1]: row for row in rows}
             assert len(got) == len(rows)
             assert got == m.levels(sku), sku
@@ -660,7 +663,7 @@ def test_commit_twice_is_unchanged_and_release_twice_is_unchanged() -> None:
     assert (again.status, again.changed) == ("committed", False)
     assert engine.last_lsn == lsn
     assert engine.expire_due(START_MS + 10_000) == 0
-    assert engine.levels("S0") == [("S0", "L0", 10, 0, 2, 8, True)]
+    assert level_tuples(engine.levels("S0")) == [("S0", "L0", 10, 0, 2, 8, True)]
 
     rid = engine.reserve([("S0", 3, "L0")], 1_000, START_MS)
     released = engine.release(rid.id, START_MS + 1)
@@ -669,7 +672,7 @@ def test_commit_twice_is_unchanged_and_release_twice_is_unchanged() -> None:
     again = engine.release(rid.id, START_MS + 2)
     assert (again.status, again.changed, again.lsn) == ("released", False, released.lsn)
     assert engine.last_lsn == lsn
-    assert engine.levels("S0") == [("S0", "L0", 10, 0, 2, 8, True)]
+    assert level_tuples(engine.levels("S0")) == [("S0", "L0", 10, 0, 2, 8, True)]
 
 
 def test_lapsed_hold_commit_is_expired_and_release_reads_expired() -> None:
@@ -681,9 +684,9 @@ def test_lapsed_hold_commit_is_expired_and_release_reads_expired() -> None:
     assert (info.value.status, info.value.reservation_id) == ("expired", a)
     out = engine.release(b, START_MS + 1_000)
     assert (out.status, out.changed) == ("expired", False)
-    assert engine.levels("S0") == [("S0", "L0", 10, 0, 0, 10, True)]
+    assert level_tuples(engine.levels("S0")) == [("S0", "L0", 10, 0, 0, 10, True)]
     assert engine.expire_due(START_MS + 1_000) == 0
-    kinds = [row[2] for row in engine.drain(100).rows]
+    kinds = [row.kind for row in engine.drain(100).rows]
     assert kinds == ["receipt", "reserve", "reserve", "expire", "expire"]
 
 
@@ -697,4 +700,4 @@ def test_a_jump_past_many_expiries_frees_every_hold() -> None:
     assert engine.expire_due(START_MS + 10**6, 100) == 100
     assert engine.expire_due(START_MS + 10**6) == 150
     assert engine.open_holds() == 0 and engine.next_expiry_ms() is None
-    assert engine.levels("S0") == [("S0", "L0", 1_000, 0, 0, 1_000, True)]
+    assert level_tuples(engine.levels("S0")) == [("S0", "L0", 1_000, 0, 0, 1_000, True)]

@@ -233,7 +233,15 @@ def _ledger_columns(
 ) -> list[list[Any]]:
     """The columns of ROWS: one entry per ledger row. A row's lot (and its expiry) is the
     engine's; an unlotted receipt may still carry its own expiry date (`meta`)."""
-    lsns, ats, kinds, rids, skus, locations, quantities, _, lots, expires = _columns(rows, 10)
+    lsns = [r.lsn for r in rows]
+    ats = [r.at_ms for r in rows]
+    kinds = [r.kind for r in rows]
+    rids = [r.reservation_id for r in rows]
+    skus = [r.sku for r in rows]
+    locations = [r.location for r in rows]
+    quantities = [r.quantity for r in rows]
+    lots = [r.lot for r in rows]
+    expires = [r.lot_expires_on for r in rows]
     ref_types: list[str | None] = []
     ref_ids: list[str | None] = []
     actors: list[str] = []
@@ -248,7 +256,7 @@ def _ledger_columns(
             ref_ids.append(meta.reference_id if meta else None)
         if expires[i] is None and meta is not None and meta.expires_on is not None:
             expires[i] = day_number(meta.expires_on)
-    by_name = {
+    by_name: dict[str, list[Any]] = {
         "lsn": lsns,
         "at_ms": ats,
         "sku": skus,
@@ -275,17 +283,19 @@ def _reservation_rows(
     created: dict[str, tuple[int, ChangeMeta | None]] = {}
     lines: list[tuple[str, int, str, str, int]] = []
     commit_refs: dict[str, str] = {}
-    for lsn, at_ms, kind, rid, sku, location, quantity, expires_ms, *_ in batch.rows:
+    for row in batch.rows:
+        rid = row.reservation_id
         if rid is None:  # not a reservation's row: neither a hold nor a commit
             continue
-        if kind == "reserve" and expires_ms is not None:  # a new hold (not an order moving)
+        # a new hold (not an order moving)
+        if row.kind == "reserve" and row.expires_at_ms is not None:
             if rid not in created:
-                created[rid] = (at_ms, metas.get(lsn))
+                created[rid] = (row.at_ms, metas.get(row.lsn))
                 line_no = 0
             line_no += 1
-            lines.append((rid, line_no, sku, location, quantity))
-        elif kind == "commit":
-            meta = metas.get(lsn)
+            lines.append((rid, line_no, row.sku, row.location, row.quantity))
+        elif row.kind == "commit":
+            meta = metas.get(row.lsn)
             if meta is not None and meta.commit_reference is not None:
                 commit_refs[rid] = meta.commit_reference
     new: Rows = []

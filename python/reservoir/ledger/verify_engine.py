@@ -17,7 +17,7 @@ Counters = tuple[int, int, int]
 
 def engine_differences(
     ledger_levels: Iterable[tuple[str, str, int, int, int]],
-    engine_levels: Iterable[tuple[str, str, int, int, int, int, bool]],
+    engine_levels: Iterable[_core.LevelRow],
     pending: Iterable[tuple[str, str, int, int, int]],
 ) -> list[str]:
     """Where ledger + pending differs from the engine (all-zero levels count as absent)."""
@@ -31,7 +31,10 @@ def engine_differences(
             reserved + d_reserved,
             committed + d_committed,
         )
-    actual = {(sku, loc): (o, r, c) for sku, loc, o, r, c, _, _ in engine_levels}
+    actual = {
+        (level.sku, level.location): (level.on_hand, level.reserved, level.committed)
+        for level in engine_levels
+    }
     differences = []
     for key in sorted(expected.keys() | actual.keys()):
         want, got = expected.get(key, (0, 0, 0)), actual.get(key, (0, 0, 0))

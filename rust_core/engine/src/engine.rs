@@ -5,6 +5,7 @@
 
 mod allocation;
 mod audit;
+mod picking;
 mod reads;
 mod recovery;
 mod replay;

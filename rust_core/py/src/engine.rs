@@ -396,7 +396,7 @@ impl Engine {
         self.inner.pending()
     }
 
-    fn drain(&mut self, py: Python<'_>, max_rows: usize) -> Batch {
+    fn drain(&mut self, py: Python<'_>, max_rows: usize) -> PyResult<Batch> {
         let entries = self.inner.drain(max_rows);
         self.batch(py, entries)
     }

@@ -15,7 +15,7 @@ use reservoir_engine as core;
 use engine::Engine;
 use ids::reservation_seq;
 use limits::Limits;
-use rows::{Batch, Outcome, Reservation};
+use rows::{Batch, LevelRow, LogRow, Outcome, Reservation};
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -24,6 +24,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Limits>()?;
     m.add_class::<Reservation>()?;
     m.add_class::<Outcome>()?;
+    m.add_class::<LevelRow>()?;
+    m.add_class::<LogRow>()?;
     m.add_class::<Batch>()?;
     m.add_class::<Engine>()?;
     m.add_function(wrap_pyfunction!(reservation_seq, m)?)?;

@@ -11,22 +11,7 @@ use crate::errors;
 use crate::ids::{id_str, word, Str};
 
 pub(crate) type LineRow = (Str, Str, i64);
-pub(crate) type LevelRow = (String, String, i64, i64, i64, i64, bool);
 pub(crate) type LevelDeltaRow = (Str, Str, i64, i64, i64);
-/// (lsn, at_ms, kind, reservation, sku, location, quantity, expires_at_ms, lot, lot's
-/// expiry day)
-pub(crate) type LogRow = (
-    u64,
-    i64,
-    Str,
-    Option<Str>,
-    Str,
-    Str,
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<i32>,
-);
 /// (lot or None for unlotted units, expiry day, units)
 pub(crate) type LotRow = (Option<String>, Option<i32>, i64);
 /// (sku, location, lot, units)
@@ -75,12 +60,42 @@ pub(crate) struct Outcome {
     lsn: u64,
 }
 
+/// A level as the engine holds it, by name: its counters, the units a reservation may take
+/// there (`available`: none at a location that is not sellable) and whether it is sellable.
+#[pyclass(module = "reservoir._core", frozen, get_all)]
+pub(crate) struct LevelRow {
+    sku: String,
+    location: String,
+    on_hand: i64,
+    reserved: i64,
+    committed: i64,
+    available: i64,
+    sellable: bool,
+}
+
+/// One ledger line of a drained change, by name. `expires_at_ms` is set on the `reserve`
+/// rows of a new hold; `lot` and `lot_expires_on` (the lot's expiry day) on the rows of
+/// units in a lot.
+#[pyclass(module = "reservoir._core", frozen, get_all)]
+pub(crate) struct LogRow {
+    lsn: u64,
+    at_ms: i64,
+    kind: Str,
+    reservation_id: Option<Str>,
+    sku: Str,
+    location: Str,
+    quantity: i64,
+    expires_at_ms: Option<i64>,
+    lot: Option<String>,
+    lot_expires_on: Option<i32>,
+}
+
 /// Everything drained from the log, ready for one ledger transaction.
 #[pyclass(module = "reservoir._core", frozen, get_all)]
 pub(crate) struct Batch {
     first_lsn: u64,
     last_lsn: u64,
-    rows: Vec<LogRow>,
+    rows: Vec<Py<LogRow>>,
     level_deltas: Vec<LevelDeltaRow>,
     reservations: Vec<(Str, Str, Option<i64>)>,
     /// net change of every lot the batch touched: (sku, location, lot, units)
@@ -140,15 +155,15 @@ impl Engine {
 
     pub(crate) fn level_row(&self, sku: core::SkuId, level: &core::Level) -> LevelRow {
         let c = self.inner.catalogue();
-        (
-            c.sku(sku).to_owned(),
-            c.location(level.location).to_owned(),
-            level.on_hand,
-            level.reserved,
-            level.committed,
-            self.inner.reservable(level),
-            c.is_sellable(level.location),
-        )
+        LevelRow {
+            sku: c.sku(sku).to_owned(),
+            location: c.location(level.location).to_owned(),
+            on_hand: level.on_hand,
+            reserved: level.reserved,
+            committed: level.committed,
+            available: self.inner.reservable(level),
+            sellable: c.is_sellable(level.location),
+        }
     }
 
     pub(crate) fn reservation(&self, py: Python<'_>, view: core::ReservationView) -> Reservation {
@@ -218,7 +233,7 @@ impl Engine {
             .collect()
     }
 
-    pub(crate) fn batch(&self, py: Python<'_>, entries: Vec<core::LogEntry>) -> Batch {
+    pub(crate) fn batch(&self, py: Python<'_>, entries: Vec<core::LogEntry>) -> PyResult<Batch> {
         let summary = core::summarize(&entries);
         let mut rows = Vec::with_capacity(entries.len());
         for entry in &entries {
@@ -231,21 +246,25 @@ impl Engine {
                 .change
                 .for_each_ledger_line(|kind, sku, location, quantity, lot| {
                     let lot = lot.map(|id| self.inner.lots().lot(id));
-                    rows.push((
-                        entry.lsn,
-                        entry.at_ms,
-                        word(py, kind.as_str()),
-                        id.as_ref().map(|id| id.clone_ref(py)),
-                        self.sku_code(py, sku),
-                        self.location_code(py, location),
+                    rows.push(LogRow {
+                        lsn: entry.lsn,
+                        at_ms: entry.at_ms,
+                        kind: word(py, kind.as_str()),
+                        reservation_id: id.as_ref().map(|id| id.clone_ref(py)),
+                        sku: self.sku_code(py, sku),
+                        location: self.location_code(py, location),
                         quantity,
-                        expires,
-                        lot.map(|l| l.code.to_string()),
-                        lot.and_then(|l| l.expires_on),
-                    ));
+                        expires_at_ms: expires,
+                        lot: lot.map(|l| l.code.to_string()),
+                        lot_expires_on: lot.and_then(|l| l.expires_on),
+                    });
                 });
         }
-        Batch {
+        let rows = rows
+            .into_iter()
+            .map(|row| Py::new(py, row))
+            .collect::<PyResult<_>>()?;
+        Ok(Batch {
             first_lsn: entries.first().map_or(0, |e| e.lsn),
             last_lsn: entries.last().map_or(0, |e| e.lsn),
             rows,
@@ -262,6 +281,6 @@ impl Engine {
                     )
                 })
                 .collect(),
-        }
+        })
     }
 }

@@ -53,11 +53,15 @@ def availability(engine: _core.Engine, sku: FromPath[str]) -> Availability:
         ) from None
     locations = [
         LocationAvailability(
-            loc, on_hand, reserved, committed, available, sellable, _lots(engine, sku, loc)
+            level.location,
+            level.on_hand,
+            level.reserved,
+            level.committed,
+            level.available,
+            level.sellable,
+            _lots(engine, sku, level.location),
         )
-        for _, loc, on_hand, reserved, committed, available, sellable in sorted(
-            levels, key=lambda level: level[1]
-        )
+        for level in sorted(levels, key=lambda level: level.location)
     ]
     sellable = [loc for loc in locations if loc.sellable]
     return Availability(

@@ -3,14 +3,13 @@ transaction, answered once durable."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.response.base import ASGIResponse
 
+from reservoir import _core
 from reservoir.domain.stock.schemas import (
     AdjustmentIn,
     LevelOut,
@@ -36,19 +35,19 @@ def transaction_id(lsn: int) -> str:
 
 
 def _movement(
-    lsn: int, level: tuple[Any, ...], delta: int | None = None, lot: str | None = None
+    lsn: int, level: _core.LevelRow, delta: int | None = None, lot: str | None = None
 ) -> bytes:
-    sku, location, on_hand, reserved, committed, available, _ = level
-    shortfall = max(0, reserved + committed - on_hand) if delta is not None else None
+    short = max(0, level.reserved + level.committed - level.on_hand)
+    shortfall = short if delta is not None else None
     return encode(
         MovementOut(
             transaction_id=transaction_id(lsn),
-            sku=sku,
-            location=location,
-            on_hand=on_hand,
-            reserved=reserved,
-            committed=committed,
-            available=available,
+            sku=level.sku,
+            location=level.location,
+            on_hand=level.on_hand,
+            reserved=level.reserved,
+            committed=level.committed,
+            available=level.available,
             delta=delta,
             shortfall=shortfall,
             lot=lot,
@@ -193,6 +192,5 @@ class StockController(Controller):
         return await writes.perform(request, caller, apply)
 
 
-def _level(level: tuple[Any, ...]) -> LevelOut:
-    _, location, on_hand, reserved, committed, available, _ = level
-    return LevelOut(location, on_hand, reserved, committed, available)
+def _level(level: _core.LevelRow) -> LevelOut:
+    return LevelOut(level.location, level.on_hand, level.reserved, level.committed, level.available)
