@@ -5,7 +5,7 @@ a clock. SKUs and location codes cross as `str`, reservation ids as stable strin
 """
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, final
 
 __version__: Final[str]
 
@@ -56,22 +56,24 @@ class Backpressure(ReservoirError):
 
 # --- values -----------------------------------------------------------------------------------
 
+@final
 class Limits:
     lines_per_reservation_max: int
     quantity_per_line_max: int
     ttl_ms_max: int
     holds_max: int
     log_entries_max: int
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         lines_per_reservation_max: int = 100,
         quantity_per_line_max: int = 1_000_000,
         ttl_ms_max: int = 86_400_000,
         holds_max: int = 10_000_000,
         log_entries_max: int = 1_000_000,
-    ) -> None: ...
+    ) -> Limits: ...
 
+@final
 class LevelRow:
     """A level as read. `available` is what a reservation may take there: 0 at a
     non-sellable location."""
@@ -87,6 +89,7 @@ class LevelRow:
 # An allocated line: (sku, location, quantity)
 LineRow = tuple[str, str, int]
 
+@final
 class Reservation:
     """An open reservation as the engine holds it (held or committed)."""
 
@@ -96,6 +99,7 @@ class Reservation:
     lines: list[LineRow]
     lsn: int  # the log entry that made this state; durable once the writer passed it
 
+@final
 class Outcome:
     """The result of commit / release / extend / ship on a reservation."""
 
@@ -106,6 +110,7 @@ class Outcome:
     lines: list[LineRow]
     lsn: int  # wait until this LSN is durable before answering
 
+@final
 class LogRow:
     """A drained log row, one per ledger line. A change that writes no ledger line
     (extend) appears only in `Batch.reservations`."""
@@ -138,6 +143,7 @@ Pick = tuple[str, str, int] | tuple[str, str, int, str | None]
 # ([], (index of a pick its bin cannot cover, units the bin has for it))
 ShipLots = tuple[list[list[tuple[str | None, int]]], tuple[int, int] | None]
 
+@final
 class Batch:
     """What `Engine.drain` hands the writer: everything logged up to `last_lsn`."""
 
@@ -154,8 +160,9 @@ class Batch:
     lot_deltas: list[LotLevelRow]
     def __len__(self) -> int: ...
 
+@final
 class Engine:
-    def __init__(self, limits: Limits | None = None) -> None: ...
+    def __new__(cls, limits: Limits | None = None) -> Engine: ...
     # catalogue
     def define_sku(self, sku: str) -> None: ...
     def define_location(self, code: str, sellable: bool = True) -> None: ...
