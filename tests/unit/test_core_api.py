@@ -133,29 +133,38 @@ def conforms(value: Any, annotation: ast.expr) -> bool:
     if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
         return conforms(value, annotation.left) or conforms(value, annotation.right)
     if isinstance(annotation, ast.Name):
-        if annotation.id in ALIASES:
-            return conforms(value, ALIASES[annotation.id])
-        if annotation.id in ANNOTATED:
-            return isinstance(value, getattr(_core, annotation.id))
-        simple = {"str": str, "int": int, "bool": bool}
-        if annotation.id == "int":
-            return isinstance(value, int) and not isinstance(value, bool)
-        return isinstance(value, simple[annotation.id])
+        return conforms_to_name(value, annotation.id)
     if isinstance(annotation, ast.Subscript):
-        outer = ast.unparse(annotation.value)
-        inner = annotation.slice
-        if outer == "Final":
-            return conforms(value, inner)
-        if outer == "list":
-            return isinstance(value, list) and all(conforms(v, inner) for v in value)
-        if outer == "tuple":
-            items = inner.elts if isinstance(inner, ast.Tuple) else [inner]
-            return (
-                isinstance(value, tuple)
-                and len(value) == len(items)
-                and all(conforms(v, a) for v, a in zip(value, items, strict=True))
-            )
+        return conforms_to_generic(value, ast.unparse(annotation.value), annotation.slice)
     raise AssertionError(f"annotation not understood: {ast.unparse(annotation)}")
+
+
+def conforms_to_name(value: Any, name: str) -> bool:
+    """A type alias, a stub class, or one of the simple types."""
+    if name in ALIASES:
+        return conforms(value, ALIASES[name])
+    if name in ANNOTATED:
+        return isinstance(value, getattr(_core, name))
+    if name == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    simple = {"str": str, "bool": bool}
+    return isinstance(value, simple[name])
+
+
+def conforms_to_generic(value: Any, outer: str, inner: ast.expr) -> bool:
+    """`Final[...]`, `list[...]` or `tuple[...]`."""
+    if outer == "Final":
+        return conforms(value, inner)
+    if outer == "list":
+        return isinstance(value, list) and all(conforms(v, inner) for v in value)
+    if outer == "tuple":
+        items = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+        return (
+            isinstance(value, tuple)
+            and len(value) == len(items)
+            and all(conforms(v, a) for v, a in zip(value, items, strict=True))
+        )
+    raise AssertionError(f"annotation not understood: {outer}[{ast.unparse(inner)}]")
 
 
 def sample_instances() -> dict[str, list[Any]]:

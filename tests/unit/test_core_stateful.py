@@ -160,19 +160,20 @@ class Model:
             if left > 0 and sku not in short:
                 short.append(sku)
         if short:
-            shortages = []
-            for sku in short:
-                of_sku = [ln for ln in lines if ln[0] == sku]
-                requested = sum(ln[1] for ln in of_sku)
-                if any(ln[2] is None for ln in of_sku):
-                    locs = [lc for s, lc in self.on_hand if s == sku]
-                else:
-                    locs = sorted({ln[2] for ln in of_sku})
-                available = sum(self.available(sku, lc) for lc in locs)
-                shortages.append((sku, requested, available))
-            return None, shortages
+            return None, [self.shortage(sku, lines) for sku in short]
         planned.sort(key=lambda p: p[0])
         return [line for _, line in planned], []
+
+    def shortage(self, sku: str, lines: list[tuple[str, int, str | None]]) -> tuple[str, int, int]:
+        """(sku, requested, available) of a SKU the lines cannot all have: available over
+        the locations the lines may take (any, when one line names none)."""
+        of_sku = [ln for ln in lines if ln[0] == sku]
+        requested = sum(ln[1] for ln in of_sku)
+        if any(ln[2] is None for ln in of_sku):
+            locs = [lc for s, lc in self.on_hand if s == sku]
+        else:
+            locs = sorted({ln[2] for ln in of_sku if ln[2] is not None})
+        return sku, requested, sum(self.available(sku, lc) for lc in locs)
 
     def finish(self, rid: str, status: str, kind: str) -> int:
         res = self.open.pop(rid)
@@ -193,6 +194,56 @@ def new_engine() -> _core.Engine:
 
 def state(engine: _core.Engine) -> tuple:
     return level_tuples(engine.all_levels()), engine.pending(), engine.last_lsn, engine.open_holds()
+
+
+STATUS_AFTER = {
+    "reserve": "held",
+    "commit": "committed",
+    "release": "released",
+    "cancel": "released",
+    "expire": "expired",
+}
+
+
+def expected_rows(entries: list) -> list[tuple]:
+    """The ledger rows the engine's batch must carry for the model's log entries."""
+    return [
+        (
+            e.lsn,
+            e.at_ms,
+            e.kind,
+            e.reservation_id,
+            sku,
+            loc,
+            q,
+            e.expires_at_ms if e.kind == "reserve" else None,
+            None,  # this model receives no lots (tests/unit/test_core_lots.py does)
+            None,
+        )
+        for e in entries
+        if e.kind is not None
+        for sku, loc, q in e.lines
+    ]
+
+
+def final_states(entries: list) -> list[tuple]:
+    """(id, status, expires_at_ms) of each reservation the entries touch, first-touched order."""
+    touched: dict[str, list] = {}
+    for e in entries:
+        if e.reservation_id is None:
+            continue
+        final = touched.setdefault(e.reservation_id, [e.reservation_id, "held", None])
+        if e.kind is not None:
+            final[1] = STATUS_AFTER[e.kind]
+        if e.kind in (None, "reserve"):
+            final[2] = e.expires_at_ms
+    return [tuple(r) for r in touched.values()]
+
+
+def add_fold(acc: dict, kind: str, sku: str, loc: str, q: int) -> None:
+    level = acc.setdefault((sku, loc), [0, 0, 0])
+    for i, sign in enumerate(FOLD[kind]):
+        level[i] += sign * q
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -476,6 +527,20 @@ class EngineMachine(RuleBasedStateMachine):
     def drain(self, max_rows: int) -> None:
         m, engine = self.model, self.engine
         batch = engine.drain(max_rows)
+        entries = self._drained_entries(batch, max_rows)
+        assert log_tuples(batch.rows) == expected_rows(entries)
+        # Final state of each reservation the batch touched, in first-touched order.
+        assert batch.reservations == final_states(entries)
+        assert len(batch) == len(batch.rows) + len(batch.reservations)
+        self._check_folds(batch)
+        engine.prune_finished(batch.last_lsn)
+        for rid in [rid for rid, r in m.finished.items() if r.lsn <= batch.last_lsn]:
+            del m.finished[rid]
+            m.pruned.add(rid)
+
+    def _drained_entries(self, batch: _core.Batch, max_rows: int) -> list:
+        """The model's log entries the batch carries (its LSN range), taken off the log."""
+        m = self.model
         entries = []
         while m.log and m.log[0].lsn <= batch.last_lsn:
             entries.append(m.log.popleft())
@@ -487,53 +552,14 @@ class EngineMachine(RuleBasedStateMachine):
             assert batch.last_lsn == entries[-1].lsn
             m.drained_lsn = batch.last_lsn
         assert len(batch.rows) <= max_rows or len(entries) == 1
+        return entries
 
-        expected_rows = [
-            (
-                e.lsn,
-                e.at_ms,
-                e.kind,
-                e.reservation_id,
-                sku,
-                loc,
-                q,
-                e.expires_at_ms if e.kind == "reserve" else None,
-                None,  # this model receives no lots (tests/unit/test_core_lots.py does)
-                None,
-            )
-            for e in entries
-            if e.kind is not None
-            for sku, loc, q in e.lines
-        ]
-        assert log_tuples(batch.rows) == expected_rows
-
-        # Final state of each reservation the batch touched, in first-touched order.
-        touched: dict[str, list] = {}
-        status_of = {
-            "reserve": "held",
-            "commit": "committed",
-            "release": "released",
-            "cancel": "released",
-            "expire": "expired",
-        }
-        for e in entries:
-            if e.reservation_id is None:
-                continue
-            final = touched.setdefault(e.reservation_id, [e.reservation_id, "held", None])
-            if e.kind is not None:
-                final[1] = status_of[e.kind]
-            if e.kind in (None, "reserve"):
-                final[2] = e.expires_at_ms
-        assert batch.reservations == [tuple(r) for r in touched.values()]
-        assert len(batch) == len(batch.rows) + len(batch.reservations)
-
-        # The batch's rows folded equal its level_deltas; both accumulate to the levels.
+    def _check_folds(self, batch: _core.Batch) -> None:
+        """The batch's rows folded equal its level_deltas; both accumulate to the levels."""
         batch_fold: dict[Key, list[int]] = {}
         for _, _, kind, _, sku, loc, q, *_ in log_tuples(batch.rows):
             for acc in (batch_fold, self.fold):
-                level = acc.setdefault((sku, loc), [0, 0, 0])
-                for i, sign in enumerate(FOLD[kind]):
-                    level[i] += sign * q
+                add_fold(acc, kind, sku, loc, q)
         deltas = {(s, lc): [oh, r, c] for s, lc, oh, r, c in batch.level_deltas}
         assert len(deltas) == len(batch.level_deltas)
         assert deltas == {k: v for k, v in batch_fold.items() if v != [0, 0, 0]}
@@ -542,29 +568,22 @@ class EngineMachine(RuleBasedStateMachine):
             for i in range(3):
                 acc[i] += d[i]
         engine_levels = {
-            (s, lc): [oh, r, c] for s, lc, oh, r, c, _, _ in level_tuples(engine.all_levels())
+            (s, lc): [oh, r, c] for s, lc, oh, r, c, _, _ in level_tuples(self.engine.all_levels())
         }
         # Whatever is still pending, folded, closes the gap exactly.
         pending_fold: dict[Key, list[int]] = {}
-        for e in m.log:
+        for e in self.model.log:
             for sku, loc, q in e.lines if e.kind else ():
-                level = pending_fold.setdefault((sku, loc), [0, 0, 0])
-                for i, sign in enumerate(FOLD[e.kind]):
-                    level[i] += sign * q
+                add_fold(pending_fold, e.kind, sku, loc, q)
         for key, level in engine_levels.items():
             for acc in (self.fold, self.delta_sum):
                 folded = acc.get(key, [0, 0, 0])
                 gap = pending_fold.get(key, [0, 0, 0])
                 assert [a + b for a, b in zip(folded, gap, strict=True)] == level, key
-        if engine.pending() == 0:
+        if self.engine.pending() == 0:
             nonzero = {k: v for k, v in engine_levels.items() if v != [0, 0, 0]}
             assert {k: v for k, v in self.fold.items() if v != [0, 0, 0]} == nonzero
             assert {k: v for k, v in self.delta_sum.items() if v != [0, 0, 0]} == nonzero
-
-        engine.prune_finished(batch.last_lsn)
-        for rid in [rid for rid, r in m.finished.items() if r.lsn <= batch.last_lsn]:
-            del m.finished[rid]
-            m.pruned.add(rid)
 
     # --- bad calls change nothing ---------------------------------------------------------
 
