@@ -523,11 +523,11 @@ class EngineMachine(RuleBasedStateMachine):
 
     # --- the writer -----------------------------------------------------------------------
 
-    @rule(max_rows=st.integers(1, 12))
-    def drain(self, max_rows: int) -> None:
+    @rule(rows_max=st.integers(1, 12))
+    def drain(self, rows_max: int) -> None:
         m, engine = self.model, self.engine
-        batch = engine.drain(max_rows)
-        entries = self._drained_entries(batch, max_rows)
+        batch = engine.drain(rows_max)
+        entries = self._drained_entries(batch, rows_max)
         assert log_tuples(batch.rows) == expected_rows(entries)
         # Final state of each reservation the batch touched, in first-touched order.
         assert batch.reservations == final_states(entries)
@@ -538,7 +538,7 @@ class EngineMachine(RuleBasedStateMachine):
             del m.finished[rid]
             m.pruned.add(rid)
 
-    def _drained_entries(self, batch: _core.Batch, max_rows: int) -> list:
+    def _drained_entries(self, batch: _core.Batch, rows_max: int) -> list:
         """The model's log entries the batch carries (its LSN range), taken off the log."""
         m = self.model
         entries = []
@@ -551,7 +551,7 @@ class EngineMachine(RuleBasedStateMachine):
             assert batch.first_lsn == m.drained_lsn + 1 == entries[0].lsn
             assert batch.last_lsn == entries[-1].lsn
             m.drained_lsn = batch.last_lsn
-        assert len(batch.rows) <= max_rows or len(entries) == 1
+        assert len(batch.rows) <= rows_max or len(entries) == 1
         return entries
 
     def _check_folds(self, batch: _core.Batch) -> None:

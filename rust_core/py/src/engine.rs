@@ -396,8 +396,8 @@ impl Engine {
         self.inner.pending()
     }
 
-    fn drain(&mut self, py: Python<'_>, max_rows: usize) -> PyResult<Batch> {
-        let entries = self.inner.drain(max_rows);
+    fn drain(&mut self, py: Python<'_>, rows_max: usize) -> PyResult<Batch> {
+        let entries = self.inner.drain(rows_max);
         self.batch(py, entries)
     }
 

@@ -32,7 +32,7 @@ from reservoir.domain.picklists.schemas import (
 )
 from reservoir.ledger.changes import SYSTEM_ACTOR
 from reservoir.lib.clock import now_ms, rfc3339
-from reservoir.lib.errors import ProblemError
+from reservoir.lib.errors import backpressure
 
 Line = tuple[str, str, int, str | None]  # (sku, location, quantity, lot)
 
@@ -108,13 +108,7 @@ def plan(
     _ship_from_lots_on_hand(result, engine, field_of)
     # one log entry per reservation shipped and per short stop's reallocation
     if len(result.ships) + len(result.short) > log_room:
-        raise ProblemError(
-            503,
-            "backpressure",
-            "Service busy",
-            "The ledger writer is behind; retry shortly.",
-            headers={"Retry-After": "1"},
-        )
+        raise backpressure()
     return result
 
 
