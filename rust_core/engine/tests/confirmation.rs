@@ -3,32 +3,11 @@
 //! bin's other units, oldest lot first) and where a short pick's missing units go (the first
 //! bin in the allocation order with enough, never a bin excluded).
 
-use reservoir_engine::{Engine, EngineError, Limits, LineRequest, LotsToShip, ReservationSeq};
+use reservoir_engine::{Engine, EngineError, LotsToShip, ReservationSeq};
 
-const T0: i64 = 1_700_000_000_000;
-const JAN: Option<i32> = Some(20_454); // 2026-01-01
-const MAR: Option<i32> = Some(20_513); // 2026-03-01
+mod common;
 
-fn engine() -> Engine {
-    let mut engine = Engine::new(Limits::default());
-    for (code, sellable) in [("A", true), ("B", true), ("C", true), ("QC", false)] {
-        engine.define_location(code, sellable).unwrap();
-    }
-    engine.define_sku("MILK").unwrap();
-    engine
-}
-
-/// A committed order of `quantity` of MILK held at `location`.
-fn committed(engine: &mut Engine, quantity: i64, location: &str) -> ReservationSeq {
-    let line = LineRequest {
-        sku: "MILK",
-        quantity,
-        location: Some(location),
-    };
-    let view = engine.reserve(&[line], 60_000, T0).unwrap();
-    engine.commit(view.seq, T0).unwrap();
-    view.seq
-}
+use common::{committed, engine, JAN, MAR, T0};
 
 /// What `lots_to_ship` answers for MILK picks, with lot codes: Ok(per pick, [(lot, units)])
 /// or Err((pick, available)).
@@ -231,7 +210,7 @@ fn short_at_a() -> (Engine, ReservationSeq) {
     e.receive("MILK", "B", 2, None, None, T0).unwrap();
     e.receive("MILK", "C", 10, None, None, T0).unwrap();
     e.receive("MILK", "QC", 50, None, None, T0).unwrap();
-    let seq = committed(&mut e, 4, "A");
+    let seq = committed(&mut e, 4, Some("A"));
     (e, seq)
 }
 

@@ -1,20 +1,11 @@
 //! Lots as a user of the engine sees them: receipts bring them in, holds without a location
 //! take the oldest lot first, stock leaves from a named lot, and the log replays them.
 
-use reservoir_engine::{Engine, EngineError, Limits, LineRequest, ReservationSeq, Status};
+use reservoir_engine::{Engine, EngineError, LineRequest, Status};
 
-const T0: i64 = 1_700_000_000_000;
-const JAN: Option<i32> = Some(20_454); // 2026-01-01
-const MAR: Option<i32> = Some(20_513); // 2026-03-01
+mod common;
 
-fn engine() -> Engine {
-    let mut engine = Engine::new(Limits::default());
-    for (code, sellable) in [("A", true), ("B", true), ("C", true), ("QC", false)] {
-        engine.define_location(code, sellable).unwrap();
-    }
-    engine.define_sku("MILK").unwrap();
-    engine
-}
+use common::{committed, engine, JAN, MAR, T0};
 
 fn hold(engine: &mut Engine, quantity: i64) -> Vec<(String, u32)> {
     let line = LineRequest {
@@ -31,17 +22,6 @@ fn hold(engine: &mut Engine, quantity: i64) -> Vec<(String, u32)> {
 }
 
 /// A committed order of `quantity` (held at `location`, or where the engine allocates).
-fn committed(engine: &mut Engine, quantity: i64, location: Option<&str>) -> ReservationSeq {
-    let line = LineRequest {
-        sku: "MILK",
-        quantity,
-        location,
-    };
-    let view = engine.reserve(&[line], 60_000, T0).unwrap();
-    engine.commit(view.seq, T0).unwrap();
-    view.seq
-}
-
 fn lots_at(engine: &Engine, location: &str) -> Vec<(String, i64)> {
     let sku = engine.catalogue().sku_id("MILK").unwrap();
     let location = engine.catalogue().location_id(location).unwrap();
