@@ -90,6 +90,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
     server = uvicorn.Server(config)
     logging.getLogger("uvicorn.error").addFilter(_ExpectedStartupFailure(app.state))

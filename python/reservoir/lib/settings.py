@@ -35,6 +35,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # the HTTP server
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65_535)] = 8000
+    # how long an idle client connection stays open: longer than a load balancer's or a
+    # client pool's idle timeout, so the client, not the server, closes idle connections
+    # (a server closing one as the client reuses it resets that request)
+    keep_alive_seconds: Annotated[int, msgspec.Meta(ge=1, le=3_600)] = 75
     log_level: str = "info"
     # limits (docs/api.md "Conventions")
     lines_per_reservation_max: Positive = 100
