@@ -59,6 +59,7 @@ class LedgerModel:
         self.outbox: list[tuple[int, int]] = []  # (last_lsn, changes)
         self.head = 0
         self.seqs: set[int] = set()
+        self.open: dict[str, None] = {}  # ids of held or committed reservations, in order
         # broken statement rules: a real PostgreSQL would refuse the batch (a bug, not a fault)
         self.violations: list[str] = []
 
@@ -142,6 +143,7 @@ class LedgerModel:
         for c in groups[bs.CREATED]:
             self.reservations[c["id"]] = dict(c, lsn=last)
             self.seqs.add(c["seq"])
+            self._track(c["id"], c["status"])
         for line in groups[bs.LINES]:
             self.lines.setdefault(line["reservation_id"], []).append(
                 (line["line_no"], line["sku"], line["location"], line["quantity"])
@@ -155,6 +157,7 @@ class LedgerModel:
                 if u["commit_reference"] is not None:
                     r["commit_reference"] = u["commit_reference"]
                 r["lsn"] = last
+                self._track(u["id"], u["status"])
         for a in groups[bs.ANSWERS]:  # ON CONFLICT DO NOTHING
             self.answers.setdefault(
                 (a["owner"], a["key"]), (a["request_hash"], a["status_code"], a["body"])
@@ -163,6 +166,12 @@ class LedgerModel:
             self.outbox.append((last, len(rows)))
         if last > self.head:
             self.head = last
+
+    def _track(self, rid: str, status: str) -> None:
+        if status in ("held", "committed"):
+            self.open[rid] = None
+        else:
+            self.open.pop(rid, None)
 
     # --- the reads: recovery.rebuild_engine ----------------------------------------------------
 
@@ -195,7 +204,8 @@ class LedgerModel:
         seq, line_no: a hold's lines as written; what a committed order still holds, per SKU
         and location, folded from its ledger entries."""
         out: list[tuple[int, int, tuple[Any, ...]]] = []
-        for rid, r in self.reservations.items():
+        for rid in self.open:
+            r = self.reservations[rid]
             if r["status"] == "held":
                 for line_no, sku, location, quantity in self.lines.get(rid, []):
                     out.append(
