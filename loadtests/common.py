@@ -7,7 +7,8 @@ JSON line per event to the run's record file (`records.jsonl`):
 
     {"e": "hold",     "id", "lines": [[sku, location, qty]], "exp": expires_at}   201 to a reserve
     {"e": "sent",     "id", "op": "commit"|"release"|"extend"}   before the request leaves
-    {"e": "commit",   "id", "st": status, "body": status-in-body, "t0": send time}
+    {"e": "commit",   "id", "st": status, "body": status-in-body, "t0": send time,
+                      "srv": receipt by the server's clock (its Reservoir-Received-At)}
     {"e": "release",  "id", "st", "body"}       {"e": "extend", "id", "st", "exp"}
     {"e": "abandon",  "id"}                     the buyer walks away; the hold must expire
     {"e": "rsent",    "ref", "sku", "loc", "qty"}   before a receipt leaves
@@ -162,6 +163,11 @@ def reserve(user: Any, lines: list[tuple[str, int]], ttl_seconds: int) -> dict |
         return None
 
 
+# the server's clock at receipt (docs/api.md): a starved client sends late, so time-dependent
+# answers are judged by this, not by `t0`
+RECEIVED_AT = "Reservoir-Received-At"
+
+
 def _transition(user: Any, op: str, rid: str, body: dict | None = None) -> tuple[int, Any]:
     RECORD.write(e="sent", id=rid, op=op)
     t0 = time.time()
@@ -173,12 +179,15 @@ def _transition(user: Any, op: str, rid: str, body: dict | None = None) -> tuple
         catch_response=True,
     ) as r:
         status = r.status_code or 0
+        received = r.headers.get(RECEIVED_AT) if status else None
         answer = r.json() if status == 200 else None
         if status == 409:
             r.success()  # e.g. the hold expired first: recorded, judged by the runner
         elif status != 200:
             _fail(r, op)
     event: dict[str, Any] = {"e": op, "id": rid, "st": status, "t0": t0}
+    if received is not None and received.isdigit():
+        event["srv"] = int(received) / 1000  # when the server received it, by its clock
     if answer is not None:
         event["body"] = answer.get("status")
         if op == "extend":

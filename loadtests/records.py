@@ -25,6 +25,8 @@ class Hold:
     t: float
     abandoned: bool = False
     sent: Counter[str] = field(default_factory=Counter)
+    # (op, status, status in the body, when the server received it): the server's clock
+    # from the answer's Reservoir-Received-At, else (no answer) the client's send time
     answers: list[tuple[str, int, str | None, float]] = field(default_factory=list)
 
     @property
@@ -65,7 +67,7 @@ class Hold:
         elif kind == "abandon":
             self.abandoned = True
         else:
-            self.answers.append((kind, ev["st"], ev.get("body"), ev["t0"]))
+            self.answers.append((kind, ev["st"], ev.get("body"), ev.get("srv") or ev["t0"]))
             if kind == "extend" and ev.get("exp"):
                 self.exp = max(self.exp, _ts(ev["exp"]))
 

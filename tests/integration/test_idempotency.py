@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 from tests.integration.stock_helpers import ledger_count, stock
 
@@ -89,4 +90,41 @@ async def test_a_duplicate_while_the_first_is_in_flight_is_409(start_server, dat
         assert (await first).status_code == 201
         replay = await storefront.post("/v1/reservations", json=BODY, headers=headers)
         assert replay.status_code == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    slow.stop()
+
+
+async def test_a_no_op_commit_in_the_same_batch_keeps_the_first_commits_record(
+    start_server, database_factory
+):
+    """A second commit of a hold while the first is still being written is a no-op that
+    answers the first's LSN. It must not replace the first's metadata in the batch: the first
+    commit's Idempotency-Key answer is stored, and a retry with that key replays it."""
+    dsn = database_factory()
+    slow = start_server(dsn, env={"RESERVOIR_FLUSH_INTERVAL_MS": "1000"})
+    stock(slow, SKU, BIN, 10)
+    key = {"Idempotency-Key": "commit-once"}
+    async with slow.async_client("storefront", timeout=20) as storefront:
+        rid = (await storefront.post("/v1/reservations", json=BODY)).json()["id"]
+        commit = f"/v1/reservations/{rid}/commit"
+        first = asyncio.create_task(
+            storefront.post(commit, json={"reference": "order-1"}, headers=key)
+        )
+        await asyncio.sleep(0.3)  # the first is applied and waits for its batch
+        again = await storefront.post(commit, json={})
+        answered = await first
+        assert answered.status_code == again.status_code == 200, (answered.text, again.text)
+        replay = await storefront.post(commit, json={"reference": "order-1"}, headers=key)
+        assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
+        assert replay.content == answered.content
+    conn = await asyncpg.connect(dsn)
+    try:
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM idempotency_keys WHERE key = $1", "commit-once"
+        )
+        commits = await conn.fetchval(
+            "SELECT count(*) FROM ledger_entries WHERE kind = 'commit' AND reference_id = $1", rid
+        )
+    finally:
+        await conn.close()
+    assert (stored, commits) == (1, 1)
     slow.stop()

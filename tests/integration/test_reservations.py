@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 
 import asyncpg
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from tests.integration.stock_helpers import ledger_count, level, post_concurrently, stock
 
 from reservoir.ledger.verify import verify
+from reservoir.lib.clock import to_ms
 
 SKU, BIN = "RES-SKU-1", "RES-BIN-1"
 
@@ -234,3 +236,38 @@ def test_the_verify_command_checks_the_server_engine(server, run_reservoir):
     result = run_reservoir("verify", "--server", server.base_url, settings=settings)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "engine at" in result.stdout and "equals it" in result.stdout
+
+
+def _received_at(response: httpx.Response) -> int:
+    value = response.headers.get("Reservoir-Received-At")
+    assert value is not None and value.isdigit(), dict(response.headers)
+    return int(value)
+
+
+def test_every_response_says_when_the_server_received_it(server, storefront):
+    """`Reservoir-Received-At`: the server's clock (ms) at receipt, on answers of handlers,
+    of refusals before the handler (401) and of the router (404)."""
+    stock(server, "RES-SKU-AT", "RES-BIN-AT", 5)
+    before_ms = time.time_ns() // 1_000_000
+    answers = [
+        reserve(storefront, ("RES-SKU-AT", 1), ttl_seconds=60),
+        storefront.get("/v1/reservations/rsv_999999999"),
+        storefront.get("/v1/no-such-route"),
+        httpx.get(f"{server.base_url}/v1/availability/{SKU}"),  # no key: 401
+    ]
+    after_ms = time.time_ns() // 1_000_000
+    assert [r.status_code for r in answers] == [201, 404, 404, 401]
+    stamps = [_received_at(r) for r in answers]
+    assert all(before_ms <= at <= after_ms for at in stamps), (before_ms, stamps, after_ms)
+    assert stamps == sorted(stamps)
+
+
+def test_a_commit_refused_for_expiry_was_received_after_expires_at(server, storefront):
+    stock(server, "RES-SKU-EXP", "RES-BIN-EXP", 5)
+    held = reserve(storefront, ("RES-SKU-EXP", 1), ttl_seconds=1).json()
+    expires_ms = to_ms(datetime.fromisoformat(held["expires_at"].replace("Z", "+00:00")))
+    time.sleep(max(0.0, (expires_ms + 50) / 1000 - time.time()))
+    refused = storefront.post(f"/v1/reservations/{held['id']}/commit", json={})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["reservation_status"] == "expired"
+    assert _received_at(refused) >= expires_ms

@@ -118,14 +118,18 @@ class LedgerWriter:
         Call right after the engine call that returned `lsn`, with no await in between, so
         `meta` joins the batch that carries the change. `loose` is a record to store even
         when the call changed nothing (its batch may have been written already).
+
+        The first `meta` of an LSN is its change's (the request that made the change waits
+        first). A later caller that found the change already made (a no-op commit or release
+        answers that change's LSN) must not replace it: only its idempotency record is kept.
         """
         if self.failed:
             raise LedgerUnavailable("the ledger is recovering")
         loop = asyncio.get_running_loop()
         if meta is not None:
-            if lsn > self._drained_lsn:
+            if lsn > self._drained_lsn and lsn not in self._metas:
                 self._metas[lsn] = meta
-            elif meta.idempotency is not None:  # its batch is gone: store the record alone
+            elif meta.idempotency is not None:  # its batch is gone or taken: the record alone
                 loose = meta.idempotency
         if loose is not None:
             stored: asyncio.Future[None] = loop.create_future()

@@ -42,6 +42,7 @@ from reservoir.server.exception_handler import problem_exception_handler
 from reservoir.server.health import HealthController
 from reservoir.server.http_metrics import count_response
 from reservoir.server.lifespan import WRITE_PATH_LIFESPANS, platform_lifespan, readiness_lifespan
+from reservoir.server.received_at import add_received_at, stamp_received_at
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
@@ -94,7 +95,8 @@ class ReservoirPlugin(InitPluginProtocol):
         app_config.dependencies.update(app_dependencies(state))
         app_config.exception_handlers[Exception] = problem_exception_handler
         app_config.lifespan.extend([platform_lifespan, *self.write_path, readiness_lifespan])
-        app_config.before_send.append(count_response)
+        app_config.middleware.append(stamp_received_at)
+        app_config.before_send.extend([count_response, add_received_at])
         app_config.openapi_config = _openapi_config()
         app_config.on_startup.append(_export_state_gauges)
         return app_config
