@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import time
 
@@ -91,8 +92,18 @@ async def _set_synchronous_commit(the_rig: Rig, value: str) -> None:
     await asyncio.to_thread(the_rig.cluster.reload)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the rig still stops everything it started."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    _stop_on_sigterm()
     options = Options(
         concurrency=args.concurrency,
         load_seconds=args.load_seconds,
