@@ -1,5 +1,5 @@
 # Convenience targets. The two commands a newcomer needs are in README.md and need no make.
-.PHONY: help setup test test-fast serve bench bench-engine bench-flashdrop bench-pickpath
+.PHONY: help setup test test-fast serve bench bench-engine bench-flashdrop bench-pickpath faults
 
 BENCH_TARGETS ?= ceiling,rowlock,redis,reservoir,reservoir-ceiling
 BENCH_CONNECTIONS ?= 64,256
@@ -35,3 +35,8 @@ bench-flashdrop:  ## wrk side by side (wrk -t1): reservoir vs ceiling, row-lock,
 bench-pickpath:  ## routing strategies vs optimal and OR-Tools, batch picking -> benchmarks/RESULTS.md
 	.venv/bin/pip install -q "ortools>=9.10"
 	.venv/bin/python benchmarks/pickpath_compare.py
+
+FAULT_CYCLES ?= --kill-cycles 50 --pg-crash-cycles 20 --pause-cycles 5 --redis-cycles 5 --control-cycles 10
+
+faults:  ## the full fault suite (50 kill -9, 20 PostgreSQL crashes, pauses, Redis, control)
+	.venv/bin/python -m faults $(FAULT_CYCLES) $(FAULT_ARGS)
