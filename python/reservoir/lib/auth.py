@@ -36,9 +36,7 @@ from reservoir.lib.api_keys import (
     Identity,
     key_id,
     load_api_keys,
-    load_or_create_key_file,
     parse_api_keys,
-    read_key_file,
 )
 
 __all__ = [
@@ -52,9 +50,7 @@ __all__ = [
     "authenticate",
     "key_id",
     "load_api_keys",
-    "load_or_create_key_file",
     "parse_api_keys",
-    "read_key_file",
     "requires_role",
     "sees",
 ]
