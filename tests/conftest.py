@@ -290,7 +290,7 @@ def start_server(
             database_url=database_url,
             data_dir=directory,
             keys=keys,
-            env=clean_env(**settings, **(env or {})),
+            env=clean_env(**{**settings, **(env or {})}),  # `env` may override them
         )
         servers.append(server)
         server.start(wait=wait)

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import importlib.util
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from reservoir.lib.api_keys import ApiKeyConfigError, load_or_create_key_file, parse_api_keys
+from reservoir.lib.api_keys import ROLES, ApiKeyConfigError, key_id, parse_api_keys
 from reservoir.lib.settings import Settings, SettingsError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -60,11 +61,30 @@ def _parser() -> argparse.ArgumentParser:
         "--server",
         metavar="URL",
         help="also check the engine of the `reservoir serve` at URL (e.g. http://127.0.0.1:8000)"
-        " against the ledger, using the admin API key",
+        " against the ledger, with the admin key in RESERVOIR_ADMIN_KEY (or the first admin"
+        " key of RESERVOIR_API_KEYS)",
     )
     verify.set_defaults(run=verify_command)
-    keys = sub.add_parser("keys", help="show the API keys (generating them if needed)")
-    keys.set_defaults(run=keys_command)
+    keys = sub.add_parser(
+        "keys", help="list, create or revoke API keys (the key file keeps only their hashes)"
+    )
+    keys.set_defaults(run=keys_list_command)
+    keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+    keys_list = keys_sub.add_parser(
+        "list", help="ids, roles, names, created, last use, revoked (the default)"
+    )
+    keys_list.set_defaults(run=keys_list_command)
+    create = keys_sub.add_parser(
+        "create", help="make a new key and print it once (stdout: the key alone)"
+    )
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--name", help="what the key is for (shown by `keys list`)")
+    create.set_defaults(run=keys_create_command)
+    revoke = keys_sub.add_parser(
+        "revoke", help="revoke a key by id; the running server refuses it within a second"
+    )
+    revoke.add_argument("id", help="the key id (from `reservoir keys list`)")
+    revoke.set_defaults(run=keys_revoke_command)
     return parser
 
 
@@ -194,37 +214,114 @@ def verify_command(args: argparse.Namespace, settings: Settings) -> int:
         raise
 
 
+ADMIN_KEY_VARIABLE = "RESERVOIR_ADMIN_KEY"
+
+
 async def _engine_differences(url: str, settings: Settings) -> list[str]:
     """The running engine against its ledger, through `GET /v1/admin/verify`."""
     import httpx
 
-    from reservoir.lib.api_keys import load_api_keys
-
-    admin_keys = load_api_keys(settings).keys_for("admin")
-    if not admin_keys:
-        return ["no admin API key configured: cannot ask the server for its engine"]
+    admin_key = _admin_key(settings)
+    if admin_key is None:
+        return [
+            f"no admin API key: set {ADMIN_KEY_VARIABLE} (the key file keeps only hashes;"
+            " `reservoir keys create --role admin` makes one)"
+        ]
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         response = await client.get(
-            "/v1/admin/verify", headers={"Authorization": f"Bearer {admin_keys[0]}"}
+            "/v1/admin/verify", headers={"Authorization": f"Bearer {admin_key}"}
         )
     if response.status_code != 200:
         return [f"the server at {url} answered {response.status_code}: {response.text[:300]}"]
     return list(response.json()["differences"])
 
 
+def _admin_key(settings: Settings) -> str | None:
+    key = os.environ.get(ADMIN_KEY_VARIABLE, "").strip()
+    if key:
+        return key
+    if settings.api_keys is not None:
+        admin_keys = parse_api_keys(settings.api_keys).keys_for("admin")
+        return admin_keys[0] if admin_keys else None
+    return None
+
+
 # --- keys -------------------------------------------------------------------------------------
 
 
-def keys_command(args: argparse.Namespace, settings: Settings) -> int:
+def _file_keys_only(settings: Settings, action: str) -> None:
     if settings.api_keys is not None:
-        keys = parse_api_keys(settings.api_keys)
+        raise ApiKeyConfigError(
+            f"RESERVOIR_API_KEYS is set, so the keys are those it lists: {action} them there"
+            " (or unset it to use the key file in the data dir)"
+        )
+
+
+def keys_list_command(args: argparse.Namespace, settings: Settings) -> int:
+    from reservoir.lib import key_file, key_usage
+
+    if settings.api_keys is not None:
         print("API keys from RESERVOIR_API_KEYS:")
-    else:
-        path = settings.api_keys_path
-        keys, created = load_or_create_key_file(path)
-        print(f"API keys {'generated in' if created else 'from'} {path.resolve()}:")
-    for role, key in keys.entries:
-        print(f"  {role}: {key}")
+        _print_table(
+            [
+                (key_id(key), role, "", "", "", "")
+                for role, key in parse_api_keys(settings.api_keys).entries
+            ]
+        )
+        return EXIT_OK
+    path = settings.api_keys_path.resolve()
+    if not path.exists():
+        print(
+            f"no key file at {path} yet: `reservoir serve` makes one key per role on first"
+            " start, or make one with `reservoir keys create --role ROLE`",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    records = key_file.read_current(path)
+    last_use = key_usage.read(settings.api_keys_last_use_path)
+    print(f"API keys in {path} (hashes only):")
+    _print_table(
+        [
+            (r.id, r.role, r.name or "", r.created_at, last_use.get(r.id, ""), r.revoked_at or "")
+            for r in records
+        ]
+    )
+    return EXIT_OK
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    header = ("ID", "ROLE", "NAME", "CREATED", "LAST USE", "REVOKED")
+    table = [header, *[tuple(cell or "-" for cell in row) for row in rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def keys_create_command(args: argparse.Namespace, settings: Settings) -> int:
+    from reservoir.lib import key_file
+
+    _file_keys_only(settings, "add")
+    path = settings.api_keys_path.resolve()
+    record, key = key_file.create(path, args.role, args.name)
+    print(key)
+    print(
+        f"created key {record.id} (role {record.role}) in {path}; the key is shown only this"
+        " once, the file keeps its hash",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def keys_revoke_command(args: argparse.Namespace, settings: Settings) -> int:
+    from reservoir.lib import key_file
+
+    _file_keys_only(settings, "remove")
+    path = settings.api_keys_path.resolve()
+    try:
+        record = key_file.revoke(path, args.id)
+    except key_file.UnknownKeyError:
+        return _fail(f"no key with id {args.id!r} in {path} (see `reservoir keys list`)", 1)
+    print(f"key {record.id} (role {record.role}) revoked at {record.revoked_at}", file=sys.stderr)
     return EXIT_OK
 
 

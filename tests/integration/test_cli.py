@@ -3,7 +3,7 @@ embedded default (no RESERVOIR_DATABASE_URL: PostgreSQL in the data dir)."""
 
 from __future__ import annotations
 
-import json
+import re
 import stat
 import subprocess
 from collections.abc import Callable
@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from reservoir.ledger.migrate import MIGRATIONS
+from reservoir.lib.api_keys import key_id
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 ALL_VERSIONS = ", ".join(str(m.version) for m in MIGRATIONS)
@@ -76,22 +77,27 @@ async def test_verify_passes_then_reports_differences(
     ]
 
 
-def test_keys_are_generated_once_then_reused(run_reservoir: Run, tmp_path: Path) -> None:
+def test_keys_lists_and_never_shows_or_generates_a_key(run_reservoir: Run, tmp_path: Path) -> None:
+    """`reservoir keys` (the list) on a fresh data dir says where keys will come from and
+    makes nothing (the server makes the first keys); `keys create` prints its key once."""
     settings = {"RESERVOIR_DATA_DIR": str(tmp_path / "data")}
-    first = run_reservoir("keys", settings=settings)
-    assert first.returncode == 0, first.stderr
     path = tmp_path / "data" / "api-keys.json"
-    assert first.stdout.splitlines()[0] == f"API keys generated in {path}:"
+    empty = run_reservoir("keys", settings=settings)
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout == "" and f"no key file at {path}" in empty.stderr
+    assert not path.exists()
+    created = run_reservoir("keys", "create", "--role", "admin", settings=settings)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    stored = json.loads(path.read_text())
-    assert set(stored) == {"storefront", "warehouse", "admin"}
-    for role, key in stored.items():
-        assert f"  {role}: {key}" in first.stdout
-    second = run_reservoir("keys", settings=settings)
-    assert second.stdout.splitlines()[0] == f"API keys from {path}:"
-    assert json.loads(path.read_text()) == stored
+    assert key not in path.read_text()
+    listed = run_reservoir("keys", settings=settings)
+    assert listed.stdout.splitlines()[0] == f"API keys in {path} (hashes only):"
+    assert key_id(key) in listed.stdout and key not in listed.stdout
     from_env = run_reservoir("keys", settings={**settings, "RESERVOIR_API_KEYS": "admin:k1"})
-    assert from_env.stdout.splitlines() == ["API keys from RESERVOIR_API_KEYS:", "  admin: k1"]
+    assert from_env.stdout.splitlines()[0] == "API keys from RESERVOIR_API_KEYS:"
+    assert from_env.stdout.splitlines()[2].split()[:2] == [key_id("k1"), "admin"]
+    assert run_reservoir("keys", "create", "--role", "chef", settings=settings).returncode == 2
 
 
 @pytest.mark.parametrize(
@@ -136,8 +142,12 @@ async def test_the_embedded_default(
     server = start_server(None, api_keys={}, data_dir=data)
     keys_file = data / "api-keys.json"
     assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
-    server.keys = json.loads(keys_file.read_text())
-    assert "API keys generated (one per role) in" in server.log()
+    server.keys = dict(
+        re.findall(r"new API key for role (\w+) \(shown only this once\): (\S+)", server.log())
+    )
+    assert set(server.keys) == {"storefront", "warehouse", "admin"}
+    assert "API keys generated (one per role); their hashes are kept in" in server.log()
+    stored = keys_file.read_text()
     async with server.async_client("admin") as admin:
         r = await admin.put("/v1/items/embedded", json={"name": "E"})
         assert r.status_code == 201, r.text
@@ -146,7 +156,8 @@ async def test_the_embedded_default(
     assert postmaster.exists()
     server.start()  # ... and the restarted service joins it
     assert "API keys read from" in server.log()
-    assert json.loads(keys_file.read_text()) == server.keys
+    assert "new API key" not in server.log()
+    assert keys_file.read_text() == stored
     async with server.async_client("warehouse") as warehouse:
         r = await warehouse.get("/v1/items/embedded")
         assert r.status_code == 200 and r.json()["name"] == "E"

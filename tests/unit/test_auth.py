@@ -4,33 +4,36 @@ from pathlib import Path
 
 import pytest
 
+from reservoir.lib import key_file
 from reservoir.lib.auth import (
     ROLES,
     ApiKeyConfigError,
     Identity,
     key_id,
     load_api_keys,
-    load_or_create_key_file,
     parse_api_keys,
-    read_key_file,
+    sees,
 )
 from reservoir.lib.settings import Settings
 from reservoir.server.app import create_app
 
 
 def test_parse_role_key_pairs() -> None:
-    keys = parse_api_keys(" storefront:sf1 , warehouse:wh1,admin:ad1,storefront:sf2 ")
-    assert keys.entries == (
+    env = parse_api_keys(" storefront:sf1 , warehouse:wh1,admin:ad1,storefront:sf2 ")
+    assert env.entries == (
         ("storefront", "sf1"),
         ("warehouse", "wh1"),
         ("admin", "ad1"),
         ("storefront", "sf2"),
     )
-    assert keys.roles() == {"storefront": "sf1", "warehouse": "wh1", "admin": "ad1"}
+    assert env.keys_for("storefront") == ["sf1", "sf2"]
+    keys = env.api_keys()
     assert keys.authenticate("sf2") == Identity("storefront", key_id("sf2"))
     assert keys.authenticate("ad1") == Identity("admin", key_id("ad1"))
     assert keys.authenticate("nope") is None
     assert keys.authenticate("") is None
+    assert keys.take_used() == {key_id("sf2"), key_id("ad1")}
+    assert keys.take_used() == set()
 
 
 def test_key_id_is_stable_and_not_the_key() -> None:
@@ -39,6 +42,15 @@ def test_key_id_is_stable_and_not_the_key() -> None:
     assert "secret" not in key_id("secret-key")
     identity = Identity("storefront", key_id("k"))
     assert identity.actor == f"storefront:{key_id('k')}"
+
+
+def test_a_key_sees_what_it_made_and_admin_sees_all() -> None:
+    mine, other = Identity("storefront", "a" * 16), Identity("storefront", "b" * 16)
+    assert sees(mine, mine.actor)
+    assert not sees(other, mine.actor)
+    assert not sees(other, None)
+    assert sees(Identity("admin", "c" * 16), mine.actor)
+    assert not sees(Identity("warehouse", "a" * 16), mine.actor)
 
 
 @pytest.mark.parametrize(
@@ -63,38 +75,81 @@ def test_error_does_not_print_the_whole_key() -> None:
     assert "supersecretvalue" not in str(info.value)
 
 
-def test_key_file_is_generated_once_with_mode_0600(tmp_path: Path) -> None:
+def test_key_file_is_generated_once_with_mode_0600_and_holds_no_key(tmp_path: Path) -> None:
     path = tmp_path / "data" / "api-keys.json"
-    keys, created = load_or_create_key_file(path)
-    assert created
+    first = key_file.load_for_server(path)
+    assert [role for role, _ in first.generated] == list(ROLES)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    stored = json.loads(path.read_text())
-    assert set(stored) == set(ROLES)
-    assert len(set(stored.values())) == 3
-    assert all(len(k) >= 32 for k in stored.values())
-    again, created_again = load_or_create_key_file(path)
-    assert not created_again
-    assert again.roles() == keys.roles() == stored
+    text = path.read_text()
+    for _, key in first.generated:
+        assert len(key) >= 43  # 32 random bytes
+        assert key not in text
+    stored = json.loads(text)
+    assert stored["version"] == 2
+    assert [(k["role"], k["id"]) for k in stored["keys"]] == [
+        (role, key_id(key)) for role, key in first.generated
+    ]
+    assert all(k["hash"].startswith("sha256:") and k["revoked_at"] is None for k in stored["keys"])
+    again = key_file.load_for_server(path)
+    assert not again.generated and not again.migrated
+    assert again.records == first.records
     assert not list(path.parent.glob(".*.tmp"))
 
 
 def test_load_api_keys_prefers_the_environment(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, api_keys="admin:from-env")
-    assert load_api_keys(settings).roles() == {"admin": "from-env"}
+    keys = load_api_keys(settings)
+    assert keys.authenticate("from-env") == Identity("admin", key_id("from-env"))
     assert not (tmp_path / "api-keys.json").exists()
     generated = load_api_keys(Settings(data_dir=tmp_path))
     assert (tmp_path / "api-keys.json").exists()
-    assert load_api_keys(Settings(data_dir=tmp_path)).roles() == generated.roles()
+    again = load_api_keys(Settings(data_dir=tmp_path))
+    assert sorted(i.actor for i in again.identities()) == sorted(
+        i.actor for i in generated.identities()
+    )
+
+
+def test_create_and_revoke_change_the_accepted_keys(tmp_path: Path) -> None:
+    path = tmp_path / "api-keys.json"
+    record, key = key_file.create(path, "storefront", "shop")
+    assert (record.role, record.name, record.id) == ("storefront", "shop", key_id(key))
+    assert key not in path.read_text()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    keys = load_api_keys(Settings(data_dir=tmp_path))
+    assert keys.authenticate(key) == Identity("storefront", record.id)
+    revoked = key_file.revoke(path, record.id)
+    assert revoked.revoked_at is not None
+    assert key_file.revoke(path, record.id).revoked_at == revoked.revoked_at
+    keys.replace(key_file.active_entries(key_file.read(path)))
+    assert keys.authenticate(key) is None
+    with pytest.raises(key_file.UnknownKeyError):
+        key_file.revoke(path, "0" * 16)
+
+
+def test_a_plain_text_key_file_is_migrated_and_its_keys_keep_working(tmp_path: Path) -> None:
+    path = tmp_path / "api-keys.json"
+    old = {"storefront": "sf-old-key-0123456789", "admin": "ad-old-key-0123456789"}
+    path.write_text(json.dumps(old))
+    loaded = key_file.load_for_server(path)
+    assert loaded.migrated and not loaded.generated
+    text = path.read_text()
+    assert all(key not in text for key in old.values())
+    keys = load_api_keys(Settings(data_dir=tmp_path))
+    for role, key in old.items():  # same key id, so the same actor and idempotency scope
+        assert keys.authenticate(key) == Identity(role, key_id(key))
 
 
 def test_a_broken_key_file_is_an_error_naming_it(tmp_path: Path) -> None:
     path = tmp_path / "api-keys.json"
     path.write_text("{not json")
     with pytest.raises(ApiKeyConfigError, match=r"api-keys\.json"):
-        read_key_file(path)
+        key_file.read(path)
     path.write_text(json.dumps({"wizard": "k"}))
     with pytest.raises(ApiKeyConfigError, match="unknown role 'wizard'"):
-        read_key_file(path)
+        load_api_keys(Settings(data_dir=tmp_path))
+    path.write_text(json.dumps({"version": 2, "keys": [{"id": "x"}]}))
+    with pytest.raises(ApiKeyConfigError, match=r"api-keys\.json"):
+        key_file.read(path)
 
 
 def test_every_api_route_checks_a_role_before_anything_else(tmp_path: Path) -> None:

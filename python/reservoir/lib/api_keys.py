@@ -1,24 +1,18 @@
-"""API keys and roles: parsing RESERVOIR_API_KEYS, the generated key file, and matching a
-presented key to an `Identity` (role + stable non-secret key id) in constant time.
+"""API keys and roles: parsing RESERVOIR_API_KEYS, and matching a presented key to an
+`Identity` (role + stable non-secret key id) by one dict lookup on the key's SHA-256.
 
-Keys come from `RESERVOIR_API_KEYS="role:key,role:key"`, or — when unset — from
-`<data_dir>/api-keys.json`, generated on first start (one random key per role, mode 0600) and
-reused afterwards. The HTTP side (the role checks, `request.auth`) is in `auth.py`.
+Keys come from `RESERVOIR_API_KEYS="role:key,role:key"`, or — when unset — from the hashed
+key file in the data dir (`key_file.py`, reloaded while the server runs by `key_reload.py`).
+The HTTP side (the role checks, `request.auth`) is in `auth.py`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import hmac
-import json
 import logging
-import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from reservoir.lib.settings import Settings
 
@@ -40,47 +34,90 @@ class Identity:
 
     @property
     def actor(self) -> str:
-        """What the ledger records as `actor`."""
+        """What the ledger records as `actor` (and `reservations.owner`)."""
         return f"{self.role}:{self.key_id}"
 
 
+# A plain SHA-256, not a slow KDF (bcrypt, argon2): the keys we generate are random with
+# 256 bits of entropy (configured ones are the operator's to make long), so there is nothing
+# to brute-force that a work factor would protect, and a KDF would cost milliseconds of CPU
+# on every request. The same reasoning makes a dict lookup on the digest safe: its timing
+# depends on the digest, which a caller cannot steer towards a key it does not know.
+def key_digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def key_hash(key: str) -> str:
+    """The form a key is stored in: `sha256:<hex>`."""
+    return "sha256:" + key_digest(key).hex()
+
+
 def key_id(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
+    """The key's id: the first 16 hex digits of its SHA-256 (stable, not the key)."""
+    return key_digest(key).hex()[:16]
+
+
+def new_key() -> str:
+    """A new random key: 32 bytes (256 bits) from the OS, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyEntry:
+    """An accepted key, as the server keeps it: its digest, never the key."""
+
+    digest: bytes
+    identity: Identity
+
+
+def entry_for(role: str, key: str) -> KeyEntry:
+    return KeyEntry(key_digest(key), Identity(role, key_id(key)))
 
 
 class ApiKeys:
-    """The accepted keys. `authenticate` compares digests in constant time, against every key."""
+    """The accepted keys: one dict from digest to Identity. `replace` swaps the whole set at
+    once (a reload of the key file); `used` collects the ids of keys seen since the last
+    `take_used` (for their last use, written by `key_reload.py`)."""
 
-    def __init__(self, entries: Iterable[tuple[str, str]], *, source: str) -> None:
-        self.entries: tuple[tuple[str, str], ...] = tuple(entries)
+    def __init__(self, entries: Iterable[KeyEntry], *, source: str) -> None:
         self.source = source
-        if not self.entries:
-            raise ApiKeyConfigError(f"no API keys configured ({source})")
-        self._digests = [
-            (hashlib.sha256(key.encode()).digest(), Identity(role, key_id(key)))
-            for role, key in self.entries
-        ]
+        self._by_digest: dict[bytes, Identity] = {}
+        self.used: set[str] = set()
+        self.replace(entries)
+
+    def replace(self, entries: Iterable[KeyEntry]) -> None:
+        self._by_digest = {entry.digest: entry.identity for entry in entries}
 
     def authenticate(self, token: str) -> Identity | None:
-        digest = hashlib.sha256(token.encode()).digest()
-        found: Identity | None = None
-        for candidate, identity in self._digests:  # no early exit: same work for every token
-            if hmac.compare_digest(digest, candidate):
-                found = identity
-        return found
+        identity = self._by_digest.get(hashlib.sha256(token.encode()).digest())
+        if identity is not None:
+            self.used.add(identity.key_id)
+        return identity
+
+    def identities(self) -> list[Identity]:
+        return list(self._by_digest.values())
+
+    def take_used(self) -> set[str]:
+        used, self.used = self.used, set()
+        return used
+
+
+@dataclass(frozen=True, slots=True)
+class EnvKeys:
+    """The keys of RESERVOIR_API_KEYS, in order: (role, key)."""
+
+    entries: tuple[tuple[str, str], ...]
 
     def keys_for(self, role: str) -> list[str]:
         return [key for r, key in self.entries if r == role]
 
-    def roles(self) -> dict[str, str]:
-        """The first key of each role (what tests and `reservoir keys` show)."""
-        first: dict[str, str] = {}
-        for role, key in self.entries:
-            first.setdefault(role, key)
-        return first
+    def api_keys(self) -> ApiKeys:
+        return ApiKeys(
+            (entry_for(role, key) for role, key in self.entries), source="RESERVOIR_API_KEYS"
+        )
 
 
-def parse_api_keys(raw: str, *, source: str = "RESERVOIR_API_KEYS") -> ApiKeys:
+def parse_api_keys(raw: str, *, source: str = "RESERVOIR_API_KEYS") -> EnvKeys:
     entries: list[tuple[str, str]] = []
     seen: dict[str, str] = {}
     for position, chunk in enumerate(raw.split(","), start=1):
@@ -104,7 +141,7 @@ def parse_api_keys(raw: str, *, source: str = "RESERVOIR_API_KEYS") -> ApiKeys:
         entries.append((role, key))
     if not entries:
         raise ApiKeyConfigError(f"{source} is set but holds no role:key entries")
-    return ApiKeys(entries, source=source)
+    return EnvKeys(tuple(entries))
 
 
 def _redact(entry: str) -> str:
@@ -114,57 +151,27 @@ def _redact(entry: str) -> str:
     return f"{role}:{key[:3]}…" if len(key) > 3 else f"{role}:{key}"
 
 
-# --- the generated key file -------------------------------------------------------------------
-
-
-def load_or_create_key_file(path: Path) -> tuple[ApiKeys, bool]:
-    """Returns the keys in `path`, creating it (mode 0600, one key per role) if missing.
-
-    The bool is True when this call created the file. Safe if two processes race to create.
-    """
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        keys = {role: secrets.token_urlsafe(32) for role in ROLES}
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(keys, f, indent=2)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.link(tmp, path)  # atomic, and fails if another process created it first
-            return ApiKeys(keys.items(), source=str(path)), True
-        except FileExistsError:
-            pass
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-    return read_key_file(path), False
-
-
-def read_key_file(path: Path) -> ApiKeys:
-    try:
-        data: Any = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ApiKeyConfigError(f"cannot read API keys from {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ApiKeyConfigError(f"{path}: expected a JSON object of role -> key")
-    raw = ",".join(f"{role}:{key}" for role, key in data.items() if isinstance(key, str))
-    bad = [role for role, key in data.items() if not isinstance(key, str)]
-    if bad:
-        raise ApiKeyConfigError(f"{path}: the key of role {bad[0]!r} is not a string")
-    return parse_api_keys(raw, source=str(path))
-
-
 def load_api_keys(settings: Settings) -> ApiKeys:
-    """RESERVOIR_API_KEYS if set; else the key file in the data dir (generated on first use)."""
+    """RESERVOIR_API_KEYS if set; else the hashed key file in the data dir, made on first
+    use with one key per role (each printed once, here, in the log) and migrated from the
+    plain-text file of earlier versions."""
     if settings.api_keys is not None:
-        return parse_api_keys(settings.api_keys)
+        return parse_api_keys(settings.api_keys).api_keys()
+    from reservoir.lib import key_file
+
     path = settings.api_keys_path
-    keys, created = load_or_create_key_file(path)
-    if created:
-        logger.warning("API keys generated (one per role) in %s", path.resolve())
+    loaded = key_file.load_for_server(path)
+    if loaded.generated:
+        for role, key in loaded.generated:
+            logger.warning("new API key for role %s (shown only this once): %s", role, key)
+        logger.warning(
+            "API keys generated (one per role); their hashes are kept in %s", path.resolve()
+        )
+    elif loaded.migrated:
+        logger.warning("API keys in %s migrated to hashed form", path.resolve())
     else:
         logger.info("API keys read from %s", path.resolve())
+    keys = ApiKeys(key_file.active_entries(loaded.records), source=str(path))
+    if not keys.identities():
+        logger.warning("no active API keys in %s: create one with `reservoir keys create`", path)
     return keys

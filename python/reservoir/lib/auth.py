@@ -14,7 +14,8 @@ Two things it is not, for the CPU of a flash-drop hold (py-spy; benchmarks/RESUL
 
 A test sweeps every route of the OpenAPI document for a 401 without a key. `Identity.key_id`
 is a stable, non-secret id of the key: scope idempotency keys by it, write `Identity.actor`
-into the ledger.
+into the ledger. `sees` is the object-level rule: what a key made (a reservation's `owner`)
+belongs to that key, and admin sees all.
 """
 
 from __future__ import annotations
@@ -35,9 +36,7 @@ from reservoir.lib.api_keys import (
     Identity,
     key_id,
     load_api_keys,
-    load_or_create_key_file,
     parse_api_keys,
-    read_key_file,
 )
 
 __all__ = [
@@ -51,10 +50,9 @@ __all__ = [
     "authenticate",
     "key_id",
     "load_api_keys",
-    "load_or_create_key_file",
     "parse_api_keys",
-    "read_key_file",
     "requires_role",
+    "sees",
 ]
 
 SCOPE_KEY = "auth"
@@ -104,6 +102,12 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
         )
     connection.scope[SCOPE_KEY] = identity  # type: ignore[literal-required]
     return identity
+
+
+def sees(caller: Identity, owner: str | None) -> bool:
+    """Whether `caller` may see and act on what `owner` (an `actor`) made: the key that made
+    it, and admin keys. To anyone else it does not exist (404, as for an unknown id)."""
+    return caller.role == ADMIN or owner == caller.actor
 
 
 class RoleCheck(Protocol):

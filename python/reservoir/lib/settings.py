@@ -93,8 +93,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def api_keys_path(self) -> Path:
-        """Where generated API keys are kept when RESERVOIR_API_KEYS is unset."""
+        """Where the API keys' hashes are kept when RESERVOIR_API_KEYS is unset."""
         return self.data_dir / "api-keys.json"
+
+    @property
+    def api_keys_last_use_path(self) -> Path:
+        """Where the server keeps the keys' last use (its own file: one writer per file)."""
+        return self.data_dir / "api-keys-last-use.json"
 
     @property
     def embedded_pgdata(self) -> Path:

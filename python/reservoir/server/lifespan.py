@@ -9,7 +9,8 @@
     connect Redis if configured                      -> app.state.redis (None without)
     start the maintenance task (partitions, idempotency-key cleanup)
 
-then the write path's lifespans (`WRITE_PATH_LIFESPANS`: engine recovery, the group-commit
+then `api_keys_lifespan` (the key file reloaded on change, the keys' last use written), then
+the write path's lifespans (`WRITE_PATH_LIFESPANS`: engine recovery, the group-commit
 writer and expiry in `write_path_lifespan`, then the outbox relay to Redis), then
 `readiness_lifespan`, which marks the app ready — and on shutdown, first of all, not ready.
 The plugin (server/plugin.py) puts them in that order.
@@ -39,6 +40,7 @@ from reservoir.ledger.outbox import relay
 from reservoir.ledger.write_path import WritePath
 from reservoir.lib.embedded import start_embedded_postgres
 from reservoir.lib.idempotency import IdempotencyKeys
+from reservoir.lib.key_reload import keep_keys_current
 from reservoir.lib.settings import Settings
 from reservoir.server.readiness import mark_not_ready, mark_ready
 
@@ -108,6 +110,13 @@ async def outbox_lifespan(app: Litestar) -> AsyncIterator[None]:
 
 
 WRITE_PATH_LIFESPANS = (write_path_lifespan, outbox_lifespan)
+
+
+@asynccontextmanager
+async def api_keys_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Reloads the key file when it changes and writes the keys' last use (lib/key_reload.py)."""
+    async with keep_keys_current(app.state.api_keys, app.state.settings):
+        yield
 
 
 @asynccontextmanager

@@ -6,6 +6,7 @@ Lifespans, in start-up order (shut down in reverse):
 
     platform_lifespan     DSN (embedded PostgreSQL if unset), ledger lock, pool, migrations,
                           Redis, maintenance                       (server/lifespan.py)
+    api_keys_lifespan     key file reloaded on change, keys' last use written
     WRITE_PATH_LIFESPANS  engine recovery, group-commit writer, expiry; the outbox relay
     readiness_lifespan    /readyz answers 200 from here on
 
@@ -41,7 +42,12 @@ from reservoir.server.dependencies import app_dependencies
 from reservoir.server.exception_handler import problem_exception_handler
 from reservoir.server.health import HealthController
 from reservoir.server.http_metrics import count_response
-from reservoir.server.lifespan import WRITE_PATH_LIFESPANS, platform_lifespan, readiness_lifespan
+from reservoir.server.lifespan import (
+    WRITE_PATH_LIFESPANS,
+    api_keys_lifespan,
+    platform_lifespan,
+    readiness_lifespan,
+)
 from reservoir.server.received_at import add_received_at, stamp_received_at
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -94,7 +100,9 @@ class ReservoirPlugin(InitPluginProtocol):
         app_config.route_handlers.extend(api_route_handlers())
         app_config.dependencies.update(app_dependencies(state))
         app_config.exception_handlers[Exception] = problem_exception_handler
-        app_config.lifespan.extend([platform_lifespan, *self.write_path, readiness_lifespan])
+        app_config.lifespan.extend(
+            [platform_lifespan, api_keys_lifespan, *self.write_path, readiness_lifespan]
+        )
         app_config.middleware.append(stamp_received_at)
         app_config.before_send.extend([count_response, add_received_at])
         app_config.openapi_config = _openapi_config()

@@ -1,5 +1,9 @@
 """`/v1/reservations`: hold (reserve), read, commit, release, extend. Role storefront.
 
+A reservation belongs to the API key that made it (`reservations.owner`): to every other
+storefront key it is 404 `reservation-not-found`, as an unknown id; admin sees all
+(`services.fetch`, `lib/auth.sees`).
+
 Each write applies in the engine, then answers once the ledger has the change. A reservation
 the engine no longer holds (released, expired, fulfilled and durable) is answered from the
 ledger's record of it.
@@ -67,9 +71,12 @@ class ReservationController(Controller):
 
     @get("/{reservation_id:str}", summary="Read a reservation and its current status")
     async def read(
-        self, reservation_id: FromPath[str], pool: NamedDependency[asyncpg.Pool]
+        self,
+        request: AuthedRequest,
+        reservation_id: FromPath[str],
+        pool: NamedDependency[asyncpg.Pool],
     ) -> ReservationOut:
-        stored, lines = await services.fetch(pool, reservation_id, with_lines=True)
+        stored, lines = await services.fetch(pool, reservation_id, request.auth, with_lines=True)
         status = services.current_status(stored.status, stored.expires_at_ms, now_ms())
         return services.stored_out(stored, status, lines)
 
@@ -84,7 +91,7 @@ class ReservationController(Controller):
         raw = await request.body()
         data = decode_body(raw, CommitIn) if raw.strip() else CommitIn()
         check_text("reference", data.reference)
-        stored, _ = await services.fetch(writes.pool, reservation_id)
+        stored, _ = await services.fetch(writes.pool, reservation_id, caller)
         meta = ChangeMeta(caller.actor, commit_reference=data.reference)
         return await _change(
             request,
@@ -106,7 +113,7 @@ class ReservationController(Controller):
         raw = await request.body()
         if raw.strip():
             decode_body(raw, _NoFields)
-        stored, lines = await services.fetch(writes.pool, reservation_id, with_lines=True)
+        stored, lines = await services.fetch(writes.pool, reservation_id, caller, with_lines=True)
         return await _change(
             request,
             writes,
@@ -128,7 +135,7 @@ class ReservationController(Controller):
         caller = request.auth
         data = decode_body(await request.body(), ExtendIn)
         ttl_ms = services.check_ttl(writes.settings, data.ttl_seconds)
-        stored, _ = await services.fetch(writes.pool, reservation_id)
+        stored, _ = await services.fetch(writes.pool, reservation_id, caller)
         return await _change(
             request,
             writes,

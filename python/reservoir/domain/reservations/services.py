@@ -10,6 +10,7 @@ import msgspec
 
 from reservoir import _core
 from reservoir.domain.reservations.schemas import LineOut, ReservationOut, ReserveIn
+from reservoir.lib.auth import Identity, sees
 from reservoir.lib.clock import rfc3339, to_ms
 from reservoir.lib.errors import invalid_input
 from reservoir.lib.settings import Settings
@@ -20,7 +21,7 @@ encode = msgspec.json.Encoder().encode
 FINAL_STATUSES = ("released", "expired", "fulfilled")
 
 SELECT_RESERVATION = """
-SELECT id, status, expires_at, created_at, channel, reference FROM reservations WHERE id = $1
+SELECT id, status, expires_at, created_at, channel, reference, owner FROM reservations WHERE id = $1
 """
 SELECT_LINES = """
 SELECT sku, quantity, location FROM reservation_lines WHERE reservation_id = $1 ORDER BY line_no
@@ -37,6 +38,7 @@ class Stored:
     created_at_ms: int
     channel: str | None
     reference: str | None
+    owner: str | None  # the actor of the key that made it
 
 
 def check_ttl(settings: Settings, ttl_seconds: int | None) -> int:
@@ -110,17 +112,19 @@ def invalid_state(rid: str, status: str) -> _core.InvalidState:
 
 
 async def fetch(
-    pool: asyncpg.Pool, rid: str, *, with_lines: bool = False
+    pool: asyncpg.Pool, rid: str, caller: Identity, *, with_lines: bool = False
 ) -> tuple[Stored, list[tuple[str, str, int]]]:
-    """The stored reservation (and its lines), or 404."""
+    """The stored reservation (and its lines), or 404: also when it belongs to another key
+    than `caller`'s (admin sees all), with the same answer as for an unknown id, so no other
+    client can act on it or learn that it exists. The owner comes in the same row."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(SELECT_RESERVATION, rid)
-        if row is None:
+        if row is None or not sees(caller, row[6]):
             raise not_found(rid)
         lines: list[tuple[str, str, int]] = []
         if with_lines:
             lines = [(r[0], r[2], r[1]) for r in await conn.fetch(SELECT_LINES, rid)]
-    return Stored(row[0], row[1], to_ms(row[2]), to_ms(row[3]), row[4], row[5]), lines
+    return Stored(row[0], row[1], to_ms(row[2]), to_ms(row[3]), row[4], row[5], row[6]), lines
 
 
 def current_status(stored_status: str, expires_at_ms: int, now_ms: int) -> str:
