@@ -82,8 +82,15 @@ class LedgerModel:
     def _check(
         self, groups: dict[bs.Arrays, list[dict[str, Any]]], last: int, first: int
     ) -> list[str]:
+        """What the database would refuse (constraints, triggers) or what breaks the ledger."""
+        return [
+            *self._check_rows(groups[bs.ROWS], last, first),
+            *self._check_lot_deltas(groups[bs.LOT_DELTAS]),
+            *self._check_reservations(groups[bs.CREATED], groups[bs.LINES]),
+        ]
+
+    def _check_rows(self, rows: list[dict[str, Any]], last: int, first: int) -> list[str]:
         problems = []
-        rows = groups[bs.ROWS]
         if rows:
             lsns = [r["lsn"] for r in rows]
             if min(lsns) < first or max(lsns) > last:
@@ -95,25 +102,49 @@ class LedgerModel:
                 problems.append(f"unknown kind {r['kind']!r}")
             elif r["quantity"] <= 0 and r["kind"] != "adjustment":
                 problems.append(f"non-positive quantity {r}")
+        return problems
+
+    def _check_lot_deltas(self, deltas: list[dict[str, Any]]) -> list[str]:
+        problems = []
         lot_units = dict(self.lot_levels)
-        for d in groups[bs.LOT_DELTAS]:
+        for d in deltas:
             key = (d["sku"], d["location"], d["lot"])
             lot_units[key] = lot_units.get(key, 0) + d["units"]
             if lot_units[key] < 0:
                 problems.append(f"lot_levels {key} below 0")
+        return problems
+
+    def _check_reservations(
+        self, created: list[dict[str, Any]], lines: list[dict[str, Any]]
+    ) -> list[str]:
+        problems = []
         seqs = set()
-        for c in groups[bs.CREATED]:
+        for c in created:
             if c["id"] in self.reservations or c["seq"] in self.seqs or c["seq"] in seqs:
                 problems.append(f"reservation {c['id']} (seq {c['seq']}) inserted twice")
             seqs.add(c["seq"])
-        created = {c["id"] for c in groups[bs.CREATED]}
-        for line in groups[bs.LINES]:
-            if line["reservation_id"] not in created or line["quantity"] <= 0:
+        ids = {c["id"] for c in created}
+        for line in lines:
+            if line["reservation_id"] not in ids or line["quantity"] <= 0:
                 problems.append(f"bad reservation line {line}")
         return problems
 
     def _store(self, groups: dict[bs.Arrays, list[dict[str, Any]]], last: int, first: int) -> None:
+        """What the batch statement's CTEs write, table by table."""
         rows = groups[bs.ROWS]
+        self._store_rows(rows)
+        self._store_levels(groups[bs.LOT_DELTAS], groups[bs.LEVELS])
+        self._store_reservations(groups[bs.CREATED], groups[bs.LINES], groups[bs.CHANGED], last)
+        for a in groups[bs.ANSWERS]:  # ON CONFLICT DO NOTHING
+            self.answers.setdefault(
+                (a["owner"], a["key"]), (a["request_hash"], a["status_code"], a["body"])
+            )
+        if rows:
+            self.outbox.append((last, len(rows)))
+        if last > self.head:
+            self.head = last
+
+    def _store_rows(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:  # ledger
             entry = dict(row, id=len(self.entries) + 1)
             self.entries.append(entry)
@@ -127,10 +158,14 @@ class LedgerModel:
         for row in sorted(rows, key=lambda r: r["lsn"]):  # new_lots: DISTINCT ON, first LSN
             if row["lot"] is not None and row["kind"] == "receipt":
                 self.lots.setdefault((row["sku"], row["lot"]), (row["expires_on"], row["lsn"]))
-        for d in groups[bs.LOT_DELTAS]:  # lot_changed / lot_added
+
+    def _store_levels(
+        self, lot_deltas: list[dict[str, Any]], level_deltas: list[dict[str, Any]]
+    ) -> None:
+        for d in lot_deltas:  # lot_changed / lot_added
             key = (d["sku"], d["location"], d["lot"])
             self.lot_levels[key] = self.lot_levels.get(key, 0) + d["units"]
-        for d in groups[bs.LEVELS]:  # levels: INSERT .. ON CONFLICT DO UPDATE (+=)
+        for d in level_deltas:  # levels: INSERT .. ON CONFLICT DO UPDATE (+=)
             key = (d["sku"], d["location"])
             on_hand, reserved, committed = self.levels.get(key, (0, 0, 0))
             self.levels[key] = (
@@ -138,17 +173,25 @@ class LedgerModel:
                 reserved + d["d_reserved"],
                 committed + d["d_committed"],
             )
+
+    def _store_reservations(
+        self,
+        created: list[dict[str, Any]],
+        lines: list[dict[str, Any]],
+        changed: list[dict[str, Any]],
+        last: int,
+    ) -> None:
         # the CTEs see the snapshot before the statement: `changed` misses rows `created` adds
-        new = {c["id"] for c in groups[bs.CREATED]}
-        for c in groups[bs.CREATED]:
+        new = {c["id"] for c in created}
+        for c in created:
             self.reservations[c["id"]] = dict(c, lsn=last)
             self.seqs.add(c["seq"])
             self._track(c["id"], c["status"])
-        for line in groups[bs.LINES]:
+        for line in lines:
             self.lines.setdefault(line["reservation_id"], []).append(
                 (line["line_no"], line["sku"], line["location"], line["quantity"])
             )
-        for u in groups[bs.CHANGED]:
+        for u in changed:
             if u["id"] in self.reservations and u["id"] not in new:
                 r = self.reservations[u["id"]]
                 r["status"] = u["status"]
@@ -158,14 +201,6 @@ class LedgerModel:
                     r["commit_reference"] = u["commit_reference"]
                 r["lsn"] = last
                 self._track(u["id"], u["status"])
-        for a in groups[bs.ANSWERS]:  # ON CONFLICT DO NOTHING
-            self.answers.setdefault(
-                (a["owner"], a["key"]), (a["request_hash"], a["status_code"], a["body"])
-            )
-        if rows:
-            self.outbox.append((last, len(rows)))
-        if last > self.head:
-            self.head = last
 
     def _track(self, rid: str, status: str) -> None:
         if status in ("held", "committed"):
