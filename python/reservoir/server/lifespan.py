@@ -206,8 +206,7 @@ async def _watch_lock(lock: LedgerLock) -> None:
     the write path takes the lock again."""
     while True:
         await asyncio.sleep(LOCK_CHECK_INTERVAL_S)
-        if lock.held:
-            await lock.check()
+        await lock.check()  # no-op while lost (being taken again) or released
 
 
 def _ledger_fenced(app: Litestar, reason: str) -> None:
