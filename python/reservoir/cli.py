@@ -113,6 +113,8 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         timeout_keep_alive=settings.keep_alive_seconds,
     )
     server = uvicorn.Server(config)
+    # another process took the ledger over: shut down gracefully, then exit non-zero
+    app.state.stop_server = lambda: setattr(server, "should_exit", True)
     logging.getLogger("uvicorn.error").addFilter(_ExpectedStartupFailure(app.state))
     try:
         server.run()
@@ -126,6 +128,9 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
         return _fail(f"cannot start: {error}", EXIT_FAILED)
     if not server.started:
         return _fail("the server did not start (see the log above)", EXIT_FAILED)
+    stop_reason = app.state.get("stop_reason")
+    if stop_reason:
+        return _fail(f"stopped: {stop_reason}", EXIT_FAILED)
     return EXIT_OK
 
 

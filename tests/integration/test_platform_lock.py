@@ -59,3 +59,36 @@ async def test_losing_the_connection_is_noticed(database_factory: Callable[[], s
     finally:
         await admin.close()
         await lock.release()
+
+
+async def test_a_lost_lock_is_taken_again_unless_another_holds_it(
+    database_factory: Callable[[], str],
+) -> None:
+    url = database_factory()
+    lock = await LedgerLock.acquire(url)
+    admin = await asyncpg.connect(url)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", lock.backend_pid)
+        for _ in range(100):
+            if not await lock.check(timeout_s=1):
+                break
+            await asyncio.sleep(0.05)
+        assert not lock.held
+        await lock.reacquire(dead_holder_wait_s=5)  # nobody took it: ours again
+        assert lock.held and await lock.check()
+
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", lock.backend_pid)
+        for _ in range(100):
+            if not await lock.check(timeout_s=1):
+                break
+            await asyncio.sleep(0.05)
+        successor = await LedgerLock.acquire(url, dead_holder_wait_s=5)
+        try:
+            with pytest.raises(LedgerLockedError, match="another reservoir process owns"):
+                await lock.reacquire(dead_holder_wait_s=0)
+            assert not lock.held and successor.held
+        finally:
+            await successor.release()
+    finally:
+        await admin.close()
+        await lock.release()

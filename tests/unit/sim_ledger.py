@@ -261,7 +261,7 @@ class LedgerModel:
 
 def decode(args: tuple[Any, ...]) -> dict[bs.Arrays, list[dict[str, Any]]]:
     """The statement's arguments as rows named by their columns, group by group."""
-    expected = bs.LOT_DELTAS.next + 1  # the groups' columns, then $last_lsn and $first_lsn
+    expected = bs.LOT_DELTAS.next + 2  # the groups' columns, then $last_lsn, $first_lsn, $epoch
     assert len(args) == expected, f"WRITE_BATCH got {len(args)} arguments, expected {expected}"
     groups: dict[bs.Arrays, list[dict[str, Any]]] = {}
     for group in bs.PARAMETER_GROUPS:

@@ -96,6 +96,7 @@ class Simulation:
             batch_rows_max=self.rng.choice((4, 16, 64, 256)),
             flush_interval_ms=0,
             on_failure=lambda exc: None,  # noticed as `writer.failed` after the step
+            epoch=1,  # one process owns this ledger throughout (fencing: tests/integration)
         )
         self.writer.start()
         self.accepting = True

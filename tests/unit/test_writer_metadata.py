@@ -28,6 +28,7 @@ async def _writer() -> tuple[LedgerModel, _core.Engine, LedgerWriter]:
         batch_rows_max=100,
         flush_interval_ms=0,
         on_failure=lambda exc: None,
+        epoch=1,
     )
     writer.start()
     lsn, _ = engine.receive("S", "A", 5, NOW)

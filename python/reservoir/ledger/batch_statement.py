@@ -1,6 +1,6 @@
 """Writes one drained batch into PostgreSQL as ONE statement: ledger rows, level and lot
 increments, new lots, reservation rows and lines, idempotency records, an outbox event and
-the ledger head.
+the ledger head, fenced by the writer's epoch.
 
 One statement is one round trip and its own transaction: no BEGIN/COMMIT, no statement per
 table. Its parts are data-modifying CTEs over `unnest`ed arrays (empty arrays write
@@ -18,6 +18,7 @@ import asyncpg
 from reservoir import _core
 from reservoir.ledger.arrays import Arrays
 from reservoir.ledger.changes import SYSTEM_ACTOR, ChangeMeta, IdempotencyRecord
+from reservoir.ledger.fencing import fenced_error
 from reservoir.lib.clock import day_number
 
 LEDGER_TOPIC = "ledger"
@@ -93,6 +94,7 @@ LOT_DELTAS = Arrays(
 )
 LAST_LSN = f"${LOT_DELTAS.next}::int8"
 FIRST_LSN = f"${LOT_DELTAS.next + 1}::int8"
+EPOCH = f"${LOT_DELTAS.next + 2}::int8"  # the writer's fencing token (ledger/fencing.py)
 PARAMETER_GROUPS = (ROWS, LEVELS, CREATED, LINES, CHANGED, ANSWERS, LOT_DELTAS)
 
 WRITE_BATCH = f"""
@@ -165,8 +167,14 @@ WITH rows AS (
             sku, location, quantity, lot) ORDER BY ord))
     FROM rows
     HAVING count(*) > 0
+), head AS (
+    -- the fence: under READ COMMITTED this WHERE is re-checked against the newest version of
+    -- the row, so a successor's committed epoch bump makes it match nothing (and a bump in
+    -- flight waits for this statement). No row: the whole statement is aborted.
+    UPDATE ledger_head SET lsn = GREATEST(lsn, {LAST_LSN}) WHERE epoch = {EPOCH}
+    RETURNING epoch
 )
-UPDATE ledger_head SET lsn = {LAST_LSN} WHERE lsn < {LAST_LSN}
+SELECT ledger_fenced({EPOCH}) WHERE NOT EXISTS (SELECT 1 FROM head)
 """
 
 
@@ -175,8 +183,12 @@ async def store_batch(
     batch: _core.Batch,
     metas: Mapping[int, ChangeMeta],
     loose: Sequence[IdempotencyRecord] = (),
+    *,
+    epoch: int,
 ) -> None:
-    """Writes `batch` (with the metadata of its LSNs) in one statement, atomically."""
+    """Writes `batch` (with the metadata of its LSNs) in one statement, atomically, as the
+    owner of `epoch`; raises `LedgerFenced` (nothing written) if another process owns the
+    ledger now."""
     records = [m.idempotency for m in metas.values() if m.idempotency is not None]
     records.extend(loose)
     created, lines, changed = _reservation_rows(batch, metas)
@@ -192,7 +204,13 @@ async def store_batch(
         LOT_DELTAS: _columns(batch.lot_deltas, LOT_DELTAS),
     }
     args = [column for group in PARAMETER_GROUPS for column in arrays[group]]
-    await conn.execute(WRITE_BATCH, *args, batch.last_lsn, batch.first_lsn)
+    try:
+        await conn.execute(WRITE_BATCH, *args, batch.last_lsn, batch.first_lsn, epoch)
+    except asyncpg.PostgresError as exc:
+        fenced = fenced_error(exc)
+        if fenced is not None:
+            raise fenced from exc
+        raise
 
 
 def _columns(rows: Iterable[Sequence[Any]], group: Arrays | int) -> list[list[Any]]:

@@ -6,6 +6,13 @@ answer goes out only once the ledger has it. While the engine is being rebuilt, 
 raises `LedgerUnavailable` (answered 503 at the edge) and `on_readiness(False)` has been
 called (the server marks itself not ready). Knows nothing of HTTP: the server starts and
 stops it (server/lifespan.py) and hands it to handlers as a dependency.
+
+It owns the ledger through the lock (`ledger/lock.py`) and the epoch (`ledger/fencing.py`):
+the epoch is bumped on the lock's connection before the engine is read from the ledger, and
+every batch carries it. When the lock's connection is lost (PostgreSQL restarted, backend
+terminated), writes stop (503) and the rebuild takes the lock again first, with a new epoch.
+If another process holds the lock, or a batch was fenced, `on_fenced(reason)` is called:
+that is final, this process must stop.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ import asyncpg
 
 from reservoir import _core
 from reservoir.ledger.changes import ChangeMeta, IdempotencyRecord
+from reservoir.ledger.fencing import LedgerFenced, bump_epoch
+from reservoir.ledger.lock import LedgerLock, LedgerLockedError
 from reservoir.ledger.recovery import rebuild_engine
 from reservoir.ledger.writer import LedgerUnavailable, LedgerWriter
 from reservoir.lib import metrics
@@ -47,12 +56,19 @@ class WritePath:
         self,
         pool: asyncpg.Pool,
         settings: Settings,
-        on_readiness: Callable[[bool], None] = lambda ready: None,
+        lock: LedgerLock,
+        on_readiness: Callable[[bool, str], None] = lambda ready, reason: None,
+        on_fenced: Callable[[str], None] = lambda reason: None,
     ) -> None:
         self._pool = pool
         self._settings = settings
         self._limits = engine_limits(settings)
+        self._lock = lock
         self._on_readiness = on_readiness
+        self._on_fenced = on_fenced
+        self.epoch = 0
+        self._epoch_stale = False
+        self.fenced: str | None = None  # why this process may never write again
         self._engine: _core.Engine | None = None
         self._writer: LedgerWriter | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -63,7 +79,9 @@ class WritePath:
 
     async def start(self) -> None:
         """Recovers the engine from the ledger, expires what lapsed while down (as ledger
-        entries), then accepts writes."""
+        entries), then accepts writes. Bumps the epoch first: the ledger read is the new
+        owner's."""
+        self.epoch = await bump_epoch(self._lock)
         engine = await rebuild_engine(self._pool, self._limits)
         self._writer = LedgerWriter(
             self._pool,
@@ -71,12 +89,14 @@ class WritePath:
             batch_rows_max=self._settings.batch_rows_max,
             flush_interval_ms=self._settings.flush_interval_ms,
             on_failure=self._on_write_failure,
+            epoch=self.epoch,
         )
         self._writer.start()
         self._engine = engine
         await self._expire_lapsed()
         self.accepting = True
         self._ticker = asyncio.create_task(self._tick_expiry(), name="expiry-ticker")
+        self._lock.on_lost(self._on_lock_lost)
 
     async def stop(self) -> None:
         self.accepting = False
@@ -93,7 +113,7 @@ class WritePath:
     def engine(self) -> _core.Engine:
         """The engine, for a change or a read; 503 while it is being rebuilt."""
         if not self.accepting or self._engine is None:
-            raise LedgerUnavailable("the engine is being rebuilt from the ledger")
+            raise LedgerUnavailable(self.fenced or "the engine is being rebuilt from the ledger")
         return self._engine
 
     def reader(self) -> _core.Engine:
@@ -129,9 +149,9 @@ class WritePath:
 
     # --- internals ----------------------------------------------------------------------------
 
-    def _accept(self, accepting: bool) -> None:
+    def _accept(self, accepting: bool, reason: str = "") -> None:
         self.accepting = accepting
-        self._on_readiness(accepting)
+        self._on_readiness(accepting, reason)
 
     async def _expire_lapsed(self) -> None:
         assert self._engine is not None and self._writer is not None
@@ -150,31 +170,79 @@ class WritePath:
                 _EXPIRED.inc(expired)
                 self._writer.wake()
 
+    def _on_lock_lost(self, _lock: LedgerLock) -> None:
+        """Writes stop at once (nothing more is acknowledged); the rebuild takes the lock
+        again or finds that another process owns the ledger."""
+        if self._writer is not None:
+            self._writer.fail(LedgerUnavailable("the ledger lock's connection is gone"))
+        self._stop_writes("the ledger lock was lost: taking it again")
+
     def _on_write_failure(self, exc: BaseException) -> None:
-        self._accept(False)
+        if isinstance(exc, LedgerFenced):
+            self._fence(
+                f"another reservoir process owns this ledger now (a batch was fenced: {exc})"
+            )
+            return
+        self._stop_writes("rebuilding the engine from the ledger after a failed write")
+
+    def _stop_writes(self, reason: str) -> None:
+        if self.fenced is not None:
+            return
+        self._accept(False, reason)
         if self._rebuilding is None or self._rebuilding.done():
             self._rebuilding = asyncio.create_task(self._rebuild(), name="engine-rebuild")
+
+    def _fence(self, reason: str) -> None:
+        """Final: another process owns the ledger. Never writes again."""
+        if self.fenced is not None:
+            return
+        self.fenced = reason
+        self._accept(False, reason)
+        if self._writer is not None:
+            self._writer.fail(LedgerFenced(reason))
+        self._on_fenced(reason)
+
+    async def _regain(self) -> None:
+        """The lock again (if lost), with a new epoch; no batch of the old engine in flight
+        that the rebuild could miss."""
+        assert self._writer is not None
+        if await self._lock.check():
+            await self._writer.stopped()  # a failed batch has ended it
+        else:
+            await self._writer.halt()  # a batch in flight is fenced by the new epoch
+            await self._lock.reacquire()
+            self._epoch_stale = True
+        if self._epoch_stale:  # also when the bump failed after the lock was taken again
+            self.epoch = await bump_epoch(self._lock)
+            self._epoch_stale = False
+            logger.warning("ledger lock taken again (epoch %d)", self.epoch)
 
     async def _rebuild(self) -> None:
         """Retries until the ledger answers, then continues on an engine rebuilt from it."""
         attempt = 0
-        while True:
+        while self.fenced is None:
             delay = REBUILD_BACKOFF_S[min(attempt, len(REBUILD_BACKOFF_S) - 1)]
             await asyncio.sleep(delay)
             attempt += 1
             try:
+                await self._regain()
                 engine = await rebuild_engine(self._pool, self._limits)
+            except LedgerLockedError as exc:
+                self._fence(str(exc))
+                return
             except Exception as exc:  # the database may still be gone: keep trying
                 logger.warning("engine rebuild attempt %d failed: %r", attempt, exc)
                 continue
             assert self._writer is not None
             self._engine = engine
-            self._writer.reset(engine)
+            self._writer.reset(engine, self.epoch)
             _REBUILDS.inc()
             try:
                 await self._expire_lapsed()
             except LedgerUnavailable:
                 continue
+            if self.fenced is not None:
+                return
             logger.info("engine rebuilt from the ledger after %d attempt(s)", attempt)
             self._accept(True)
             return

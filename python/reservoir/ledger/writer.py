@@ -49,9 +49,11 @@ class LedgerWriter:
         batch_rows_max: int,
         flush_interval_ms: int,
         on_failure: Callable[[BaseException], Any],
+        epoch: int,
     ) -> None:
         self._pool = pool
         self._engine = engine
+        self.epoch = epoch  # the fencing token every batch carries (ledger/fencing.py)
         self._batch_rows_max = batch_rows_max
         self._gather_s = flush_interval_ms / 1000
         self._on_failure = on_failure
@@ -94,13 +96,38 @@ class LedgerWriter:
             with contextlib.suppress(Exception):  # a broken connection is terminated
                 await self._pool.release(conn, timeout=5)
 
-    def reset(self, engine: _core.Engine) -> None:
-        """Continues on a rebuilt engine after a failure."""
+    def reset(self, engine: _core.Engine, epoch: int) -> None:
+        """Continues on a rebuilt engine after a failure (as the owner of `epoch`)."""
         self._engine = engine
+        self.epoch = epoch
         self.durable_lsn = self._drained_lsn = engine.last_lsn
         self.failed = False
         if self._task is None or self._task.done():
             self.start()
+
+    def fail(self, exc: BaseException) -> None:
+        """Stops writing, as if a batch had failed with `exc`: every waiter gets 503 and
+        `on_failure` is called (once per stop). A batch in flight still ends: see `stopped`."""
+        if not self.failed:
+            self._fail(exc, [])
+            self._wake.set()  # an idle task ends too
+
+    async def stopped(self) -> None:
+        """Returns once the writer task has ended (after a failed batch it has)."""
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._task)
+
+    async def halt(self) -> None:
+        """Ends the writer task now (after `fail`), even if it waits on a connection or a
+        statement that will not answer: a batch in flight is abandoned, never acknowledged.
+        Only for a new owner's epoch: it either committed before the bump (and the rebuild
+        reads it) or the bump fences it."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        await self._drop_connection()
 
     # --- what requests call -------------------------------------------------------------------
 
@@ -184,7 +211,7 @@ class LedgerWriter:
         loose, self._loose = self._loose, []
         try:
             conn = await self._connection()
-            await store_batch(conn, batch, metas, [record for record, _ in loose])
+            await store_batch(conn, batch, metas, [record for record, _ in loose], epoch=self.epoch)
         except BaseException as exc:
             await self._drop_connection()
             self._fail(exc, [future for _, future in loose])

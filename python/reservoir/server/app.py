@@ -18,7 +18,7 @@ def create_app(
     exit_on_lock_loss: bool = False,
 ) -> Litestar:
     """`write_path` overrides the write path's lifespans (tests); `exit_on_lock_loss` makes
-    the process SIGTERM itself if it loses the ledger lock (what `reservoir serve` wants)."""
+    the process stop once another process owns the ledger (what `reservoir serve` wants)."""
     settings = settings or Settings.from_env()
     plugin = ReservoirPlugin(settings, write_path=write_path, exit_on_lock_loss=exit_on_lock_loss)
     return Litestar(

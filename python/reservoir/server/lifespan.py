@@ -4,6 +4,7 @@
 
     resolve the DSN (embedded PostgreSQL if unset)  -> app.state.database_url
     take the ledger lock (refuse to start if held)  -> app.state.ledger_lock
+                     (if lost later, the write path takes it again, or stops the process)
     open the asyncpg pool                            -> app.state.pool
     migrate + monthly partitions
     connect Redis if configured                      -> app.state.redis (None without)
@@ -77,13 +78,19 @@ async def write_path_lifespan(app: Litestar) -> AsyncIterator[None]:
     """Recovers the engine and runs the writer and the expiry ticker for the app's life;
     leaves `write_path` and `writes` on the state for the dependencies."""
 
-    def on_readiness(ready: bool) -> None:
+    def on_readiness(ready: bool, reason: str) -> None:
         if ready:
             mark_ready(app)
         else:
-            mark_not_ready(app, "rebuilding the engine from the ledger after a failed write")
+            mark_not_ready(app, reason)
 
-    write_path = WritePath(app.state.pool, app.state.settings, on_readiness)
+    write_path = WritePath(
+        app.state.pool,
+        app.state.settings,
+        app.state.ledger_lock,
+        on_readiness,
+        lambda reason: _ledger_fenced(app, reason),
+    )
     await write_path.start()
     app.state.write_path = write_path
     app.state.writes = Writes(
@@ -150,7 +157,7 @@ async def take_ledger_lock(app: Litestar, stack: AsyncExitStack, dsn: str) -> Le
     except (OSError, asyncpg.PostgresError) as exc:
         raise StartupError(f"cannot reach PostgreSQL: {exc}") from exc
     stack.push_async_callback(lock.release)
-    lock.on_lost(lambda _lock: _ledger_lock_lost(app))
+    lock.on_lost(lambda _lock: mark_not_ready(app, "the ledger lock was lost"))
     app.state.ledger_lock = lock
     task = asyncio.create_task(_watch_lock(lock), name="reservoir-ledger-lock-watch")
     stack.push_async_callback(_cancel, task)
@@ -204,15 +211,25 @@ LOCK_CHECK_INTERVAL_S = 5.0
 
 
 async def _watch_lock(lock: LedgerLock) -> None:
-    while lock.held:
+    """Notices a silently dead lock connection (the termination listener notices the rest);
+    the write path takes the lock again."""
+    while True:
         await asyncio.sleep(LOCK_CHECK_INTERVAL_S)
-        await lock.check()
+        await lock.check()  # no-op while lost (being taken again) or released
 
 
-def _ledger_lock_lost(app: Litestar) -> None:
-    mark_not_ready(app, "the ledger lock was lost")
-    if app.state.get("exit_on_lock_loss"):
-        logger.critical("stopping: another process may now own the ledger")
+def _ledger_fenced(app: Litestar, reason: str) -> None:
+    """Another process owns the ledger: final. `reservoir serve` (exit_on_lock_loss) stops and
+    exits non-zero with `reason` (app.state.stop_reason)."""
+    mark_not_ready(app, reason)
+    app.state.stop_reason = reason
+    if not app.state.get("exit_on_lock_loss"):
+        return
+    logger.critical("stopping: %s", reason)
+    stop = app.state.get("stop_server")
+    if stop is not None:
+        stop()
+    else:
         os.kill(os.getpid(), signal.SIGTERM)
 
 

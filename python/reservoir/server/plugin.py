@@ -70,8 +70,8 @@ def api_route_handlers() -> list[Any]:
 
 
 class ReservoirPlugin(InitPluginProtocol):
-    """`exit_on_lock_loss` makes the process SIGTERM itself if it loses the ledger lock (what
-    `reservoir serve` wants)."""
+    """`exit_on_lock_loss` makes the process stop (and `reservoir serve` exit non-zero) once
+    another process owns the ledger; a lost lock that is ours again is recovered either way."""
 
     def __init__(
         self,
