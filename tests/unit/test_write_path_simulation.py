@@ -259,7 +259,7 @@ class Simulation:
                 if (excess := lv.reserved + lv.committed - lv.on_hand) > 0
             }
             self.engine = engine
-            self.writer.reset(engine)
+            self.writer.reset(engine, epoch=1)
             while engine.expire_due(self.now, 100_000):
                 pass
             try:
