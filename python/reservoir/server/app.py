@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from litestar import Litestar
 
+from reservoir.lib.openapi import StrictStructSchemaPlugin
 from reservoir.lib.settings import Settings
 from reservoir.server.plugin import Lifespan, ReservoirPlugin
 from reservoir.server.request_limits import with_request_limits
@@ -23,7 +24,9 @@ def create_app(
     settings = settings or Settings.from_env()
     plugin = ReservoirPlugin(settings, write_path=write_path, exit_on_lock_loss=exit_on_lock_loss)
     app = Litestar(
-        plugins=[plugin],
+        # the schema plugin here, as an app plugin: Litestar asks those before its own Struct
+        # schema plugin (adding it from on_app_init would re-run the init plugins)
+        plugins=[plugin, StrictStructSchemaPlugin()],
         # here, not in the plugin: Litestar 2 takes the limit from this argument only
         request_max_body_size=settings.body_bytes_max,
         logging_config=None,
