@@ -127,8 +127,6 @@ async def test_filters_by_sku_and_location(server: Any, entry_ids: list[int]) ->
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"limit": 0}, "limit"),
-        ({"limit": 1001}, "limit"),
         ({"limit": "ten"}, "limit"),
         ({"after": "not-a-cursor"}, "after"),
         ({"after": "aWQ6LTU"}, "after"),  # "id:-5"
@@ -146,6 +144,18 @@ async def test_bad_parameters_are_400_naming_the_field(
     body = r.json()
     assert body["type"] == PROBLEMS + "invalid-request"
     assert body["field"] == field
+
+
+@pytest.mark.parametrize("limit", [0, 1001])
+async def test_a_limit_out_of_range_is_422_naming_it(
+    server: Any, entry_ids: list[int], limit: int
+) -> None:
+    r = await get(server, "warehouse", {"limit": limit})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    body = r.json()
+    assert body["type"] == PROBLEMS + "invalid-input"
+    assert body["field"] == "limit"
 
 
 async def test_the_ledger_is_for_warehouse_and_admin(server: Any, entry_ids: list[int]) -> None:

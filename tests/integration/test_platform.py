@@ -116,3 +116,52 @@ async def test_kill_9_then_restart(
         assert (await storefront.get("/readyz")).status_code == 200
     assert server.stop() in (0, -signal.SIGTERM)  # uvicorn re-raises SIGTERM once shut down
     assert "Application shutdown complete" in server.log()
+
+
+async def test_openapi_documents_every_status_as_a_problem(server: Any) -> None:
+    async with server.async_client() as client:
+        spec = (await client.get("/schema/openapi.json")).json()
+    problem = "#/components/schemas/Problem"
+    props = spec["components"]["schemas"]["Problem"]["properties"]
+    for member in ("type", "title", "status", "detail", "field", "errors", "limit_bytes"):
+        assert member in props, member
+
+    def statuses(path: str, method: str) -> set[str]:
+        operation = spec["paths"][path][method]
+        for status, response in operation["responses"].items():
+            if status[0] in "45":
+                content = response["content"]
+                assert list(content) == ["application/problem+json"], (path, status)
+                assert content["application/problem+json"]["schema"]["$ref"] == problem
+        return set(operation["responses"])
+
+    limits = {"414", "431"}
+    assert {"201", "400", "401", "403", "409", "413", "422", "503"} | limits <= statuses(
+        "/v1/reservations", "post"
+    )
+    assert {"200", "401", "403", "404", "503"} | limits <= statuses(
+        "/v1/reservations/{reservation_id}", "get"
+    )
+    assert {"401", "403", "404", "409", "422", "503"} <= statuses(
+        "/v1/reservations/{reservation_id}/commit", "post"
+    )
+    assert {"400", "401", "403", "409", "413", "422", "503"} <= statuses(
+        "/v1/stock/transfers", "post"
+    )
+    assert {"201", "400", "401", "403", "413", "422"} <= statuses("/v1/items/{sku}", "put")
+    assert {"401", "403", "404"} <= statuses("/v1/picklists/{pick_list_id}", "get")
+    assert {"401", "403", "422"} <= statuses("/v1/ledger", "get")
+    assert "503" in statuses("/readyz", "get")
+
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert spec["paths"][path]["get"]["security"] == [], path
+    assert spec["security"] == [{"bearer": []}]
+    assert "security" not in spec["paths"]["/v1/reservations"]["post"]  # the global bearer
+    metrics_ok = spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert list(metrics_ok) == ["text/plain"]
+
+    schemas = spec["components"]["schemas"]
+    for name in ("ReserveIn", "LineIn", "ReceiptIn", "ItemIn", "LocationIn", "Layout", "PickIn"):
+        assert schemas[name]["additionalProperties"] is False, name
+    line = schemas["LineIn"]["properties"]["quantity"]
+    assert (line["minimum"], line["maximum"]) == (1, 4_294_967_295)

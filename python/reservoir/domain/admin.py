@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from reservoir.ledger.verify_engine import verify_with_engine
 from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import requires_role
+from reservoir.lib.openapi import AUTHED, problem_responses
 
 
 class VerifyResult(msgspec.Struct):
@@ -22,7 +23,11 @@ class AdminController(Controller):
     tags = ["admin"]
     before_request = requires_role("admin")
 
-    @get("/verify", summary="Prove SUM(ledger) = levels = engine, and no oversell")
+    @get(
+        "/verify",
+        summary="Prove SUM(ledger) = levels = engine, and no oversell",
+        responses=problem_responses(*AUTHED, 503),
+    )
     async def verify(
         self, pool: NamedDependency[asyncpg.Pool], write_path: NamedDependency[WritePath]
     ) -> VerifyResult:

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 import msgspec
 import msgspec.inspect
 
+from reservoir.lib.bounds import QUANTITY_MAX, TTL_SECONDS_MAX
+
 ENV_PREFIX = "RESERVOIR_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -42,9 +44,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     # limits (docs/api.md "Conventions")
     lines_per_reservation_max: Positive = 100
-    quantity_per_line_max: Positive = 1_000_000
-    ttl_seconds_max: Positive = 86_400
-    ttl_seconds_default: Positive = 900
+    quantity_per_line_max: Annotated[int, msgspec.Meta(ge=1, le=QUANTITY_MAX)] = 1_000_000
+    ttl_seconds_max: Annotated[int, msgspec.Meta(ge=1, le=TTL_SECONDS_MAX)] = 86_400
+    ttl_seconds_default: Annotated[int, msgspec.Meta(ge=1, le=TTL_SECONDS_MAX)] = 900
     body_bytes_max: Annotated[int, msgspec.Meta(ge=1_024)] = 65_536
     # the group-commit writer
     flush_interval_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 2

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from litestar import Litestar
 
+from reservoir.lib.openapi import StrictStructSchemaPlugin
 from reservoir.lib.settings import Settings
 from reservoir.server.plugin import Lifespan, ReservoirPlugin
+from reservoir.server.request_limits import with_request_limits
 
 
 def create_app(
@@ -21,10 +23,16 @@ def create_app(
     the process stop once another process owns the ledger (what `reservoir serve` wants)."""
     settings = settings or Settings.from_env()
     plugin = ReservoirPlugin(settings, write_path=write_path, exit_on_lock_loss=exit_on_lock_loss)
-    return Litestar(
-        plugins=[plugin],
+    app = Litestar(
+        # the schema plugin here, as an app plugin: Litestar asks those before its own Struct
+        # schema plugin (adding it from on_app_init would re-run the init plugins)
+        plugins=[plugin, StrictStructSchemaPlugin()],
         # here, not in the plugin: Litestar 2 takes the limit from this argument only
         request_max_body_size=settings.body_bytes_max,
         logging_config=None,
         debug=False,
     )
+    # here too: the URL and header limits wrap Litestar's handler, before routing (an
+    # InitPlugin sees the config, not the app), inside `app(...)` so `before_send` counts them
+    app.asgi_handler = with_request_limits(app.asgi_handler)
+    return app

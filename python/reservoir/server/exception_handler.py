@@ -8,8 +8,10 @@ exceptions (`LedgerUnavailable`), PostgreSQL out of reach, and — for anything 
 500 that is logged but says nothing about internals.
 
 Validation errors from msgspec decoding are 400 with `field` (the first offending field, as a
-path like `lines[0].quantity`) and `errors` (every offending field). Value rules checked after
-decoding (code formats, ranges) and the core's `InvalidInput` are 422 with `field`.
+path like `lines[0].quantity`) and `errors` (every offending field), except an integer out of
+its bounds (`Meta(ge=, le=)` on a body field or a query parameter, see lib/bounds.py): that
+is a value breaking a rule, 422 `invalid-input`. Value rules checked after decoding (code
+formats, ranges) and the core's `InvalidInput` are 422 with `field`.
 """
 
 from __future__ import annotations
@@ -118,6 +120,8 @@ _HTTP_SLUGS: dict[int, tuple[str, str]] = {
     503: ("service-unavailable", "Service unavailable"),
 }
 
+# msgspec's message for a number outside its `Meta` bounds ("Expected `int` <= 4294967295").
+_OUT_OF_RANGE = re.compile(r"Expected `(?:int|float)` [<>]=? -?[0-9.e+]+")
 _NAMED_FIELD = re.compile(r"Object (?:contains unknown|missing required) field `([^`]+)`")
 
 
@@ -158,6 +162,10 @@ def _from_validation(exc: ValidationException) -> ProblemError:
     detail = f"{first['message']} (at `{first['field']}`)"
     if len(errors) > 1:
         detail += f", and {len(errors) - 1} more"
+    if all(_OUT_OF_RANGE.fullmatch(e["message"]) for e in errors):
+        return ProblemError(
+            422, "invalid-input", "Invalid input", detail, field=first["field"], errors=errors
+        )
     return ProblemError(
         400,
         "invalid-request",

@@ -14,6 +14,7 @@ from reservoir.lib.auth import requires_role
 from reservoir.lib.clock import from_day_number
 from reservoir.lib.codes import path_code
 from reservoir.lib.errors import ProblemError
+from reservoir.lib.openapi import AUTHED, problem_responses
 
 
 class LotUnits(msgspec.Struct, omit_defaults=True):
@@ -88,7 +89,11 @@ class AvailabilityController(Controller):
     tags = ["availability"]
     before_request = requires_role("storefront", "warehouse")
 
-    @get("/{sku:path}", summary="Units on hand, reserved, committed and available")
+    @get(
+        "/{sku:path}",
+        summary="Units on hand, reserved, committed and available",
+        responses=problem_responses(*AUTHED, 400, 404, 503),
+    )
     async def read(
         self, sku: FromPath[str], write_path: NamedDependency[WritePath]
     ) -> Availability:

@@ -20,9 +20,12 @@ from reservoir.lib.auth import requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.codes import path_code
 from reservoir.lib.errors import ProblemError
+from reservoir.lib.openapi import AUTHED, BODY, problem_responses
 
 ANY_ROLE = requires_role("storefront", "warehouse")
 ADMIN_ONLY = requires_role("admin")
+PUT_PROBLEMS = problem_responses(*AUTHED, *BODY, 503)
+GET_PROBLEMS = problem_responses(*AUTHED, 400, 404, 503)
 
 
 class ItemController(Controller):
@@ -35,7 +38,7 @@ class ItemController(Controller):
         dto=StrictBody[ItemIn],
         return_dto=None,
         status_code=200,
-        responses={201: ResponseSpec(Item, description="Created")},
+        responses={201: ResponseSpec(Item, description="Created"), **PUT_PROBLEMS},
         summary="Create or replace an item (a SKU)",
     )
     async def put_item(
@@ -50,7 +53,12 @@ class ItemController(Controller):
         write_path.define_sku(code)
         return Response(item, status_code=201 if created else 200)
 
-    @get("/{sku:path}", before_request=ANY_ROLE, summary="Read an item")
+    @get(
+        "/{sku:path}",
+        before_request=ANY_ROLE,
+        summary="Read an item",
+        responses=GET_PROBLEMS,
+    )
     async def get_item(self, sku: FromPath[str], pool: NamedDependency[asyncpg.Pool]) -> Item:
         code = path_code(sku)
         item = await services.get_item(pool, code)
@@ -71,7 +79,7 @@ class LocationController(Controller):
         dto=StrictBody[LocationIn],
         return_dto=None,
         status_code=200,
-        responses={201: ResponseSpec(Location, description="Created")},
+        responses={201: ResponseSpec(Location, description="Created"), **PUT_PROBLEMS},
         summary="Create or replace a location",
     )
     async def put_location(
@@ -86,7 +94,12 @@ class LocationController(Controller):
         write_path.define_location(location_code, location.sellable)
         return Response(location, status_code=201 if created else 200)
 
-    @get("/{code:path}", before_request=ANY_ROLE, summary="Read a location")
+    @get(
+        "/{code:path}",
+        before_request=ANY_ROLE,
+        summary="Read a location",
+        responses=GET_PROBLEMS,
+    )
     async def get_location(
         self, code: FromPath[str], pool: NamedDependency[asyncpg.Pool]
     ) -> Location:

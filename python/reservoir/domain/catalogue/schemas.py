@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from reservoir.lib.bounds import GridNumber
+
 LocationKind = Literal["warehouse", "zone", "aisle", "rack", "bin"]
 
 
@@ -28,11 +30,11 @@ class Item(msgspec.Struct):
 class Layout(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """A warehouse's walking layout; everything optional (defaults: one block sized from bins)."""
 
-    middle_cross_aisles: list[int] | None = None  # bin positions where a cross aisle runs
+    middle_cross_aisles: list[GridNumber] | None = None  # bin positions where a cross aisle runs
     aisle_width_m: float | None = None
     cross_aisle_width_m: float | None = None
     bin_pitch_m: float | None = None
-    depot_aisle: int | None = None
+    depot_aisle: GridNumber | None = None
 
 
 class LocationIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -40,9 +42,9 @@ class LocationIn(msgspec.Struct, forbid_unknown_fields=True):
     name: str | None = None
     parent: str | None = None
     sellable: bool = True
-    aisle: int | None = None
-    position: int | None = None
-    level: int | None = None
+    aisle: GridNumber | None = None
+    position: GridNumber | None = None
+    level: GridNumber | None = None
     layout: Layout | None = None
 
 

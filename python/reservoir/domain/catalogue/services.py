@@ -12,7 +12,6 @@ from reservoir.lib.codes import check_code
 from reservoir.lib.errors import ProblemError, invalid_input
 from reservoir.lib.text import NAME_LENGTH_MAX, check_text
 
-GRID_MAX = 1_000_000  # aisle / position / level
 LAYOUT_METRES_MAX = 1_000.0
 CROSS_AISLES_MAX = 1_000
 # pg_advisory_xact_lock key serialising location hierarchy writes ("rsv-locs")
@@ -85,10 +84,7 @@ def validate_location(code: str, body: LocationIn) -> None:
         check_code(body.parent, "parent")
         if body.parent == code:
             raise _parent_cycle(code, body.parent)
-    for field in ("aisle", "position", "level"):
-        value = getattr(body, field)
-        if value is not None and not 0 <= value <= GRID_MAX:
-            raise invalid_input(field, f"`{field}` must be between 0 and {GRID_MAX}")
+    # aisle / position / level: bounded by their type (lib/bounds.py GridNumber)
     if body.layout is not None:
         if body.kind != "warehouse":
             raise invalid_input(
@@ -104,8 +100,6 @@ def _check_layout(layout: Layout) -> None:
             raise invalid_input(
                 f"layout.{field}", f"`layout.{field}` must be > 0 and <= {LAYOUT_METRES_MAX:g}"
             )
-    if layout.depot_aisle is not None and not 0 <= layout.depot_aisle <= GRID_MAX:
-        raise invalid_input("layout.depot_aisle", f"`layout.depot_aisle` must be 0..{GRID_MAX}")
     aisles = layout.middle_cross_aisles
     if aisles is not None:
         if len(aisles) > CROSS_AISLES_MAX:
@@ -113,12 +107,6 @@ def _check_layout(layout: Layout) -> None:
                 "layout.middle_cross_aisles",
                 f"at most {CROSS_AISLES_MAX} middle cross aisles",
             )
-        for i, position in enumerate(aisles):
-            if not 0 <= position <= GRID_MAX:
-                raise invalid_input(
-                    f"layout.middle_cross_aisles[{i}]",
-                    f"a cross aisle position must be 0..{GRID_MAX}",
-                )
         if len(set(aisles)) != len(aisles):
             raise invalid_input(
                 "layout.middle_cross_aisles", "middle cross aisle positions must be distinct"

@@ -13,6 +13,7 @@ from reservoir.domain.entries import services
 from reservoir.domain.entries.schemas import LedgerPage
 from reservoir.lib.auth import requires_role
 from reservoir.lib.codes import check_code
+from reservoir.lib.openapi import AUTHED, problem_responses
 
 
 class LedgerController(Controller):
@@ -20,7 +21,11 @@ class LedgerController(Controller):
     tags = ["ledger"]
     before_request = requires_role("warehouse")
 
-    @get("/", summary="Ledger entries in id order, a page at a time")
+    @get(
+        "/",
+        summary="Ledger entries in id order, a page at a time",
+        responses=problem_responses(*AUTHED, 400, 422, 503),
+    )
     async def read_ledger(
         self,
         pool: NamedDependency[asyncpg.Pool],

@@ -24,6 +24,7 @@ from reservoir.lib.auth import AuthedRequest, requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.clock import now_ms
 from reservoir.lib.codes import check_code
+from reservoir.lib.openapi import AUTHED, BODY, problem_responses
 from reservoir.lib.settings import Settings
 
 WAREHOUSE = requires_role("warehouse")
@@ -48,6 +49,7 @@ class PickListController(Controller):
             "RESERVOIR_PICK_CART_UNITS_MAX units), and orders the stops into a walking route "
             "by `strategy`. `distance` is in metres."
         ),
+        responses=problem_responses(*AUTHED, *BODY, 409, 503),
     )
     async def create(
         self,
@@ -75,6 +77,7 @@ class PickListController(Controller):
         return_dto=None,
         status_code=200,
         summary="Claim the oldest open pick list of a warehouse (204 when none)",
+        responses=problem_responses(*AUTHED, *BODY, 409, 503),
     )
     async def claim_next(
         self,
@@ -98,7 +101,11 @@ class PickListController(Controller):
 
         return await writes.perform_in_transaction(request, caller, pool, apply)
 
-    @get("/{pick_list_id:str}", summary="Read a pick list")
+    @get(
+        "/{pick_list_id:str}",
+        summary="Read a pick list",
+        responses=problem_responses(*AUTHED, 400, 404, 503),
+    )
     async def read(
         self, pick_list_id: FromPath[str], pool: NamedDependency[asyncpg.Pool]
     ) -> PickListOut:
@@ -122,6 +129,7 @@ class PickListController(Controller):
             "to spare (or stays committed where it was, reported) for a later pick list. All "
             "or nothing; confirming twice is 409."
         ),
+        responses=problem_responses(*AUTHED, *BODY, 404, 409, 503),
     )
     async def confirm(
         self,

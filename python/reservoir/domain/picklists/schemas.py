@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+
+from reservoir.domain.picklists.limits import ORDERS_PER_LIST_MAX
+from reservoir.lib.bounds import PickedQuantity, Seq
 
 Strategy = Literal["optimal", "largest-gap", "s-shape", "location-order", "combined"]
 
@@ -12,7 +15,7 @@ Strategy = Literal["optimal", "largest-gap", "s-shape", "location-order", "combi
 class PickListIn(msgspec.Struct, forbid_unknown_fields=True):
     warehouse: str
     reservations: list[str] | None = None
-    max_orders: int | None = None
+    max_orders: Annotated[int, msgspec.Meta(ge=1, le=ORDERS_PER_LIST_MAX)] | None = None
     strategy: Strategy = "optimal"
 
 
@@ -21,8 +24,8 @@ class ClaimIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class PickIn(msgspec.Struct, forbid_unknown_fields=True):
-    seq: int
-    quantity: int
+    seq: Seq
+    quantity: PickedQuantity
 
 
 class ConfirmIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -29,9 +29,12 @@ from reservoir.ledger.writer import LedgerUnavailable
 from reservoir.lib.auth import AuthedRequest, Identity, requires_role
 from reservoir.lib.bodies import StrictBody, decode_body
 from reservoir.lib.clock import now_ms
+from reservoir.lib.openapi import AUTHED, BODY, problem_responses
 from reservoir.lib.text import check_text
 
 STOREFRONT = requires_role("storefront")
+# commit, release, extend: of an existing reservation, with an optional body
+CHANGE_PROBLEMS = problem_responses(*AUTHED, *BODY, 404, 409, 503)
 
 
 class ReservationController(Controller):
@@ -45,7 +48,7 @@ class ReservationController(Controller):
         return_dto=None,
         status_code=201,
         summary="Hold units of one or more SKUs (all lines or none)",
-        responses=None,
+        responses=problem_responses(*AUTHED, *BODY, 409, 503),
     )
     async def reserve(
         self,
@@ -69,7 +72,11 @@ class ReservationController(Controller):
 
         return await writes.perform(request, caller, apply)
 
-    @get("/{reservation_id:str}", summary="Read a reservation and its current status")
+    @get(
+        "/{reservation_id:str}",
+        summary="Read a reservation and its current status",
+        responses=problem_responses(*AUTHED, 400, 404, 503),
+    )
     async def read(
         self,
         request: AuthedRequest,
@@ -80,7 +87,12 @@ class ReservationController(Controller):
         status = services.current_status(stored.status, stored.expires_at_ms, now_ms())
         return services.stored_out(stored, status, lines)
 
-    @post("/{reservation_id:str}/commit", status_code=200, summary="Commit a hold (order placed)")
+    @post(
+        "/{reservation_id:str}/commit",
+        status_code=200,
+        summary="Commit a hold (order placed)",
+        responses=CHANGE_PROBLEMS,
+    )
     async def commit(
         self,
         request: AuthedRequest,
@@ -102,7 +114,12 @@ class ReservationController(Controller):
             lambda engine: engine.commit(reservation_id, now_ms()),
         )
 
-    @post("/{reservation_id:str}/release", status_code=200, summary="Release a hold or cancel")
+    @post(
+        "/{reservation_id:str}/release",
+        status_code=200,
+        summary="Release a hold or cancel",
+        responses=CHANGE_PROBLEMS,
+    )
     async def release(
         self,
         request: AuthedRequest,
@@ -125,7 +142,12 @@ class ReservationController(Controller):
             lines=lines,
         )
 
-    @post("/{reservation_id:str}/extend", status_code=200, summary="Move a hold's expiry")
+    @post(
+        "/{reservation_id:str}/extend",
+        status_code=200,
+        summary="Move a hold's expiry",
+        responses=CHANGE_PROBLEMS,
+    )
     async def extend(
         self,
         request: AuthedRequest,

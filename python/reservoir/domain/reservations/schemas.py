@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import msgspec
 
+from reservoir.lib.bounds import Quantity, TtlSeconds
+
 
 class LineIn(msgspec.Struct, forbid_unknown_fields=True):
     sku: str
-    quantity: int
+    quantity: Quantity
     location: str | None = None
 
 
 class ReserveIn(msgspec.Struct, forbid_unknown_fields=True):
     lines: list[LineIn]
-    ttl_seconds: int | None = None
+    ttl_seconds: TtlSeconds | None = None
     channel: str | None = None
     reference: str | None = None
 
@@ -23,7 +25,7 @@ class CommitIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ExtendIn(msgspec.Struct, forbid_unknown_fields=True):
-    ttl_seconds: int
+    ttl_seconds: TtlSeconds
 
 
 class LineOut(msgspec.Struct):

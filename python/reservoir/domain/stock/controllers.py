@@ -24,9 +24,12 @@ from reservoir.ledger.changes import ChangeMeta
 from reservoir.lib.auth import AuthedRequest, requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.clock import day_number, now_ms
+from reservoir.lib.openapi import AUTHED, BODY, problem_responses
 from reservoir.lib.text import check_text
 
 WAREHOUSE = requires_role("warehouse")
+# 409: a transfer of units that are held, or an Idempotency-Key in flight
+MOVE_PROBLEMS = problem_responses(*AUTHED, *BODY, 409, 503)
 encode = msgspec.json.Encoder().encode
 
 
@@ -60,7 +63,13 @@ class StockController(Controller):
     tags = ["stock"]
     before_request = WAREHOUSE
 
-    @post("/receipts", dto=StrictBody[ReceiptIn], return_dto=None, status_code=201)
+    @post(
+        "/receipts",
+        dto=StrictBody[ReceiptIn],
+        return_dto=None,
+        status_code=201,
+        responses=MOVE_PROBLEMS,
+    )
     async def receive(
         self,
         request: AuthedRequest,
@@ -95,7 +104,13 @@ class StockController(Controller):
 
         return await writes.perform(request, caller, apply)
 
-    @post("/adjustments", dto=StrictBody[AdjustmentIn], return_dto=None, status_code=201)
+    @post(
+        "/adjustments",
+        dto=StrictBody[AdjustmentIn],
+        return_dto=None,
+        status_code=201,
+        responses=MOVE_PROBLEMS,
+    )
     async def adjust(
         self,
         request: AuthedRequest,
@@ -119,7 +134,13 @@ class StockController(Controller):
 
         return await writes.perform(request, caller, apply)
 
-    @post("/returns", dto=StrictBody[ReturnIn], return_dto=None, status_code=201)
+    @post(
+        "/returns",
+        dto=StrictBody[ReturnIn],
+        return_dto=None,
+        status_code=201,
+        responses=MOVE_PROBLEMS,
+    )
     async def take_return(
         self,
         request: AuthedRequest,
@@ -147,7 +168,13 @@ class StockController(Controller):
 
         return await writes.perform(request, caller, apply)
 
-    @post("/transfers", dto=StrictBody[TransferIn], return_dto=None, status_code=201)
+    @post(
+        "/transfers",
+        dto=StrictBody[TransferIn],
+        return_dto=None,
+        status_code=201,
+        responses=MOVE_PROBLEMS,
+    )
     async def transfer(
         self,
         request: AuthedRequest,

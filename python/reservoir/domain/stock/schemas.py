@@ -7,11 +7,13 @@ from datetime import date
 
 import msgspec
 
+from reservoir.lib.bounds import Delta, Quantity
+
 
 class ReceiptIn(msgspec.Struct, forbid_unknown_fields=True):
     sku: str
     location: str
-    quantity: int
+    quantity: Quantity
     reference: str | None = None
     lot: str | None = None
     expires_on: date | None = None
@@ -20,7 +22,7 @@ class ReceiptIn(msgspec.Struct, forbid_unknown_fields=True):
 class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True):
     sku: str
     location: str
-    delta: int
+    delta: Delta
     reason: str
     lot: str | None = None
 
@@ -28,7 +30,7 @@ class AdjustmentIn(msgspec.Struct, forbid_unknown_fields=True):
 class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
     sku: str
     location: str
-    quantity: int
+    quantity: Quantity
     reference: str | None = None
     reason: str | None = None
     lot: str | None = None
@@ -36,7 +38,7 @@ class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class TransferIn(msgspec.Struct, forbid_unknown_fields=True):
     sku: str
-    quantity: int
+    quantity: Quantity
     from_location: str = msgspec.field(name="from")
     to_location: str = msgspec.field(name="to")
     reference: str | None = None
