@@ -21,7 +21,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--pg-crash-cycles",
         type=int,
-        default=0,
+        default=1,
         help="pg_ctl stop -m immediate; the same service process must recover by itself",
     )
     p.add_argument("--pause-cycles", type=int, default=1, help="SIGSTOP of PostgreSQL")

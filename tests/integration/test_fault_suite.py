@@ -34,6 +34,6 @@ def test_the_short_fault_suite_loses_no_acknowledged_hold_and_its_control_sees_l
     print(said)
     assert suite.returncode == 0, said
     assert "all checks passed" in said
-    for cycle in ("kill-9 #2:", "pg-pause #1:", "redis #1:", "control #1:"):
+    for cycle in ("kill-9 #2:", "pg-crash #1:", "pg-pause #1:", "redis #1:", "control #1:"):
         assert cycle in said, said
     assert "LOSS SEEN" in said, said

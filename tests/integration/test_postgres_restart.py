@@ -98,6 +98,33 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     shutil.rmtree(directory, ignore_errors=True)
 
 
+class Buyers:
+    """Clients holding one unit at a time until `stop`: the acknowledged ids, the refusals
+    (503 with Retry-After while PostgreSQL is down), `enough` once 50 are acknowledged."""
+
+    def __init__(self) -> None:
+        self.acknowledged: list[str] = []
+        self.refused = 0
+        self.stop, self.enough = asyncio.Event(), asyncio.Event()
+
+    async def buy(self, client: httpx.AsyncClient) -> None:
+        while not self.stop.is_set():
+            try:
+                response = await client.post("/v1/reservations", json=HOLD)
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+                continue
+            if response.status_code == 201:
+                self.acknowledged.append(response.json()["id"])
+                if len(self.acknowledged) >= 50:
+                    self.enough.set()
+            else:  # while PostgreSQL is down: refused, nothing acknowledged
+                assert response.status_code == 503, response.text
+                assert response.headers["Retry-After"] == "1"
+                self.refused += 1
+                await asyncio.sleep(0.05)
+
+
 async def test_a_postgres_crash_is_recovered_in_the_same_process(
     cluster: Cluster, start_server: Callable[..., Any]
 ) -> None:
@@ -105,27 +132,10 @@ async def test_a_postgres_crash_is_recovered_in_the_same_process(
     stock(server, SKU, BIN, 100_000)
     assert server.process is not None
     pid = server.process.pid
-    acknowledged: list[str] = []
-    refused = 0
-    stop, enough = asyncio.Event(), asyncio.Event()
-
-    async def buyer(client: httpx.AsyncClient) -> None:
-        nonlocal refused
-        while not stop.is_set():
-            try:
-                response = await client.post("/v1/reservations", json=HOLD)
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-                continue
-            if response.status_code == 201:
-                acknowledged.append(response.json()["id"])
-                if len(acknowledged) >= 50:
-                    enough.set()
-            else:  # while PostgreSQL is down: refused, nothing acknowledged
-                assert response.status_code == 503, response.text
-                assert response.headers["Retry-After"] == "1"
-                refused += 1
-                await asyncio.sleep(0.05)
+    buyers_state = Buyers()
+    acknowledged = buyers_state.acknowledged
+    stop, enough = buyers_state.stop, buyers_state.enough
+    buyer = buyers_state.buy
 
     clients = [server.async_client("storefront", timeout=60) for _ in range(8)]
     buyers = [asyncio.create_task(buyer(client)) for client in clients]
@@ -157,7 +167,7 @@ async def test_a_postgres_crash_is_recovered_in_the_same_process(
 
     # the same process, never restarted
     assert server.process.poll() is None and server.process.pid == pid
-    assert refused > 0
+    assert buyers_state.refused > 0
     conn = await asyncpg.connect(cluster.url)
     try:
         rows = await conn.fetch(
