@@ -161,6 +161,17 @@ class Batch:
     def __len__(self) -> int: ...
 
 @final
+class OpenLinesLoader:
+    """Gathers open reservations' lines from a binary COPY of (seq int8, status text,
+    expires_at timestamptz, line_no int8, sku text, location text, quantity int8)."""
+
+    def __init__(self) -> None: ...
+    def push(self, chunk: bytes | bytearray) -> None:
+        """Decodes the lines `chunk` completes; a chunk may end anywhere (ValueError if the
+        stream is malformed)."""
+    def __len__(self) -> int: ...
+
+@final
 class Engine:
     def __new__(cls, limits: Limits | None = None) -> Engine: ...
     # catalogue
@@ -295,9 +306,8 @@ class Engine:
     def load_lot(self, sku: str, lot: str, expires_on: int | None, first_lsn: int) -> None:
         """Defines a lot as the ledger knows it (its age: expiry day, then first receipt)."""
     def load_lot_units(self, sku: str, location: str, lot: str, units: int) -> None: ...
-    def load_reservation(
-        self, reservation_id: str, status: str, expires_at_ms: int, lines: list[LineRow]
-    ) -> None: ...
+    def load_open_lines(self, loader: OpenLinesLoader) -> int:
+        """Loads the open reservations the loader gathered, all or none; returns how many."""
     def set_lsn(self, lsn: int) -> None: ...
     def set_next_reservation_seq(self, seq: int) -> None: ...
 

@@ -20,8 +20,10 @@ import asyncio
 import enum
 import random
 from collections import defaultdict
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
+
+from tests.unit.pg_copy import OpenLine, open_lines_stream
 
 from reservoir.ledger import batch_statement as bs
 from reservoir.ledger import fold, recovery
@@ -227,25 +229,23 @@ class LedgerModel:
             recovery.LOAD_LOT_UNITS: lambda: [
                 (*key, units) for key, units in self.lot_levels.items() if units > 0
             ],
-            recovery.LOAD_OPEN_RESERVATIONS: self._open_reservation_lines,
             "SELECT coalesce(max(seq), 0) + 1 FROM reservations": lambda: [
                 (max(self.seqs, default=0) + 1,)
             ],
             "SELECT lsn FROM ledger_head": lambda: [(self.head,)],
         }
 
-    def _open_reservation_lines(self) -> list[tuple[Any, ...]]:
-        """The view `open_reservation_lines` (migration 0005) WHERE quantity > 0, ORDER BY
-        seq, line_no: a hold's lines as written; what a committed order still holds, per SKU
-        and location, folded from its ledger entries."""
-        out: list[tuple[int, int, tuple[Any, ...]]] = []
+    def open_reservation_lines(self) -> list[OpenLine]:
+        """`recovery.OPEN_RESERVATION_LINES` on the view `open_reservation_lines` (migration
+        0005): a hold's lines as written; what a committed order still holds, per SKU and
+        location, folded from its ledger entries. In no particular order, as the query's."""
+        out: list[OpenLine] = []
         for rid in self.open:
             r = self.reservations[rid]
+            seq, expires = r["seq"], r["expires_ms"]
             if r["status"] == "held":
                 for line_no, sku, location, quantity in self.lines.get(rid, []):
-                    out.append(
-                        (r["seq"], line_no, (rid, "held", r["expires_ms"], sku, location, quantity))
-                    )
+                    out.append((seq, "held", expires, line_no, sku, location, quantity))
             elif r["status"] == "committed":
                 held: dict[Key, list[int]] = {}
                 for e in self.by_reservation.get(rid, []):
@@ -253,10 +253,9 @@ class LedgerModel:
                     line = held.setdefault((e["sku"], e["location"]), [e["id"], 0])
                     line[1] += sign.get(e["kind"], 0) * e["quantity"]
                 for (sku, location), (line_no, quantity) in held.items():
-                    row = (rid, "committed", r["expires_ms"], sku, location, quantity)
-                    out.append((r["seq"], line_no, row))
-        out.sort(key=lambda t: (t[0], t[1]))
-        return [row for _, _, row in out if row[5] > 0]
+                    if quantity > 0:
+                        out.append((seq, "committed", expires, line_no, sku, location, quantity))
+        return out
 
 
 def decode(args: tuple[Any, ...]) -> dict[bs.Arrays, list[dict[str, Any]]]:
@@ -300,6 +299,22 @@ class FakeConnection:
     async def fetchval(self, sql: str) -> Any:
         self._pool.maybe_fail_read()
         return self._pool.model.query(sql)[0][0]
+
+    async def copy_from_query(
+        self, sql: str, *, output: Callable[[bytes], Awaitable[None]], format: str
+    ) -> None:
+        """The open lines' binary COPY, shuffled and cut into chunks at random points."""
+        assert (sql, format) == (recovery.OPEN_RESERVATION_LINES, "binary"), sql
+        self._pool.maybe_fail_read()
+        rng = self._pool.rng
+        lines = self._pool.model.open_reservation_lines()
+        rng.shuffle(lines)
+        stream = open_lines_stream(lines)
+        at = 0
+        while at < len(stream):
+            step = rng.randrange(1, 4096)
+            await output(stream[at : at + step])
+            at += step
 
 
 class _NoTransaction:

@@ -211,6 +211,7 @@ def sample_instances() -> dict[str, list[Any]]:
         "LevelRow": e.all_levels(),
         "LogRow": batches[0].rows,
         "Engine": [e],
+        "OpenLinesLoader": [_core.OpenLinesLoader()],
     }
     for error in errors:
         instances.setdefault(type(error).__name__, []).append(error)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from tests.unit.core_rows import level_tuples
+from tests.unit.pg_copy import open_lines_stream
 
 from reservoir import _core
 
@@ -312,20 +313,41 @@ def test_repeated_calls_change_nothing(world: World) -> None:
     assert world.snapshot() == before
 
 
-def test_load_reservation_rejects_a_final_status(world: World) -> None:
+def load(engine: _core.Engine, stream: bytes, chunk: int = 7) -> int:
+    loader = _core.OpenLinesLoader()
+    for at in range(0, len(stream), chunk):
+        loader.push(stream[at : at + chunk])
+    return engine.load_open_lines(loader)
+
+
+def test_open_lines_load_from_a_copy_stream_in_any_chunks() -> None:
+    e = _core.Engine()
+    e.define_sku("S0")
+    e.define_location("L0")
+    e.load_level("S0", "L0", 10, 3, 0)
+    expires = NOW + 60_000
+    stream = open_lines_stream(
+        [(0x12, "held", expires, 2, "S0", "L0", 1), (0x12, "held", expires, 1, "S0", "L0", 2)]
+    )
+    assert load(e, stream) == 1
+    held = e.get("rsv_12")
+    assert (held.status, held.expires_at_ms) == ("held", NOW + 60_000)
+    assert [line[2] for line in held.lines] == [2, 1]
+
+
+def test_open_lines_refuse_a_final_status_and_a_cut_stream(world: World) -> None:
     e = world.engine
     err = world.refuses(
-        _core.InvalidInput, e.load_reservation, "rsv_100", "shipped", NOW, [("S0", "L0", 1)]
+        _core.InvalidInput, load, e, open_lines_stream([(100, "released", NOW, 1, "S0", "L0", 1)])
     )
     assert err.field == "status"
     err = world.refuses(
-        _core.InvalidInput, e.load_reservation, "rsv_100", "released", NOW, [("S0", "L0", 1)]
+        _core.InvalidInput, load, e, open_lines_stream([(100, "shipped", NOW, 1, "S0", "L0", 1)])
     )
     assert err.field == "status"
-    err = world.refuses(
-        _core.ReservationNotFound, e.load_reservation, "nope", "held", NOW, [("S0", "L0", 1)]
-    )
-    assert err.reservation_id == "nope"
+    whole = open_lines_stream([(100, "held", NOW, 1, "S0", "L0", 1)])
+    assert "ended before its trailer" in str(world.refuses(ValueError, load, e, whole[:-2]))
+    assert "not a binary COPY stream" in str(world.refuses(ValueError, load, e, b"S0\tL0\n"))
 
 
 # --- backpressure ------------------------------------------------------------------------

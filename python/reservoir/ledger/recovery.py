@@ -1,5 +1,8 @@
 """Rebuilds the engine from the ledger's materialized state: the catalogue, every level (and
-the lots in it) and every open reservation, loaded in bulk in one consistent snapshot."""
+the lots in it) and every open reservation, loaded in bulk in one consistent snapshot.
+
+A million open holds load in about two seconds, most of it PostgreSQL's join
+(benchmarks/RESULTS.md, recovery time)."""
 
 from __future__ import annotations
 
@@ -7,17 +10,28 @@ import asyncpg
 
 from reservoir import _core
 
-LOAD_OPEN_RESERVATIONS = """
-SELECT reservation_id, status, (extract(epoch FROM expires_at) * 1000)::int8 AS expires_ms,
-       sku, location, quantity
+# Decoded in Rust (`_core.OpenLinesLoader`) from its binary COPY: no row becomes a Python
+# object, and the engine sorts the lines itself. The columns are the loader's, in its order.
+OPEN_RESERVATION_LINES = """
+SELECT seq, status, expires_at, line_no::int8, sku, location, quantity::int8
 FROM open_reservation_lines
 WHERE quantity > 0
-ORDER BY seq, line_no
 """
 
 # Lots with their age (expiry as a day number), then their units per level.
 LOAD_LOTS = "SELECT sku, lot, expires_on - DATE '1970-01-01', first_lsn FROM lots"
 LOAD_LOT_UNITS = "SELECT sku, location, lot, on_hand FROM lot_levels WHERE on_hand > 0"
+
+
+async def load_open_reservations(conn: asyncpg.Connection, engine: _core.Engine) -> int:
+    """Streams the open reservations' lines into the engine; returns how many reservations."""
+    loader = _core.OpenLinesLoader()
+
+    async def received(chunk: bytes) -> None:
+        loader.push(chunk)
+
+    await conn.copy_from_query(OPEN_RESERVATION_LINES, output=received, format="binary")
+    return engine.load_open_lines(loader)
 
 
 async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engine:
@@ -37,19 +51,7 @@ async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engi
             engine.load_lot(sku, lot, expires_on, first_lsn)
         for sku, location, lot, units in await conn.fetch(LOAD_LOT_UNITS):
             engine.load_lot_units(sku, location, lot, units)
-        current: str | None = None
-        lines: list[tuple[str, str, int]] = []
-        status, expires_ms = "", 0
-        for rid, r_status, r_expires, sku, location, quantity in await conn.fetch(
-            LOAD_OPEN_RESERVATIONS
-        ):
-            if rid != current:
-                if current is not None:
-                    engine.load_reservation(current, status, expires_ms, lines)
-                current, status, expires_ms, lines = rid, r_status, r_expires, []
-            lines.append((sku, location, quantity))
-        if current is not None:
-            engine.load_reservation(current, status, expires_ms, lines)
+        await load_open_reservations(conn, engine)
         engine.set_next_reservation_seq(
             await conn.fetchval("SELECT coalesce(max(seq), 0) + 1 FROM reservations")
         )

@@ -12,6 +12,8 @@ mod replay;
 mod reservations;
 mod stock;
 
+pub use recovery::OpenLines;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use smallvec::SmallVec;

@@ -18,7 +18,9 @@ pub mod reservation;
 pub mod stock;
 
 pub use batch::{summarize, BatchSummary, ReservationChange};
-pub use engine::{Engine, LineRequest, LotsToShip, Outcome, PickedLots, ReservationView, Snapshot};
+pub use engine::{
+    Engine, LineRequest, LotsToShip, OpenLines, Outcome, PickedLots, ReservationView, Snapshot,
+};
 pub use error::{EngineError, Result, Shortage};
 pub use ids::{
     parse_reservation_id, reservation_id, write_reservation_id, LocId, ReservationSeq, SkuId,

@@ -1,6 +1,8 @@
 //! Each engine operation, as a user of the engine sees it.
 
-use reservoir_engine::{Change, Engine, EngineError, Limits, LineRequest, Shortage, Status};
+use reservoir_engine::{
+    Change, Engine, EngineError, Limits, LineRequest, OpenLines, Shortage, Status,
+};
 
 const T0: i64 = 1_700_000_000_000;
 
@@ -394,17 +396,11 @@ fn recovery_loads_levels_and_open_reservations() {
     let mut loaded = engine_with(&[]);
     loaded.drain(usize::MAX);
     loaded.load_level("SKU-1", "A", 10, 2, 3).unwrap();
-    loaded
-        .load_reservation(held.seq, Status::Held, T0 + 1_000, &[("SKU-1", "A", 2)])
-        .unwrap();
-    loaded
-        .load_reservation(
-            order.seq,
-            Status::Committed,
-            T0 + 1_000,
-            &[("SKU-1", "A", 3)],
-        )
-        .unwrap();
+    let mut open = OpenLines::default();
+    // In any order, as the ledger may list them.
+    open.push(order.seq, 1, Status::Committed, T0 + 1_000, "SKU-1", "A", 3);
+    open.push(held.seq, 1, Status::Held, T0 + 1_000, "SKU-1", "A", 2);
+    assert_eq!(loaded.load_open_lines(open).unwrap(), 2);
     loaded.set_last_lsn(source.last_lsn());
     assert_eq!(loaded.snapshot(), source.snapshot());
     assert_eq!(loaded.next_seq(), source.next_seq());
@@ -413,6 +409,86 @@ fn recovery_loads_levels_and_open_reservations() {
     assert_eq!(
         loaded.reserve(&[line("SKU-1", 1)], 1_000, T0).unwrap().lsn,
         source.last_lsn() + 2
+    );
+}
+
+#[test]
+fn a_bulk_load_groups_lines_by_reservation_in_line_order() {
+    let mut loaded = engine_with(&[("SKU-1", "A", 10), ("SKU-2", "B", 10)]);
+    loaded.drain(usize::MAX);
+    let mut open = OpenLines::default();
+    open.push(9, 2, Status::Held, T0 + 5, "SKU-2", "B", 4);
+    open.push(7, 1, Status::Held, T0 + 9, "SKU-1", "A", 1);
+    open.push(9, 1, Status::Held, T0 + 5, "SKU-1", "A", 3);
+    assert_eq!(open.len(), 3);
+    assert_eq!(loaded.load_open_lines(open).unwrap(), 2);
+    let nine = loaded.get(9).unwrap();
+    let lines: Vec<_> = nine.lines.iter().map(|l| l.quantity).collect();
+    assert_eq!(lines, vec![3, 4]);
+    assert_eq!(nine.expires_at_ms, T0 + 5);
+    assert_eq!(loaded.next_seq(), 10);
+    assert_eq!(loaded.expire_due(T0 + 5, usize::MAX), 1);
+}
+
+#[test]
+fn a_refused_bulk_load_loads_nothing() {
+    type Refusal = (&'static str, fn(&mut OpenLines));
+    let refusals: [Refusal; 6] = [
+        ("a final status", |o| {
+            o.push(3, 1, Status::Released, T0, "SKU-1", "A", 1)
+        }),
+        ("an unknown SKU", |o| {
+            o.push(3, 1, Status::Held, T0, "NOPE", "A", 1)
+        }),
+        ("an unknown location", |o| {
+            o.push(3, 1, Status::Held, T0, "SKU-1", "NOPE", 1)
+        }),
+        ("a zero quantity", |o| {
+            o.push(3, 1, Status::Held, T0, "SKU-1", "A", 0)
+        }),
+        ("a quantity out of range", |o| {
+            o.push(
+                3,
+                1,
+                Status::Held,
+                T0,
+                "SKU-1",
+                "A",
+                i64::from(u32::MAX) + 1,
+            )
+        }),
+        ("lines that disagree", |o| {
+            o.push(3, 2, Status::Committed, T0, "SKU-1", "A", 1)
+        }),
+    ];
+    for (why, refusal) in refusals {
+        let mut loaded = engine_with(&[("SKU-1", "A", 10)]);
+        loaded.drain(usize::MAX);
+        let before = loaded.snapshot();
+        let mut open = OpenLines::default();
+        open.push(1, 1, Status::Held, T0, "SKU-1", "A", 1);
+        open.push(3, 1, Status::Held, T0, "SKU-1", "A", 1);
+        refusal(&mut open);
+        assert!(loaded.load_open_lines(open).is_err(), "{why}");
+        assert_eq!(loaded.snapshot(), before, "{why}");
+        assert!(loaded.get(1).is_none(), "{why}");
+    }
+}
+
+#[test]
+fn a_reservation_already_loaded_is_refused() {
+    let mut loaded = engine_with(&[("SKU-1", "A", 10)]);
+    let mut open = OpenLines::default();
+    open.push(1, 1, Status::Held, T0, "SKU-1", "A", 1);
+    loaded.load_open_lines(open).unwrap();
+    let mut again = OpenLines::default();
+    again.push(1, 1, Status::Held, T0, "SKU-1", "A", 1);
+    assert_eq!(
+        loaded.load_open_lines(again).unwrap_err(),
+        EngineError::InvalidInput {
+            field: "reservation_id".into(),
+            reason: "loaded twice".into()
+        }
     );
 }
 

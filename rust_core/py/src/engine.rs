@@ -8,8 +8,9 @@ use reservoir_engine as core;
 use reservoir_engine::parse_reservation_id;
 
 use crate::errors;
-use crate::ids::{seq_of, status_of, Str};
+use crate::ids::{seq_of, Str};
 use crate::limits::Limits;
+use crate::recovery::OpenLinesLoader;
 use crate::rows::{
     Batch, LevelDeltaRow, LevelRow, LotLevelRow, LotRow, Outcome, Pick, PickedRow, Reservation,
     ShipLotsRow,
@@ -455,19 +456,15 @@ impl Engine {
             .map_err(|e| errors::to_py(py, e))
     }
 
-    fn load_reservation(
+    /// Loads the open reservations a loader gathered (see `recovery`); returns how many.
+    fn load_open_lines(
         &mut self,
         py: Python<'_>,
-        reservation_id: &str,
-        status: &str,
-        expires_at_ms: i64,
-        lines: Vec<(PyBackedStr, PyBackedStr, i64)>,
-    ) -> PyResult<()> {
-        let seq = seq_of(reservation_id)?;
-        let lines: Vec<(&str, &str, i64)> =
-            lines.iter().map(|(s, l, q)| (&**s, &**l, *q)).collect();
+        mut loader: PyRefMut<'_, OpenLinesLoader>,
+    ) -> PyResult<usize> {
+        let lines = loader.take()?;
         self.inner
-            .load_reservation(seq, status_of(status)?, expires_at_ms, &lines)
+            .load_open_lines(lines)
             .map_err(|e| errors::to_py(py, e))
     }
 

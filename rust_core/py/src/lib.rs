@@ -7,6 +7,7 @@ mod errors;
 mod ids;
 mod limits;
 mod pickpath;
+mod recovery;
 mod rows;
 
 use pyo3::prelude::*;
@@ -15,6 +16,7 @@ use reservoir_engine as core;
 use engine::Engine;
 use ids::reservation_seq;
 use limits::Limits;
+use recovery::OpenLinesLoader;
 use rows::{Batch, LevelRow, LogRow, Outcome, Reservation};
 
 #[pymodule]
@@ -28,6 +30,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<LogRow>()?;
     m.add_class::<Batch>()?;
     m.add_class::<Engine>()?;
+    m.add_class::<OpenLinesLoader>()?;
     m.add_function(wrap_pyfunction!(reservation_seq, m)?)?;
     pickpath::register(m)?;
     Ok(())

@@ -1,5 +1,7 @@
 //! Recovery: state loaded from the ledger, not logged.
 
+use rustc_hash::FxHashMap;
+
 use crate::error::{EngineError, Result};
 use crate::ids::ReservationSeq;
 use crate::lots::{validate_lot_code, Lot, LotId};
@@ -7,6 +9,73 @@ use crate::reservation::{Hold, Line, Lines, Status};
 use crate::stock::Level;
 
 use super::Engine;
+
+/// Open reservations' lines as the ledger lists them, in any order, gathered for one
+/// [`Engine::load_open_lines`]. SKU and location codes are kept once each, however many
+/// lines name them.
+#[derive(Debug, Default)]
+pub struct OpenLines {
+    names: Vec<Box<str>>,
+    name_ids: FxHashMap<Box<str>, u32>,
+    lines: Vec<OpenLine>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OpenLine {
+    seq: ReservationSeq,
+    line_no: i64,
+    status: Status,
+    expires_at_ms: i64,
+    /// Indexes into `OpenLines::names`.
+    sku: u32,
+    location: u32,
+    quantity: i64,
+}
+
+impl OpenLines {
+    /// Adds one line of an open reservation (checked when loaded).
+    #[allow(clippy::too_many_arguments)]
+    pub fn push(
+        &mut self,
+        seq: ReservationSeq,
+        line_no: i64,
+        status: Status,
+        expires_at_ms: i64,
+        sku: &str,
+        location: &str,
+        quantity: i64,
+    ) {
+        let sku = self.name_id(sku);
+        let location = self.name_id(location);
+        self.lines.push(OpenLine {
+            seq,
+            line_no,
+            status,
+            expires_at_ms,
+            sku,
+            location,
+            quantity,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    fn name_id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.name_ids.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).expect("fewer than 2^32 codes");
+        self.names.push(name.into());
+        self.name_ids.insert(name.into(), id);
+        id
+    }
+}
 
 impl Engine {
     pub fn load_level(
@@ -67,14 +136,69 @@ impl Engine {
         Ok(())
     }
 
-    /// Loads an open reservation. Its units are already counted in the loaded levels.
-    pub fn load_reservation(
-        &mut self,
-        seq: ReservationSeq,
-        status: Status,
-        expires_at_ms: i64,
-        lines: &[(&str, &str, i64)],
-    ) -> Result<()> {
+    /// Loads open reservations in bulk, as the ledger listed their lines. Their units are
+    /// already counted in the loaded levels. Everything is checked before anything is
+    /// loaded: a refused load changes nothing. Returns how many reservations were loaded.
+    pub fn load_open_lines(&mut self, mut open: OpenLines) -> Result<usize> {
+        let skus = open
+            .names
+            .iter()
+            .map(|name| self.catalogue.sku_id(name).ok())
+            .collect::<Vec<_>>();
+        let locations = open
+            .names
+            .iter()
+            .map(|name| self.catalogue.location_id(name).ok())
+            .collect::<Vec<_>>();
+        open.lines
+            .sort_unstable_by_key(|line| (line.seq, line.line_no));
+        let mut loads: Vec<(ReservationSeq, Hold)> = Vec::new();
+        for group in open.lines.chunk_by(|a, b| a.seq == b.seq) {
+            let first = &group[0];
+            self.check_loadable(first.seq, first.status)?;
+            let mut lines = Lines::new();
+            for line in group {
+                if (line.status, line.expires_at_ms) != (first.status, first.expires_at_ms) {
+                    return Err(EngineError::invalid(
+                        "status",
+                        "lines of one reservation disagree on its status or expiry",
+                    ));
+                }
+                let name = |i: u32| &*open.names[i as usize];
+                lines.push(Line {
+                    sku: skus[line.sku as usize]
+                        .ok_or_else(|| EngineError::UnknownSku(name(line.sku).into()))?,
+                    location: locations[line.location as usize]
+                        .ok_or_else(|| EngineError::UnknownLocation(name(line.location).into()))?,
+                    quantity: u32::try_from(line.quantity)
+                        .ok()
+                        .filter(|&q| q > 0)
+                        .ok_or_else(|| EngineError::invalid("quantity", "out of range"))?,
+                });
+            }
+            loads.push((
+                first.seq,
+                Hold {
+                    status: first.status,
+                    expires_at_ms: first.expires_at_ms,
+                    timer_slot: 0,
+                    lines,
+                },
+            ));
+        }
+        let loaded = loads.len();
+        self.holds.reserve(loaded);
+        for (seq, mut hold) in loads {
+            if hold.status == Status::Held {
+                hold.timer_slot = self.timers.insert(seq, hold.expires_at_ms);
+            }
+            self.holds.insert(seq, hold);
+            self.next_seq = self.next_seq.max(seq + 1);
+        }
+        Ok(loaded)
+    }
+
+    fn check_loadable(&self, seq: ReservationSeq, status: Status) -> Result<()> {
         if !matches!(status, Status::Held | Status::Committed) {
             return Err(EngineError::invalid(
                 "status",
@@ -84,32 +208,6 @@ impl Engine {
         if self.holds.contains_key(&seq) {
             return Err(EngineError::invalid("reservation_id", "loaded twice"));
         }
-        let mut loaded = Lines::new();
-        for &(sku, location, quantity) in lines {
-            let (sku, location) = self.resolve(sku, location)?;
-            let quantity = u32::try_from(quantity)
-                .map_err(|_| EngineError::invalid("quantity", "out of range"))?;
-            loaded.push(Line {
-                sku,
-                location,
-                quantity,
-            });
-        }
-        let timer_slot = if status == Status::Held {
-            self.timers.insert(seq, expires_at_ms)
-        } else {
-            0
-        };
-        self.holds.insert(
-            seq,
-            Hold {
-                status,
-                expires_at_ms,
-                timer_slot,
-                lines: loaded,
-            },
-        );
-        self.next_seq = self.next_seq.max(seq + 1);
         Ok(())
     }
 
