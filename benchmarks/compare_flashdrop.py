@@ -1,6 +1,8 @@
 """Flash drop, side by side, one run: wrk against every target on one hot SKU.
 
 Targets (each its own fresh server process, same machine, same wrk script and connections):
+  asgi-ceiling       a raw ASGI app on the same uvicorn settings answering a fixed 201 body:
+                     the HTTP server's own ceiling, which every ratio is also given against
   ceiling            the row-lock baseline app answering POST /bench/noop (no database)
   rowlock            Litestar + asyncpg: UPDATE ... WHERE available >= q, ledger INSERT, per request
   redis              Redis Lua check-and-decrement + ledger INSERT in PostgreSQL, per request
@@ -11,7 +13,8 @@ Targets (each its own fresh server process, same machine, same wrk script and co
 
 After each run the ledger is read back: every 201 must have its `reserve` row (zero lost
 acks) and the reserved units must never exceed the stock (no oversell). A limited-stock run
-per stateful target checks that a sell-out stops exactly at the stock.
+per stateful target checks that a sell-out stops exactly at the stock, and reports the
+sold-out 409s per second (with asgi-ceiling measured, as a share of it).
 
   .venv/bin/python benchmarks/compare_flashdrop.py --targets ceiling,rowlock,redis,reservoir
 """

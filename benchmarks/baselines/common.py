@@ -10,12 +10,12 @@ import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 import msgspec
 import uvicorn
-from litestar import Litestar, Response, get
+from litestar import Response, get
 from litestar.params import Parameter
 
 _BENCH_PY = Path(__file__).resolve().parents[2] / "python/reservoir/server/bench.py"
@@ -128,8 +128,9 @@ def cli(description: str, default_db: str) -> argparse.Namespace:
     return p.parse_args()
 
 
-def serve(app: Litestar, args: argparse.Namespace) -> None:
-    """One process, uvloop + httptools, no access log: as `reservoir serve` (cli.py) runs."""
+def serve(app: Any, args: argparse.Namespace) -> None:
+    """One process, uvloop + httptools, no access log, the same keep-alive: as `reservoir
+    serve` (cli.py) runs. `app` is any ASGI app (a Litestar one, or the raw ceiling)."""
     uvicorn.run(
         app,
         host=args.host,
@@ -141,4 +142,5 @@ def serve(app: Litestar, args: argparse.Namespace) -> None:
         server_header=False,
         log_level="warning",
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=75,  # reservoir's keep_alive_seconds default
     )

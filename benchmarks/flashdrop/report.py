@@ -25,7 +25,8 @@ def row(r: Run) -> str:
     checks = ", ".join(f"{k} {'ok' if v else 'FAIL'}" for k, v in r.checks.items()) or "—"
     return (
         f"| {r.target} | {r.conns} | {r.stock:,} | **{r.acked_per_s:,.0f}** | {w['status_201']:,} "
-        f"| {w['status_409']:,} | {errs} | {lat['p50']:.1f} | {lat['p99']:.1f} "
+        f"| {w['status_409']:,} | {r.refused_per_s:,.0f} | {errs} | {lat['p50']:.1f} "
+        f"| {lat['p99']:.1f} "
         f"| {lat['p99.9']:.1f} | {ledger} | {checks} |"
     )
 
@@ -36,9 +37,11 @@ def ratios(runs: list[Run], conns: int, full: int) -> list[str]:
     ceiling = "reservoir-ceiling" if "reservoir-ceiling" in got else "ceiling"
     out = []
     for num, den, goal in [
-        ("reservoir", "rowlock", "≥ 8"),
-        ("reservoir", "redis", "≥ 2"),
-        ("reservoir", ceiling, "≥ 0.75"),
+        ("reservoir", "rowlock", "≥ 15"),
+        ("reservoir", "redis", "≥ 5"),
+        ("reservoir", "asgi-ceiling", "≥ 0.5"),
+        ("reservoir", ceiling, None),
+        (ceiling, "asgi-ceiling", None),
         ("reservoir", "reservoir-before", None),
         ("redis", "rowlock", None),
         ("rowlock", "ceiling", None),
@@ -53,10 +56,23 @@ def ratios(runs: list[Run], conns: int, full: int) -> list[str]:
     return out
 
 
+def sold_out_ratios(runs: list[Run], full: int) -> list[str]:
+    """Each sell-out run's 409s per second as a share of the ASGI ceiling at its connections
+    (goal ≥ 0.7: a sold-out SKU answers at close to the HTTP server's own cost)."""
+    ceilings = {r.conns: r.acked_per_s for r in runs if r.target == "asgi-ceiling" and r.wrk}
+    out = []
+    for r in runs:
+        if r.stock < full and r.wrk and ceilings.get(r.conns):
+            share = r.refused_per_s / ceilings[r.conns]
+            out.append(f"{r.target} 409/s / asgi-ceiling = {share:.2f} (goal ≥ 0.7)")
+    return out
+
+
 def report(runs: list[Run], opts: argparse.Namespace, meta: dict[str, str]) -> str:
     head = (
-        "| target | conns | stock | acked/s | 201 | 409 | other/err | p50 ms | p99 ms | p99.9 ms "
-        "| ledger reserve rows | checks |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| target | conns | stock | acked/s | 201 | 409 | 409/s | other/err | p50 ms | p99 ms "
+        "| p99.9 ms | ledger reserve rows | checks |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [f"## Flash drop side by side — {meta['date']}", ""]
     lines += [f"- command: `{meta['command']}`"] + [
@@ -65,13 +81,16 @@ def report(runs: list[Run], opts: argparse.Namespace, meta: dict[str, str]) -> s
     lines += ["", head, *map(row, runs), ""]
     lines.append(
         "- acked/s: 201 answers per second of the measured run (ceilings: no-op 201s, nothing"
-        " durable); other/err: non-201/409 answers and socket errors/timeouts; latency over all"
-        " answers; a ledger row per 201 is checked after the run"
+        " durable; asgi-ceiling: a raw ASGI app on the same uvicorn, a fixed body); 409/s: the"
+        " sold-out answers per second; other/err: non-201/409 answers and socket"
+        " errors/timeouts; latency over all answers; a ledger row per 201 is checked after the run"
     )
     for conns in opts.connections:
         lines.append(
             f"- ratios at {conns} connections: " + "; ".join(ratios(runs, conns, opts.stock))
         )
+    if sold_out := sold_out_ratios(runs, opts.stock):
+        lines.append("- sold out: " + "; ".join(sold_out))
     notes = [f"{r.target}@{r.conns}: {n}" for r in runs for n in r.notes]
     lines += [f"- notes: {'; '.join(notes)}"] if notes else []
     return "\n".join(lines) + "\n"

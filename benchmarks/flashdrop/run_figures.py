@@ -21,3 +21,8 @@ class Run:
     @property
     def acked_per_s(self) -> float:
         return self.wrk["status_201"] / self.wrk["duration_s"] if self.wrk else 0.0
+
+    @property
+    def refused_per_s(self) -> float:
+        """409s per second: a sold-out SKU's answers, most of a drop's traffic."""
+        return self.wrk["status_409"] / self.wrk["duration_s"] if self.wrk else 0.0
