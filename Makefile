@@ -1,7 +1,7 @@
 # Convenience targets. The two commands a newcomer needs are in README.md and need no make.
 .PHONY: help setup test test-fast serve bench bench-engine bench-flashdrop bench-pickpath faults
 
-BENCH_TARGETS ?= ceiling,rowlock,redis,reservoir,reservoir-ceiling
+BENCH_TARGETS ?= asgi-ceiling,ceiling,rowlock,redis,reservoir,reservoir-ceiling
 BENCH_CONNECTIONS ?= 64,256
 BENCH_DURATION ?= 15
 
