@@ -10,10 +10,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import asyncpg
-from litestar import Request
 from litestar.response.base import ASGIResponse
 
 from reservoir.ledger.changes import ChangeMeta, IdempotencyRecord
@@ -36,6 +35,28 @@ def answer(body: bytes, status_code: int, headers: dict[str, str] | None = None)
     """An already-encoded JSON answer, handed to the ASGI server as is (Litestar's Response
     object would be converted into this per request)."""
     return ASGIResponse(body=body, status_code=status_code, media_type=JSON, headers=headers)
+
+
+class _Path(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+class _Headers(Protocol):
+    def get(self, key: str, /) -> str | None: ...
+
+
+class WriteRequest(Protocol):
+    """What answering a write reads of its request: a Litestar `Request`, or the hot path's
+    own (server/hot_path.py). The body is read only for an `Idempotency-Key`'s hash."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def url(self) -> _Path: ...
+    @property
+    def headers(self) -> _Headers: ...
+    async def body(self) -> bytes: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +108,7 @@ class Writes:
         self.pool = pool
         self.settings = settings
 
-    async def perform(
-        self, request: Request[Any, Any, Any], caller: Identity, apply: Apply
-    ) -> ASGIResponse:
+    async def perform(self, request: WriteRequest, caller: Identity, apply: Apply) -> ASGIResponse:
         """Runs `apply` (which changes the engine and must not await between its engine call
         and returning) and answers once its change is durable."""
         write_path = self.write_path
@@ -113,7 +132,7 @@ class Writes:
 
     async def perform_in_transaction(
         self,
-        request: Request[Any, Any, Any],
+        request: WriteRequest,
         caller: Identity,
         pool: asyncpg.Pool,
         apply: ApplyInTransaction,
@@ -133,7 +152,7 @@ class Writes:
 
 
 async def _answer_once(
-    request: Request[Any, Any, Any],
+    request: WriteRequest,
     caller: Identity,
     keys: IdempotencyKeys,
     run: Callable[[Record], Awaitable[Written]],

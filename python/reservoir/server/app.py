@@ -9,6 +9,7 @@ from litestar import Litestar
 
 from reservoir.lib.openapi import StrictStructSchemaPlugin
 from reservoir.lib.settings import Settings
+from reservoir.server.hot_path import with_hot_path
 from reservoir.server.plugin import Lifespan, ReservoirPlugin
 from reservoir.server.request_limits import with_request_limits
 
@@ -34,5 +35,7 @@ def create_app(
     )
     # here too: the URL and header limits wrap Litestar's handler, before routing (an
     # InitPlugin sees the config, not the app), inside `app(...)` so `before_send` counts them
-    app.asgi_handler = with_request_limits(app.asgi_handler)
+    # and inside those, the hot path: POST /v1/reservations without Litestar's per-request
+    # machinery, for the requests it answers exactly as the route would (server/hot_path.py)
+    app.asgi_handler = with_request_limits(with_hot_path(app.asgi_handler, app.state))
     return app

@@ -50,17 +50,16 @@ DATABASE_UNREACHABLE: tuple[type[BaseException], ...] = (
 def problem_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """The one exception handler, registered on the app for `Exception`."""
     problem = problem_from_exception(exc, request)
-    if problem.status == 503 and isinstance(exc, DATABASE_UNREACHABLE):
-        logger.warning("database unreachable on %s %s: %r", request.method, request.url.path, exc)
-    elif problem.status == 500 and not isinstance(exc, ProblemError):
-        logger.error(
-            "unhandled %s on %s %s",
-            type(exc).__name__,
-            request.method,
-            request.url.path,
-            exc_info=exc,
-        )
+    log_problem(problem, exc, request.method, request.url.path)
     return problem_response(problem)
+
+
+def log_problem(problem: ProblemError, exc: Exception, method: str, path: str) -> None:
+    """Logs what an operator must see: PostgreSQL out of reach, and anything unexpected."""
+    if problem.status == 503 and isinstance(exc, DATABASE_UNREACHABLE):
+        logger.warning("database unreachable on %s %s: %r", method, path, exc)
+    elif problem.status == 500 and not isinstance(exc, ProblemError):
+        logger.error("unhandled %s on %s %s", type(exc).__name__, method, path, exc_info=exc)
 
 
 def problem_from_exception(

@@ -24,7 +24,7 @@ from reservoir import _core
 from reservoir.domain.reservations import services
 from reservoir.domain.reservations.schemas import CommitIn, ExtendIn, ReservationOut, ReserveIn
 from reservoir.domain.writes import Writes, Written
-from reservoir.ledger.changes import ChangeMeta, NewReservation
+from reservoir.ledger.changes import ChangeMeta
 from reservoir.ledger.writer import LedgerUnavailable
 from reservoir.lib.auth import AuthedRequest, Identity, requires_role
 from reservoir.lib.bodies import StrictBody, decode_body
@@ -56,21 +56,7 @@ class ReservationController(Controller):
         data: JSONBody[ReserveIn],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
-        caller = request.auth
-        lines = services.engine_lines(data, writes.settings)
-        ttl_ms = services.check_ttl(writes.settings, data.ttl_seconds)
-        write_path = writes.write_path
-
-        def apply() -> Written:
-            now = now_ms()
-            held = write_path.engine().reserve(lines, ttl_ms, now)
-            body = services.render(
-                held.id, "held", held.lines, held.expires_at_ms, now, data.channel, data.reference
-            )
-            created = NewReservation(now, caller.actor, data.channel, data.reference)
-            return Written(201, body, held.lsn, ChangeMeta(caller.actor, reservation=created))
-
-        return await writes.perform(request, caller, apply)
+        return await services.hold(writes, request, request.auth, data)
 
     @get(
         "/{reservation_id:str}",

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 
 import asyncpg
 import msgspec
+from litestar.response.base import ASGIResponse
 
 from reservoir import _core
 from reservoir.domain.reservations.schemas import LineOut, ReservationOut, ReserveIn
+from reservoir.domain.writes import WriteRequest, Writes, Written
+from reservoir.ledger.changes import ChangeMeta, NewReservation
 from reservoir.lib.auth import Identity, sees
-from reservoir.lib.clock import rfc3339, to_ms
+from reservoir.lib.clock import now_ms, rfc3339, to_ms
 from reservoir.lib.errors import invalid_input
 from reservoir.lib.settings import Settings
 from reservoir.lib.text import check_text
@@ -61,6 +64,27 @@ def engine_lines(data: ReserveIn, settings: Settings) -> list[tuple[str, int, st
     check_text("channel", data.channel)
     check_text("reference", data.reference)
     return [(line.sku, line.quantity, line.location) for line in data.lines]
+
+
+async def hold(
+    writes: Writes, request: WriteRequest, caller: Identity, data: ReserveIn
+) -> ASGIResponse:
+    """`POST /v1/reservations`: holds every line or none, answers 201 once durable. The one
+    implementation, called by the route handler and by the hot path."""
+    lines = engine_lines(data, writes.settings)
+    ttl_ms = check_ttl(writes.settings, data.ttl_seconds)
+    write_path = writes.write_path
+
+    def apply() -> Written:
+        now = now_ms()
+        held = write_path.engine().reserve(lines, ttl_ms, now)
+        body = render(
+            held.id, "held", held.lines, held.expires_at_ms, now, data.channel, data.reference
+        )
+        created = NewReservation(now, caller.actor, data.channel, data.reference)
+        return Written(201, body, held.lsn, ChangeMeta(caller.actor, reservation=created))
+
+    return await writes.perform(request, caller, apply)
 
 
 def reservation_out(

@@ -1,0 +1,220 @@
+"""The hot path: `POST /v1/reservations` answered before Litestar's per-request machinery.
+
+A flash drop is thousands of buyers posting one body to one route. Litestar spends most of
+such a request's CPU around the handler, not in it (py-spy, benchmarks/RESULTS.md: its
+exception middleware, router, route handle, kwargs model, DTO, `Request` and the wrapped
+`send` of its `before_send` hooks). This ASGI wrapper takes the requests it can answer
+exactly as the route would, and hands every other one to Litestar untouched:
+
+- taken: `POST /v1/reservations` with a `Content-Length` within the body limit, a known
+  `Bearer` key of role storefront or admin, and a body that decodes strictly into
+  `ReserveIn` (nesting bound included). It then runs `services.hold`, the route's own
+  implementation (engine, durability wait, `Idempotency-Key`), and sends its answer;
+  an exception becomes the problem the app's one handler would send
+  (`exception_handler.problem_from_exception`), the sold-out 409s from a small cache of
+  encoded bodies (a drop's refusals differ only in the units asked for);
+- handed over: anything else, including every refusal of authentication, role, size and
+  shape, with the body already read replayed to Litestar, so each of those answers comes
+  from the one place that makes it now (401, 403, 400, 413, 422).
+
+It runs as Litestar's ASGI handler (inside `Litestar.__call__`), so `send` is already the
+app's, with its `before_send` hooks: either way the response carries
+`Reservoir-Received-At` (stamped here when handling starts, as the middleware does) and is
+counted in `reservoir_http_requests_total` under the route's template. The OpenAPI document
+is Litestar's: the route is still there, with its one implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from reservoir import _core
+from reservoir.domain.reservations import services
+from reservoir.domain.reservations.schemas import ReserveIn
+from reservoir.domain.writes import Writes
+from reservoir.lib.api_keys import ADMIN, ApiKeys, Identity
+from reservoir.lib.bodies import decode_body
+from reservoir.lib.errors import PROBLEM_MEDIA_TYPE
+from reservoir.lib.idempotency import HEADER as IDEMPOTENCY_KEY
+from reservoir.server.exception_handler import log_problem, problem_from_exception
+from reservoir.server.received_at import stamp_scope
+
+ASGIApp = Any  # (scope, receive, send) -> Awaitable[None]
+Receive = Callable[[], Awaitable[Any]]
+Send = Callable[[Any], Awaitable[None]]
+SoldOut = dict[tuple[tuple[str, int, int], ...], bytes]  # shortages -> the 409's body
+
+PATH = "/v1/reservations"
+ROLES = frozenset({"storefront", ADMIN})
+SOLD_OUT_CACHE_MAX = 4096
+
+
+class _Url:
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+class HotRequest:
+    """What `Writes.perform` reads of a request (`domain.writes.WriteRequest`)."""
+
+    __slots__ = ("_body", "headers", "method", "url")
+
+    def __init__(self, method: str, path: str, body: bytes, key: str | None) -> None:
+        self.method = method
+        self.url = _Url(path)
+        self.headers = {IDEMPOTENCY_KEY: key} if key is not None else {}
+        self._body = body
+
+    async def body(self) -> bytes:
+        return self._body
+
+
+class _Headers:
+    """The few request headers the hot path reads, from one pass over the scope's."""
+
+    __slots__ = ("authorization", "content_length", "idempotency_key")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self.authorization: bytes | None = None
+        self.content_length: bytes | None = None
+        self.idempotency_key: bytes | None = None
+        for name, value in raw:  # names are lower-case in ASGI; the first of each counts
+            if name == b"authorization":
+                self.authorization = self.authorization or value
+            elif name == b"content-length":
+                self.content_length = self.content_length or value
+            elif name == b"idempotency-key":
+                self.idempotency_key = self.idempotency_key or value
+
+
+def with_hot_path(app: ASGIApp, state: Any) -> ASGIApp:
+    """`app` (Litestar's handler) behind the hot path; `state` is the app's state, where the
+    lifespans leave `writes`, `api_keys` and `settings`."""
+    sold_out: SoldOut = {}
+
+    async def hot(scope: Any, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+            await app(scope, receive, send)
+            return
+        writes: Writes | None = state.get("writes")
+        headers = _Headers(scope["headers"])
+        caller = _caller(state.api_keys, headers.authorization)
+        length = _length(headers.content_length)
+        if writes is None or caller is None or length is None:
+            await app(scope, receive, send)
+            return
+        if length > writes.settings.body_bytes_max:
+            await app(scope, receive, send)
+            return
+        stamp_scope(scope)
+        body, finished = await _read_body(receive, writes.settings.body_bytes_max)
+        if body is None:
+            return  # the client went away
+        data = _decode(body) if finished else None
+        if data is None:
+            await app(scope, _replaying(body, finished, receive), send)
+            return
+        scope["path_template"] = PATH
+        key = headers.idempotency_key
+        request = HotRequest("POST", PATH, body, None if key is None else key.decode("latin-1"))
+
+        try:
+            response = await services.hold(writes, request, caller, data)
+        except Exception as exc:
+            await _problem(exc, sold_out, send)
+            return
+        await response(scope, receive, send)
+
+    return hot
+
+
+def _caller(keys: ApiKeys, authorization: bytes | None) -> Identity | None:
+    """The caller if the header names a known key of a role allowed here, else None (and
+    Litestar answers the 401 or 403 as it does for every route)."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.decode("latin-1").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    identity = keys.authenticate(token)
+    if identity is None or identity.role not in ROLES:
+        return None
+    return identity
+
+
+def _length(value: bytes | None) -> int | None:
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes | None, bool]:
+    """The body, and whether it is whole: reading stops past `limit` (Litestar then answers
+    413 on the replayed part and the rest). None if the client disconnected."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None, False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = message.get("more_body", False)
+        if not more or size > limit:
+            return b"".join(chunks), not more
+
+
+def _decode(body: bytes) -> ReserveIn | None:
+    """The body as the route decodes it, or None: a body it refuses is Litestar's to answer."""
+    try:
+        return decode_body(body, ReserveIn)
+    except Exception:
+        return None
+
+
+def _replaying(body: bytes, finished: bool, receive: Receive) -> Receive:
+    """A `receive` that gives `body` first (as one message), then what is left."""
+    pending = True
+
+    async def replayed() -> Any:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": not finished}
+        return await receive()
+
+    return replayed
+
+
+async def _problem(
+    exc: Exception, sold_out: dict[tuple[tuple[str, int, int], ...], bytes], send: Send
+) -> None:
+    if isinstance(exc, _core.InsufficientStock):
+        key = tuple(exc.shortages)
+        body = sold_out.get(key)
+        if body is None:
+            if len(sold_out) >= SOLD_OUT_CACHE_MAX:
+                sold_out.clear()
+            body = sold_out[key] = msgspec.json.encode(problem_from_exception(exc).to_body())
+        await _send(send, 409, body, {})
+        return
+    problem = problem_from_exception(exc)
+    log_problem(problem, exc, "POST", PATH)
+    await _send(send, problem.status, msgspec.json.encode(problem.to_body()), problem.headers)
+
+
+async def _send(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+    raw = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((name.lower().encode("latin-1"), v.encode("latin-1")) for name, v in headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,119 @@
+"""The hot path (server/hot_path.py) answers `POST /v1/reservations` exactly as the route.
+
+Each answer is compared with the route's own: the same request sent with a chunked body
+(no `Content-Length`) is handed to Litestar, so the two paths answer side by side on one
+server — status, problem body, media type, `Reservoir-Received-At`, the response counter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from tests.integration.stock_helpers import stock
+
+SKU, BIN = "HOT-PATH-1", "HOT-PATH-BIN"
+ROUTE = "/v1/reservations"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def stocked(server):
+    stock(server, SKU, BIN, 3)
+
+
+@pytest.fixture
+def storefront(server) -> Iterator[httpx.Client]:
+    with server.client("storefront") as client:
+        yield client
+
+
+def hold(client: httpx.Client, body: dict, *, via_route: bool = False, **headers: str):
+    raw = json.dumps(body).encode()
+    content = iter([raw]) if via_route else raw  # chunked: no Content-Length, the route's
+    return client.post(ROUTE, content=content, headers=headers)
+
+
+def counted(server, status: int) -> float:
+    text = httpx.get(f"{server.base_url}/metrics").text
+    pattern = (
+        r'^reservoir_http_requests_total\{method="POST",route="/v1/reservations",'
+        rf'status="{status}"\}} (\S+)$'
+    )
+    match = re.search(pattern, text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def without_ids(body: dict) -> dict:
+    return {k: v for k, v in body.items() if k not in ("id", "expires_at", "created_at")}
+
+
+def test_a_hold_answers_as_the_route_does_and_is_counted_under_its_template(server, storefront):
+    body = {"lines": [{"sku": SKU, "quantity": 1}], "ttl_seconds": 60, "reference": "cart-1"}
+    before = counted(server, 201)
+    hot, routed = hold(storefront, body), hold(storefront, body, via_route=True)
+    assert (hot.status_code, routed.status_code) == (201, 201)
+    assert without_ids(hot.json()) == without_ids(routed.json())
+    assert hot.headers["content-type"] == routed.headers["content-type"]
+    for answer in (hot, routed):
+        assert int(answer.headers["reservoir-received-at"]) > 0
+    assert counted(server, 201) == before + 2
+    for rid in (hot.json()["id"], routed.json()["id"]):
+        assert storefront.post(f"{ROUTE}/{rid}/release").status_code == 200
+
+
+def test_the_sold_out_409_is_the_routes_problem_byte_for_byte(server, storefront):
+    body = {"lines": [{"sku": SKU, "quantity": 1_000}]}
+    before = counted(server, 409)
+    first, again, routed = (
+        hold(storefront, body),
+        hold(storefront, body),
+        hold(storefront, body, via_route=True),
+    )
+    assert [r.status_code for r in (first, again, routed)] == [409, 409, 409]
+    assert first.content == again.content == routed.content
+    assert first.headers["content-type"] == routed.headers["content-type"]
+    assert first.json()["shortages"] == [{"sku": SKU, "requested": 1_000, "available": 3}]
+    assert "reservoir-received-at" in first.headers
+    assert counted(server, 409) == before + 3
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"lines": [{"sku": SKU, "quantity": 1}], "colour": "red"}, 400, "colour"),
+        ({"lines": [{"sku": SKU, "quantity": "1"}]}, 400, "lines[0].quantity"),
+        ({"lines": [{"sku": SKU, "quantity": 2**63}]}, 422, "lines[0].quantity"),
+        ({"lines": [{"sku": "NO-SUCH-SKU", "quantity": 1}]}, 422, "sku"),
+        ({"lines": [{"sku": SKU, "quantity": 1}], "ttl_seconds": 0}, 422, "ttl_seconds"),
+    ],
+)
+def test_refusals_are_the_same_on_both_paths(storefront, body, status, field):
+    hot, routed = hold(storefront, body), hold(storefront, body, via_route=True)
+    assert (hot.status_code, routed.status_code) == (status, status)
+    assert hot.json() == routed.json()
+    assert hot.json()["field"] == field
+    assert hot.headers["content-type"] == "application/problem+json"
+
+
+def test_callers_it_does_not_take_get_the_routes_401_and_403(server):
+    body = {"lines": [{"sku": SKU, "quantity": 1}]}
+    with server.client() as anonymous, server.client("warehouse") as warehouse:
+        unknown = anonymous.post(ROUTE, json=body, headers={"Authorization": "Bearer nope"})
+        missing = anonymous.post(ROUTE, json=body)
+        wrong_role = warehouse.post(ROUTE, json=body)
+    assert (unknown.status_code, missing.status_code, wrong_role.status_code) == (401, 401, 403)
+    assert unknown.headers["www-authenticate"].startswith("Bearer")
+    assert wrong_role.json()["type"].endswith("forbidden")
+
+
+def test_an_idempotency_key_replays_on_either_path(storefront):
+    body = {"lines": [{"sku": SKU, "quantity": 1}]}
+    first = hold(storefront, body, **{"Idempotency-Key": "hot-path-key-1"})
+    replayed = hold(storefront, body, via_route=True, **{"Idempotency-Key": "hot-path-key-1"})
+    assert (first.status_code, replayed.status_code) == (201, 201)
+    assert replayed.json() == first.json()
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert storefront.post(f"{ROUTE}/{first.json()['id']}/release").status_code == 200
