@@ -117,3 +117,32 @@ def test_an_idempotency_key_replays_on_either_path(storefront):
     assert replayed.json() == first.json()
     assert replayed.headers["idempotent-replayed"] == "true"
     assert storefront.post(f"{ROUTE}/{first.json()['id']}/release").status_code == 200
+
+
+def availability_labels(server) -> dict[str, float]:
+    text = httpx.get(f"{server.base_url}/metrics").text
+    pattern = (
+        r'^reservoir_http_requests_total\{method="GET",route="(/v1/availability[^"]*)",'
+        r'status="(\d+)"\} (\S+)$'
+    )
+    return {
+        f"{route} {status}": float(n)
+        for route, status, n in re.findall(pattern, text, re.MULTILINE)
+    }
+
+
+def test_availability_reads_answer_as_the_route_does(server, storefront):
+    path = f"/v1/availability/{SKU}"
+    hot, routed = storefront.get(path), storefront.get(path, params={"via": "route"})
+    assert (hot.status_code, routed.status_code) == (200, 200)
+    assert hot.content == routed.content
+    assert hot.headers["content-type"] == routed.headers["content-type"]
+    assert "reservoir-received-at" in hot.headers
+    missing = storefront.get("/v1/availability/NO-SUCH-SKU")
+    missing_routed = storefront.get("/v1/availability/NO-SUCH-SKU", params={"via": "route"})
+    assert (missing.status_code, missing.content) == (404, missing_routed.content)
+    with server.client("warehouse") as warehouse, server.client() as anonymous:
+        assert warehouse.get(path).content == hot.content
+        assert anonymous.get(path).status_code == 401
+    # one route label for both paths: the hot path counts under the route's own template
+    assert {label.split()[0] for label in availability_labels(server)} == {"/v1/availability/{sku}"}

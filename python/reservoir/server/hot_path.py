@@ -1,4 +1,5 @@
-"""The hot path: `POST /v1/reservations` answered before Litestar's per-request machinery.
+"""The hot path: the flash drop's routes answered before Litestar's per-request machinery:
+`POST /v1/reservations` and `GET /v1/availability/{sku}`.
 
 A flash drop is thousands of buyers posting one body to one route. Litestar spends most of
 such a request's CPU around the handler, not in it (py-spy, benchmarks/RESULTS.md: its
@@ -13,6 +14,8 @@ exactly as the route would, and hands every other one to Litestar untouched:
   an exception becomes the problem the app's one handler would send
   (`exception_handler.problem_from_exception`), the sold-out 409s from a small cache of
   encoded bodies (a drop's refusals differ only in the units asked for);
+- taken: `GET /v1/availability/{sku}` without a query string, by a known key of role
+  storefront, warehouse or admin: the route's `availability(...)` over the engine;
 - handed over: anything else, including every refusal of authentication, role, size and
   shape, with the body already read replayed to Litestar, so each of those answers comes
   from the one place that makes it now (401, 403, 400, 413, 422).
@@ -32,9 +35,11 @@ from typing import Any
 import msgspec
 
 from reservoir import _core
+from reservoir.domain.availability.controllers import availability
 from reservoir.domain.reservations import services
 from reservoir.domain.reservations.schemas import ReserveIn
 from reservoir.domain.writes import Writes
+from reservoir.ledger.write_path import WritePath
 from reservoir.lib.api_keys import ADMIN, ApiKeys, Identity
 from reservoir.lib.bodies import decode_body
 from reservoir.lib.errors import PROBLEM_MEDIA_TYPE
@@ -48,7 +53,11 @@ Send = Callable[[Any], Awaitable[None]]
 SoldOut = dict[tuple[tuple[str, int, int], ...], bytes]  # shortages -> the 409's body
 
 PATH = "/v1/reservations"
-ROLES = frozenset({"storefront", ADMIN})
+RESERVE_ROLES = frozenset({"storefront", ADMIN})
+AVAILABILITY = "/v1/availability/"
+AVAILABILITY_TEMPLATE = "/v1/availability/{sku}"  # as Litestar names the route
+AVAILABILITY_ROLES = frozenset({"storefront", "warehouse", ADMIN})
+JSON = "application/json"
 SOLD_OUT_CACHE_MAX = 4096
 
 
@@ -94,22 +103,39 @@ class _Headers:
 
 def with_hot_path(app: ASGIApp, state: Any) -> ASGIApp:
     """`app` (Litestar's handler) behind the hot path; `state` is the app's state, where the
-    lifespans leave `writes`, `api_keys` and `settings`."""
-    sold_out: SoldOut = {}
+    lifespans leave `writes`, `write_path` and `api_keys`."""
+    return HotPath(app, state)
 
-    async def hot(scope: Any, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
-            await app(scope, receive, send)
-            return
-        writes: Writes | None = state.get("writes")
+
+class HotPath:
+    """The ASGI app `with_hot_path` makes; one per app (its sold-out cache included)."""
+
+    def __init__(self, app: ASGIApp, state: Any) -> None:
+        self.app = app
+        self.state = state
+        self.sold_out: SoldOut = {}
+
+    async def __call__(self, scope: Any, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            method, path = scope["method"], scope["path"]
+            if method == "POST" and path == PATH:
+                await self.reserve(scope, receive, send)
+                return
+            if method == "GET" and path.startswith(AVAILABILITY) and not scope["query_string"]:
+                await self.read_availability(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def reserve(self, scope: Any, receive: Receive, send: Send) -> None:
+        writes: Writes | None = self.state.get("writes")
         headers = _Headers(scope["headers"])
-        caller = _caller(state.api_keys, headers.authorization)
+        caller = _caller(self.state.api_keys, headers.authorization, RESERVE_ROLES)
         length = _length(headers.content_length)
         if writes is None or caller is None or length is None:
-            await app(scope, receive, send)
+            await self.app(scope, receive, send)
             return
         if length > writes.settings.body_bytes_max:
-            await app(scope, receive, send)
+            await self.app(scope, receive, send)
             return
         stamp_scope(scope)
         body, finished = await _read_body(receive, writes.settings.body_bytes_max)
@@ -117,23 +143,37 @@ def with_hot_path(app: ASGIApp, state: Any) -> ASGIApp:
             return  # the client went away
         data = _decode(body) if finished else None
         if data is None:
-            await app(scope, _replaying(body, finished, receive), send)
+            await self.app(scope, _replaying(body, finished, receive), send)
             return
         scope["path_template"] = PATH
         key = headers.idempotency_key
         request = HotRequest("POST", PATH, body, None if key is None else key.decode("latin-1"))
-
         try:
             response = await services.hold(writes, request, caller, data)
         except Exception as exc:
-            await _problem(exc, sold_out, send)
+            await _problem(exc, self.sold_out, send, "POST", PATH)
             return
         await response(scope, receive, send)
 
-    return hot
+    async def read_availability(self, scope: Any, receive: Receive, send: Send) -> None:
+        write_path: WritePath | None = self.state.get("write_path")
+        sku = scope["path"][len(AVAILABILITY) :]
+        headers = _Headers(scope["headers"])
+        caller = _caller(self.state.api_keys, headers.authorization, AVAILABILITY_ROLES)
+        if write_path is None or caller is None or not sku:
+            await self.app(scope, receive, send)
+            return
+        stamp_scope(scope)
+        scope["path_template"] = AVAILABILITY_TEMPLATE
+        try:
+            body = msgspec.json.encode(availability(write_path.reader(), sku))
+        except Exception as exc:
+            await _problem(exc, self.sold_out, send, "GET", scope["path"])
+            return
+        await _send(send, 200, body, JSON, {})
 
 
-def _caller(keys: ApiKeys, authorization: bytes | None) -> Identity | None:
+def _caller(keys: ApiKeys, authorization: bytes | None, roles: frozenset[str]) -> Identity | None:
     """The caller if the header names a known key of a role allowed here, else None (and
     Litestar answers the 401 or 403 as it does for every route)."""
     if authorization is None:
@@ -143,7 +183,7 @@ def _caller(keys: ApiKeys, authorization: bytes | None) -> Identity | None:
     if scheme.lower() != "bearer" or not token:
         return None
     identity = keys.authenticate(token)
-    if identity is None or identity.role not in ROLES:
+    if identity is None or identity.role not in roles:
         return None
     return identity
 
@@ -193,9 +233,7 @@ def _replaying(body: bytes, finished: bool, receive: Receive) -> Receive:
     return replayed
 
 
-async def _problem(
-    exc: Exception, sold_out: dict[tuple[tuple[str, int, int], ...], bytes], send: Send
-) -> None:
+async def _problem(exc: Exception, sold_out: SoldOut, send: Send, method: str, path: str) -> None:
     if isinstance(exc, _core.InsufficientStock):
         key = tuple(exc.shortages)
         body = sold_out.get(key)
@@ -203,16 +241,19 @@ async def _problem(
             if len(sold_out) >= SOLD_OUT_CACHE_MAX:
                 sold_out.clear()
             body = sold_out[key] = msgspec.json.encode(problem_from_exception(exc).to_body())
-        await _send(send, 409, body, {})
+        await _send(send, 409, body, PROBLEM_MEDIA_TYPE, {})
         return
     problem = problem_from_exception(exc)
-    log_problem(problem, exc, "POST", PATH)
-    await _send(send, problem.status, msgspec.json.encode(problem.to_body()), problem.headers)
+    log_problem(problem, exc, method, path)
+    body = msgspec.json.encode(problem.to_body())
+    await _send(send, problem.status, body, PROBLEM_MEDIA_TYPE, problem.headers)
 
 
-async def _send(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+async def _send(
+    send: Send, status: int, body: bytes, media_type: str, headers: dict[str, str]
+) -> None:
     raw = [
-        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-type", media_type.encode()),
         (b"content-length", str(len(body)).encode()),
         *((name.lower().encode("latin-1"), v.encode("latin-1")) for name, v in headers.items()),
     ]
