@@ -2,7 +2,8 @@
 # The tuning log's measurement (benchmarks/RESULTS.md, "Hot-path tuning log"): one
 # `reservoir serve` on a fresh database with 1,000,000 units of one SKU, `wrk -t1 -c64 -d8s`
 # of one-unit holds, and the server's own CPU time (utime+stime from /proc) per
-# acknowledged hold. Run it for the old and the new build alternately, twice each:
+# acknowledged hold, and PostgreSQL's (every `postgres` process, so run nothing else on
+# that server meanwhile). Run it for the old and the new build alternately, twice each:
 #   benchmarks/cpu_per_reservation.sh /path/to/old/.venv/bin/reservoir 8201
 #   benchmarks/cpu_per_reservation.sh .venv/bin/reservoir 8202
 # Needs a PostgreSQL at 127.0.0.1:5432 (user postgres, trust) and wrk.
@@ -20,9 +21,12 @@ curl -s -X PUT $R/v1/locations/WH-1-A01 -H "$A a1" -H "$J" -d '{"kind":"bin","pa
 curl -s -X POST $R/v1/stock/receipts -H "$A w1" -H "$J" -d '{"sku":"HOT-1","location":"WH-1-A01","quantity":1000000}' >/dev/null
 PID=$(pgrep -P $SPID -f serve | head -1 || true); PID=${PID:-$SPID}
 T=$(getconf CLK_TCK)
+pg_cpu() { for p in $(pgrep -x postgres); do awk '{print $14+$15}' /proc/$p/stat 2>/dev/null; done | awk '{s+=$1} END {print s+0}'; }
+pg_before=$(pg_cpu)
 before=$(awk '{print $14+$15}' /proc/$PID/stat)
 out=$(wrk -t1 -c64 -d8s -s "$(dirname "$0")/wrk/reserve.lua" http://127.0.0.1:$PORT -- path=/v1/reservations key=s1 | tail -1)
 after=$(awk '{print $14+$15}' /proc/$PID/stat)
+pg_after=$(pg_cpu)
 n=$(echo "$out" | python3 -c "import json,sys; print(json.load(sys.stdin)['status_201'])")
 kill $SPID; wait $SPID 2>/dev/null || true
-python3 -c "print(f'{$n/8:,.0f} req/s, server CPU {($after-$before)/$T/$n*1e6:.0f} us per reservation')"
+python3 -c "print(f'{$n/8:,.0f} req/s, server CPU {($after-$before)/$T/$n*1e6:.0f} us per reservation, PostgreSQL {($pg_after-$pg_before)/$T/$n*1e6:.0f} us')"
