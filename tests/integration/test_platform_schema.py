@@ -162,7 +162,7 @@ async def test_the_schema_has_the_agreed_tables_and_columns(ledger_db: asyncpg.C
     assert {
         "ledger_entries_sku_location_id_idx",
         "ledger_entries_reference_idx",
-        "reservations_status_expires_at_idx",
+        "reservations_committed_seq_idx",
         "idempotency_keys_created_at_idx",
     } <= indexes
 
