@@ -146,3 +146,68 @@ def test_availability_reads_answer_as_the_route_does(server, storefront):
         assert anonymous.get(path).status_code == 401
     # one route label for both paths: the hot path counts under the route's own template
     assert {label.split()[0] for label in availability_labels(server)} == {"/v1/availability/{sku}"}
+
+
+def change(client: httpx.Client, rid: str, name: str, body: bytes, *, via_route: bool = False):
+    content = iter([body]) if via_route else body
+    return client.post(f"{ROUTE}/{rid}/{name}", content=content)
+
+
+def routes_counted(server, name: str) -> set[str]:
+    text = httpx.get(f"{server.base_url}/metrics").text
+    return set(re.findall(rf'route="(/v1/reservations/[^"]*/{name})"', text))
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "status"),
+    [
+        ("commit", b'{"reference": "order-1"}', "committed"),
+        ("commit", b"", "committed"),
+        ("extend", b'{"ttl_seconds": 120}', "held"),
+        ("release", b"", "released"),
+    ],
+)
+def test_changes_answer_as_the_routes_do(server, storefront, name, body, status):
+    one = hold(storefront, {"lines": [{"sku": SKU, "quantity": 1}]}).json()["id"]
+    two = hold(storefront, {"lines": [{"sku": SKU, "quantity": 1}]}).json()["id"]
+    hot, routed = (
+        change(storefront, one, name, body),
+        change(storefront, two, name, body, via_route=True),
+    )
+    assert (hot.status_code, routed.status_code) == (200, 200)
+    assert hot.json()["status"] == routed.json()["status"] == status
+    assert without_ids(hot.json()) == without_ids(routed.json())
+    assert "reservoir-received-at" in hot.headers
+    assert routes_counted(server, name) == {f"/v1/reservations/{{reservation_id}}/{name}"}
+    for rid in (one, two):
+        storefront.post(f"{ROUTE}/{rid}/release")
+
+
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        ("commit", b'{"reference": 5}'),
+        ("commit", b"{not json"),
+        ("extend", b"{}"),
+        ("extend", b'{"ttl_seconds": 0}'),
+        ("release", b'{"why": "x"}'),
+    ],
+)
+def test_refused_changes_are_the_same_on_both_paths(storefront, name, body):
+    rid = hold(storefront, {"lines": [{"sku": SKU, "quantity": 1}]}).json()["id"]
+    hot = change(storefront, rid, name, body)
+    routed = change(storefront, rid, name, body, via_route=True)
+    assert hot.status_code in (400, 422)
+    assert (hot.status_code, hot.content) == (routed.status_code, routed.content)
+    assert storefront.get(f"{ROUTE}/{rid}").json()["status"] == "held"  # nothing changed
+    storefront.post(f"{ROUTE}/{rid}/release")
+
+
+def test_an_unknown_reservation_is_the_same_404_on_both_paths(storefront):
+    # another key's reservation answers this same 404: test_ownership.py, whose commits,
+    # releases and extends (with a Content-Length) now take the hot path
+    for name in ("commit", "release", "extend"):
+        body = b'{"ttl_seconds": 60}' if name == "extend" else b""
+        hot = change(storefront, "rsv_ffffff", name, body)
+        routed = change(storefront, "rsv_ffffff", name, body, via_route=True)
+        assert (hot.status_code, hot.content) == (404, routed.content)

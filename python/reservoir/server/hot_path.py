@@ -1,5 +1,5 @@
 """The hot path: the flash drop's routes answered before Litestar's per-request machinery:
-`POST /v1/reservations` and `GET /v1/availability/{sku}`.
+`POST /v1/reservations`, its commit, release and extend, and `GET /v1/availability/{sku}`.
 
 A flash drop is thousands of buyers posting one body to one route. Litestar spends most of
 such a request's CPU around the handler, not in it (py-spy, benchmarks/RESULTS.md: its
@@ -14,6 +14,10 @@ exactly as the route would, and hands every other one to Litestar untouched:
   an exception becomes the problem the app's one handler would send
   (`exception_handler.problem_from_exception`), the sold-out 409s from a small cache of
   encoded bodies (a drop's refusals differ only in the units asked for);
+- taken: `POST /v1/reservations/{id}/commit`, `/release` and `/extend` with a
+  `Content-Length` and such a key: `changes.commit`/`release`/`extend`, the routes' own
+  (they decode the body and read the stored reservation themselves), errors answered as
+  above;
 - taken: `GET /v1/availability/{sku}` without a query string, by a known key of role
   storefront, warehouse or admin: the route's `availability(...)` over the engine;
 - handed over: anything else, including every refusal of authentication, role, size and
@@ -36,7 +40,7 @@ import msgspec
 
 from reservoir import _core
 from reservoir.domain.availability.controllers import availability
-from reservoir.domain.reservations import services
+from reservoir.domain.reservations import changes, services
 from reservoir.domain.reservations.schemas import ReserveIn
 from reservoir.domain.writes import Writes
 from reservoir.ledger.write_path import WritePath
@@ -53,6 +57,8 @@ Send = Callable[[Any], Awaitable[None]]
 SoldOut = dict[tuple[tuple[str, int, int], ...], bytes]  # shortages -> the 409's body
 
 PATH = "/v1/reservations"
+PATH_PREFIX = PATH + "/"
+CHANGE_TEMPLATE = PATH + "/{{reservation_id}}/{}"  # as Litestar names the routes
 RESERVE_ROLES = frozenset({"storefront", ADMIN})
 AVAILABILITY = "/v1/availability/"
 AVAILABILITY_TEMPLATE = "/v1/availability/{sku}"  # as Litestar names the route
@@ -121,6 +127,9 @@ class HotPath:
             if method == "POST" and path == PATH:
                 await self.reserve(scope, receive, send)
                 return
+            if method == "POST" and path.startswith(PATH_PREFIX):
+                await self.change(scope, receive, send)
+                return
             if method == "GET" and path.startswith(AVAILABILITY) and not scope["query_string"]:
                 await self.read_availability(scope, receive, send)
                 return
@@ -152,6 +161,39 @@ class HotPath:
             response = await services.hold(writes, request, caller, data)
         except Exception as exc:
             await _problem(exc, self.sold_out, send, "POST", PATH)
+            return
+        await response(scope, receive, send)
+
+    async def change(self, scope: Any, receive: Receive, send: Send) -> None:
+        """`POST /v1/reservations/{id}/commit|release|extend`: the body, whatever it is, is
+        the change's to judge (`changes.*` decode it themselves, as the routes do)."""
+        rid, _, name = scope["path"][len(PATH_PREFIX) :].partition("/")
+        change = changes.CHANGES.get(name)
+        writes: Writes | None = self.state.get("writes")
+        headers = _Headers(scope["headers"])
+        length = _length(headers.content_length)
+        caller = _caller(self.state.api_keys, headers.authorization, RESERVE_ROLES)
+        if change is None or not rid or writes is None or caller is None or length is None:
+            await self.app(scope, receive, send)
+            return
+        if length > writes.settings.body_bytes_max:
+            await self.app(scope, receive, send)
+            return
+        stamp_scope(scope)
+        body, finished = await _read_body(receive, writes.settings.body_bytes_max)
+        if body is None:
+            return
+        if not finished:
+            await self.app(scope, _replaying(body, finished, receive), send)
+            return
+        scope["path_template"] = CHANGE_TEMPLATE.format(name)
+        key = headers.idempotency_key
+        path = scope["path"]
+        request = HotRequest("POST", path, body, None if key is None else key.decode("latin-1"))
+        try:
+            response = await change(writes, request, caller, rid, body)
+        except Exception as exc:
+            await _problem(exc, self.sold_out, send, "POST", path)
             return
         await response(scope, receive, send)
 

@@ -11,26 +11,19 @@ ledger's record of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import asyncpg
-import msgspec
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.response.base import ASGIResponse
 
-from reservoir import _core
-from reservoir.domain.reservations import services
-from reservoir.domain.reservations.schemas import CommitIn, ExtendIn, ReservationOut, ReserveIn
-from reservoir.domain.writes import Writes, Written
-from reservoir.ledger.changes import ChangeMeta
-from reservoir.ledger.writer import LedgerUnavailable
-from reservoir.lib.auth import AuthedRequest, Identity, requires_role
-from reservoir.lib.bodies import StrictBody, decode_body
+from reservoir.domain.reservations import changes, services
+from reservoir.domain.reservations.schemas import ReservationOut, ReserveIn
+from reservoir.domain.writes import Writes
+from reservoir.lib.auth import AuthedRequest, requires_role
+from reservoir.lib.bodies import StrictBody
 from reservoir.lib.clock import now_ms
 from reservoir.lib.openapi import AUTHED, BODY, problem_responses
-from reservoir.lib.text import check_text
 
 STOREFRONT = requires_role("storefront")
 # commit, release, extend: of an existing reservation, with an optional body
@@ -85,20 +78,8 @@ class ReservationController(Controller):
         reservation_id: FromPath[str],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
-        caller = request.auth
         raw = await request.body()
-        data = decode_body(raw, CommitIn) if raw.strip() else CommitIn()
-        check_text("reference", data.reference)
-        stored, _ = await services.fetch(writes.pool, reservation_id, caller)
-        meta = ChangeMeta(caller.actor, commit_reference=data.reference)
-        return await _change(
-            request,
-            writes,
-            caller,
-            stored,
-            meta,
-            lambda engine: engine.commit(reservation_id, now_ms()),
-        )
+        return await changes.commit(writes, request, request.auth, reservation_id, raw)
 
     @post(
         "/{reservation_id:str}/release",
@@ -112,21 +93,8 @@ class ReservationController(Controller):
         reservation_id: FromPath[str],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
-        caller = request.auth
         raw = await request.body()
-        if raw.strip():
-            decode_body(raw, _NoFields)
-        stored, lines = await services.fetch(writes.pool, reservation_id, caller, with_lines=True)
-        return await _change(
-            request,
-            writes,
-            caller,
-            stored,
-            ChangeMeta(caller.actor),
-            lambda engine: engine.release(reservation_id, now_ms()),
-            settled_ok=("released", "expired"),
-            lines=lines,
-        )
+        return await changes.release(writes, request, request.auth, reservation_id, raw)
 
     @post(
         "/{reservation_id:str}/extend",
@@ -140,60 +108,5 @@ class ReservationController(Controller):
         reservation_id: FromPath[str],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
-        caller = request.auth
-        data = decode_body(await request.body(), ExtendIn)
-        ttl_ms = services.check_ttl(writes.settings, data.ttl_seconds)
-        stored, _ = await services.fetch(writes.pool, reservation_id, caller)
-        return await _change(
-            request,
-            writes,
-            caller,
-            stored,
-            ChangeMeta(caller.actor),
-            lambda engine: engine.extend(reservation_id, ttl_ms, now_ms()),
-        )
-
-
-class _NoFields(msgspec.Struct, forbid_unknown_fields=True):
-    """The body of release: nothing (an empty object is accepted)."""
-
-
-async def _change(
-    request: AuthedRequest,
-    writes: Writes,
-    caller: Identity,
-    stored: services.Stored,
-    meta: ChangeMeta,
-    operation: Callable[[_core.Engine], _core.Outcome],
-    *,
-    settled_ok: tuple[str, ...] = (),
-    lines: list[tuple[str, str, int]] | None = None,
-) -> ASGIResponse:
-    """Applies `operation` to an existing reservation and answers 200 once durable. When the
-    engine no longer holds it, its settled state from the ledger answers if in `settled_ok`
-    (e.g. releasing a released reservation), else 409."""
-    write_path = writes.write_path
-
-    def apply() -> Written:
-        try:
-            out = operation(write_path.engine())
-        except _core.ReservationNotFound:
-            status = _settled(stored, allowed=settled_ok)
-            return Written(
-                200, services.render_stored(stored, status, lines or []), 0, changed=False
-            )
-        body = services.render_outcome(out, stored)
-        return Written(200, body, out.lsn, meta, changed=out.changed)
-
-    return await writes.perform(request, caller, apply)
-
-
-def _settled(stored: services.Stored, allowed: tuple[str, ...]) -> str:
-    """For a reservation the engine no longer holds: its final state from the ledger when it
-    is one of `allowed`; otherwise raises the 409 (or a 503 if the ledger says it is open,
-    which would mean the engine and the ledger disagree)."""
-    if stored.status not in services.FINAL_STATUSES:
-        raise LedgerUnavailable(f"reservation {stored.id} is {stored.status} in the ledger only")
-    if stored.status not in allowed:
-        raise services.invalid_state(stored.id, stored.status)
-    return stored.status
+        raw = await request.body()
+        return await changes.extend(writes, request, request.auth, reservation_id, raw)
