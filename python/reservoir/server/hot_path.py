@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
+from litestar.response.base import ASGIResponse
 
 from reservoir import _core
 from reservoir.domain.availability.controllers import availability
@@ -106,6 +107,10 @@ class _Headers:
             elif name == b"idempotency-key":
                 self.idempotency_key = self.idempotency_key or value
 
+    def idempotency(self) -> str | None:
+        key = self.idempotency_key
+        return None if key is None else key.decode("latin-1")
+
 
 def with_hot_path(app: ASGIApp, state: Any) -> ASGIApp:
     """`app` (Litestar's handler) behind the hot path; `state` is the app's state, where the
@@ -136,64 +141,84 @@ class HotPath:
         await self.app(scope, receive, send)
 
     async def reserve(self, scope: Any, receive: Receive, send: Send) -> None:
-        writes: Writes | None = self.state.get("writes")
-        headers = _Headers(scope["headers"])
-        caller = _caller(self.state.api_keys, headers.authorization, RESERVE_ROLES)
-        length = _length(headers.content_length)
-        if writes is None or caller is None or length is None:
-            await self.app(scope, receive, send)
+        taken = await self._take_write(scope, receive, send)
+        if taken is None:
             return
-        if length > writes.settings.body_bytes_max:
-            await self.app(scope, receive, send)
+        writes, caller, headers, body = taken
+        data = _decode(body)
+        if data is None:  # a body the route refuses: its answer
+            await self.app(scope, _replaying(body, True, receive), send)
             return
-        stamp_scope(scope)
-        body, finished = await _read_body(receive, writes.settings.body_bytes_max)
-        if body is None:
-            return  # the client went away
-        data = _decode(body) if finished else None
-        if data is None:
-            await self.app(scope, _replaying(body, finished, receive), send)
-            return
-        scope["path_template"] = PATH
-        key = headers.idempotency_key
-        request = HotRequest("POST", PATH, body, None if key is None else key.decode("latin-1"))
-        try:
-            response = await services.hold(writes, request, caller, data)
-        except Exception as exc:
-            await _problem(exc, self.sold_out, send, "POST", PATH)
-            return
-        await response(scope, receive, send)
+        await self._answer(
+            scope,
+            receive,
+            send,
+            PATH,
+            HotRequest("POST", PATH, body, headers.idempotency()),
+            lambda request: services.hold(writes, request, caller, data),
+        )
 
     async def change(self, scope: Any, receive: Receive, send: Send) -> None:
         """`POST /v1/reservations/{id}/commit|release|extend`: the body, whatever it is, is
         the change's to judge (`changes.*` decode it themselves, as the routes do)."""
-        rid, _, name = scope["path"][len(PATH_PREFIX) :].partition("/")
+        path = scope["path"]
+        rid, _, name = path[len(PATH_PREFIX) :].partition("/")
         change = changes.CHANGES.get(name)
+        if change is None or not rid:
+            await self.app(scope, receive, send)
+            return
+        taken = await self._take_write(scope, receive, send)
+        if taken is None:
+            return
+        writes, caller, headers, body = taken
+        await self._answer(
+            scope,
+            receive,
+            send,
+            CHANGE_TEMPLATE.format(name),
+            HotRequest("POST", path, body, headers.idempotency()),
+            lambda request: change(writes, request, caller, rid, body),
+        )
+
+    async def _take_write(
+        self, scope: Any, receive: Receive, send: Send
+    ) -> tuple[Writes, Identity, _Headers, bytes] | None:
+        """A write's `Writes`, caller, headers and whole body; None once the request is
+        handed to Litestar (no `Content-Length`, over the limit, no allowed key) or the
+        client went away."""
         writes: Writes | None = self.state.get("writes")
         headers = _Headers(scope["headers"])
-        length = _length(headers.content_length)
         caller = _caller(self.state.api_keys, headers.authorization, RESERVE_ROLES)
-        if change is None or not rid or writes is None or caller is None or length is None:
+        length = _length(headers.content_length)
+        limit = writes.settings.body_bytes_max if writes is not None else 0
+        if writes is None or caller is None or length is None or length > limit:
             await self.app(scope, receive, send)
-            return
-        if length > writes.settings.body_bytes_max:
-            await self.app(scope, receive, send)
-            return
+            return None
         stamp_scope(scope)
-        body, finished = await _read_body(receive, writes.settings.body_bytes_max)
+        body, finished = await _read_body(receive, limit)
         if body is None:
-            return
+            return None
         if not finished:
             await self.app(scope, _replaying(body, finished, receive), send)
-            return
-        scope["path_template"] = CHANGE_TEMPLATE.format(name)
-        key = headers.idempotency_key
-        path = scope["path"]
-        request = HotRequest("POST", path, body, None if key is None else key.decode("latin-1"))
+            return None
+        return writes, caller, headers, body
+
+    async def _answer(
+        self,
+        scope: Any,
+        receive: Receive,
+        send: Send,
+        template: str,
+        request: HotRequest,
+        call: Callable[[HotRequest], Awaitable[ASGIResponse]],
+    ) -> None:
+        """Sends what `call` answers, or the problem for what it raises, counted under the
+        route's `template`."""
+        scope["path_template"] = template
         try:
-            response = await change(writes, request, caller, rid, body)
+            response = await call(request)
         except Exception as exc:
-            await _problem(exc, self.sold_out, send, "POST", path)
+            await _problem(exc, self.sold_out, send, request.method, request.url.path)
             return
         await response(scope, receive, send)
 
