@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,17 +17,10 @@ import psutil
 
 from faults.cluster import Cluster
 from faults.redis_server import RedisServer
-from faults.service import Service
+from faults.service import Service, free_port
 
 DATABASE = "reservoir_faults"
 UNITS = 1_000_000  # per cycle's SKU: far more than a cycle's load can hold
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""`reservoir serve` as a subprocess: start, wait until ready (or see it exit), kill -9, stop."""
+"""`reservoir serve` as a subprocess: start, wait until ready (or see it exit), kill -9, stop.
+
+`free_port`, `reservoir_command` and `spawn_serve` are also what the test suite's server
+fixture uses (tests/conftest.py): one way to start the service for both."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,12 +22,34 @@ import httpx
 ROLES = ("storefront", "warehouse", "admin")
 
 
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 def reservoir_command() -> list[str]:
+    """The `reservoir` console script of this environment (or `python -m reservoir.cli`)."""
     script = Path(sys.executable).with_name("reservoir")
     if script.exists():
         return [str(script)]
     found = shutil.which("reservoir")
     return [found] if found else [sys.executable, "-m", "reservoir.cli"]
+
+
+def spawn_serve(
+    port: int, env: dict[str, str], cwd: Path, log_path: Path
+) -> subprocess.Popen[bytes]:
+    """`reservoir serve` on 127.0.0.1:`port`, its output into `log_path`."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [*reservoir_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+        )
 
 
 def service_env(
@@ -87,15 +113,8 @@ class Service:
         assert not self.alive(), "already running"
         self.directory.mkdir(parents=True, exist_ok=True)
         self.starts += 1
-        log = (self.directory / f"serve-{self.starts}.log").open("wb")
-        self.process = subprocess.Popen(
-            [*reservoir_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self.directory,
-        )
-        log.close()
+        log_path = self.directory / f"serve-{self.starts}.log"
+        self.process = spawn_serve(self.port, self.env, self.directory, log_path)
 
     def wait_ready(self, timeout_s: float, since: float | None = None) -> Readiness:
         """Polls /readyz of THIS process until 200, its exit, or `timeout_s`. `seconds`

@@ -25,11 +25,8 @@ import asyncio
 import contextlib
 import os
 import secrets
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +39,7 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from faults.service import free_port, reservoir_command, spawn_serve
 
 T = TypeVar("T")
 ROLES = ("storefront", "warehouse", "admin")
@@ -148,21 +146,6 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 # --- `reservoir serve` in a subprocess ------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def reservoir_command() -> list[str]:
-    """The `reservoir` console script of this environment (or `python -m reservoir.cli`)."""
-    script = Path(sys.executable).with_name("reservoir")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("reservoir")
-    return [found] if found else [sys.executable, "-m", "reservoir.cli"]
-
-
 def clean_env(**settings: str | None) -> dict[str, str]:
     """The current environment without RESERVOIR_* variables, plus `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RESERVOIR_")}
@@ -205,15 +188,7 @@ class ReservoirServer:
         assert self.process is None or self.process.poll() is not None, "already running"
         self._starts += 1
         self.log_path = self.data_dir / f"serve-{self._starts}.log"
-        log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [*reservoir_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self.data_dir,
-        )
-        log.close()
+        self.process = spawn_serve(self.port, self.env, self.data_dir, self.log_path)
         if wait:
             self.wait_ready()
 

@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import free_port
+from faults.service import free_port
 from tests.integration.stock_helpers import stock
 
 from reservoir.ledger.verify import verify
