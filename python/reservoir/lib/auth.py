@@ -48,6 +48,7 @@ __all__ = [
     "AuthedRequest",
     "Identity",
     "authenticate",
+    "bearer_token",
     "key_id",
     "load_api_keys",
     "parse_api_keys",
@@ -84,9 +85,8 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
             detail="Missing API key: send `Authorization: Bearer <key>`.",
             headers={"WWW-Authenticate": _REALM},
         )
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(header)
+    if token is None:
         _FAILED_MALFORMED.inc()
         raise NotAuthorizedException(
             detail="The Authorization header must be `Bearer <key>`.",
@@ -102,6 +102,15 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Identity:
         )
     connection.scope[SCOPE_KEY] = identity  # type: ignore[literal-required]
     return identity
+
+
+def bearer_token(header: str) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header; None if it is not of that form."""
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
 
 
 def sees(caller: Identity, owner: str | None) -> bool:

@@ -46,15 +46,16 @@ from reservoir.domain.reservations.schemas import ReserveIn
 from reservoir.domain.writes import Writes
 from reservoir.ledger.write_path import WritePath
 from reservoir.lib.api_keys import ADMIN, ApiKeys, Identity
+from reservoir.lib.auth import bearer_token
 from reservoir.lib.bodies import decode_body
 from reservoir.lib.errors import PROBLEM_MEDIA_TYPE
 from reservoir.lib.idempotency import HEADER as IDEMPOTENCY_KEY
 from reservoir.server.exception_handler import log_problem, problem_from_exception
+from reservoir.server.raw_answer import Send, send_answer, send_problem
 from reservoir.server.received_at import stamp_scope
 
 ASGIApp = Any  # (scope, receive, send) -> Awaitable[None]
 Receive = Callable[[], Awaitable[Any]]
-Send = Callable[[Any], Awaitable[None]]
 SoldOut = dict[tuple[tuple[str, int, int], ...], bytes]  # shortages -> the 409's body
 
 PATH = "/v1/reservations"
@@ -237,17 +238,14 @@ class HotPath:
         except Exception as exc:
             await _problem(exc, self.sold_out, send, "GET", scope["path"])
             return
-        await _send(send, 200, body, JSON, {})
+        await send_answer(send, 200, body, JSON)
 
 
 def _caller(keys: ApiKeys, authorization: bytes | None, roles: frozenset[str]) -> Identity | None:
     """The caller if the header names a known key of a role allowed here, else None (and
     Litestar answers the 401 or 403 as it does for every route)."""
-    if authorization is None:
-        return None
-    scheme, _, token = authorization.decode("latin-1").strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = None if authorization is None else bearer_token(authorization.decode("latin-1"))
+    if token is None:
         return None
     identity = keys.authenticate(token)
     if identity is None or identity.role not in roles:
@@ -308,21 +306,8 @@ async def _problem(exc: Exception, sold_out: SoldOut, send: Send, method: str, p
             if len(sold_out) >= SOLD_OUT_CACHE_MAX:
                 sold_out.clear()
             body = sold_out[key] = msgspec.json.encode(problem_from_exception(exc).to_body())
-        await _send(send, 409, body, PROBLEM_MEDIA_TYPE, {})
+        await send_answer(send, 409, body, PROBLEM_MEDIA_TYPE)
         return
     problem = problem_from_exception(exc)
     log_problem(problem, exc, method, path)
-    body = msgspec.json.encode(problem.to_body())
-    await _send(send, problem.status, body, PROBLEM_MEDIA_TYPE, problem.headers)
-
-
-async def _send(
-    send: Send, status: int, body: bytes, media_type: str, headers: dict[str, str]
-) -> None:
-    raw = [
-        (b"content-type", media_type.encode()),
-        (b"content-length", str(len(body)).encode()),
-        *((name.lower().encode("latin-1"), v.encode("latin-1")) for name, v in headers.items()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+    await send_problem(send, problem)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
-from reservoir.lib.errors import PROBLEM_MEDIA_TYPE, ProblemError
+from reservoir.lib.errors import ProblemError
+from reservoir.server.raw_answer import send_problem
 
 URL_BYTES_MAX = 8 * 1024
 HEADER_BYTES_MAX = 16 * 1024
@@ -60,24 +59,8 @@ def with_request_limits(app: ASGIApp) -> ASGIApp:
         if scope["type"] == "http":
             problem = refusal(scope)
             if problem is not None:
-                await _answer(problem, send)
+                await send_problem(send, problem, (b"connection", b"close"))
                 return
         await app(scope, receive, send)
 
     return limited
-
-
-async def _answer(problem: ProblemError, send: Any) -> None:
-    body = msgspec.json.encode(problem.to_body())
-    await send(
-        {
-            "type": "http.response.start",
-            "status": problem.status,
-            "headers": [
-                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
