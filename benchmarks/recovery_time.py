@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
+from flashdrop.server import free_port
 from reservoir import _core
 from reservoir.ledger.batch_statement import store_batch
 from reservoir.ledger.fencing import bump_epoch
@@ -130,14 +131,6 @@ def start_to_ready(env: dict[str, str], port: int, data_dir: Path) -> float:
         process.terminate()
         process.wait(timeout=60)
         log.close()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _admin(dsn: str, statement: str) -> None:
