@@ -9,7 +9,7 @@ from litestar import Litestar
 
 from reservoir.lib.openapi import StrictStructSchemaPlugin
 from reservoir.lib.settings import Settings
-from reservoir.server.hot_path import with_hot_path
+from reservoir.server.hot_path import HotPath
 from reservoir.server.plugin import Lifespan, ReservoirPlugin
 from reservoir.server.request_limits import with_request_limits
 
@@ -37,5 +37,5 @@ def create_app(
     # InitPlugin sees the config, not the app), inside `app(...)` so `before_send` counts them
     # and inside those, the hot path: POST /v1/reservations without Litestar's per-request
     # machinery, for the requests it answers exactly as the route would (server/hot_path.py)
-    app.asgi_handler = with_request_limits(with_hot_path(app.asgi_handler, app.state))
+    app.asgi_handler = with_request_limits(HotPath(app.asgi_handler, app.state))
     return app

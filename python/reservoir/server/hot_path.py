@@ -113,14 +113,10 @@ class _Headers:
         return None if key is None else key.decode("latin-1")
 
 
-def with_hot_path(app: ASGIApp, state: Any) -> ASGIApp:
-    """`app` (Litestar's handler) behind the hot path; `state` is the app's state, where the
-    lifespans leave `writes`, `write_path` and `api_keys`."""
-    return HotPath(app, state)
-
-
 class HotPath:
-    """The ASGI app `with_hot_path` makes; one per app (its sold-out cache included)."""
+    """`app` (Litestar's handler) behind the hot path; `state` is the app's state, where the
+    lifespans leave `writes`, `write_path` and `api_keys`. One per app (with its sold-out
+    cache)."""
 
     def __init__(self, app: ASGIApp, state: Any) -> None:
         self.app = app
