@@ -54,6 +54,16 @@ class Backpressure(ReservoirError):
 
     pending: int
 
+class BuyerLimit(ReservoirError):
+    """The hold would take the buyer past the SKU's per-buyer cap; nothing was reserved.
+    `current` is what the buyer has (held, committed and shipped units)."""
+
+    sku: str
+    buyer: str
+    current: int
+    requested: int
+    per_buyer_max: int
+
 # --- values -----------------------------------------------------------------------------------
 
 @final
@@ -219,12 +229,23 @@ class Engine:
         level after)."""
     # reservations (logged)
     def reserve(
-        self, lines: list[tuple[str, int, str | None]], ttl_ms: int, now_ms: int
+        self,
+        lines: list[tuple[str, int, str | None]],
+        ttl_ms: int,
+        now_ms: int,
+        *,
+        buyer: str | None = None,
     ) -> Reservation:
         """Holds all lines or none. Lines naming a location are served first, there; a line
         without one is allocated over the SKU's sellable locations in `allocation_order`,
-        splitting the line if needed.
+        splitting the line if needed. With a `buyer`, the units count toward the buyer's
+        total per SKU, and a hold past a SKU's per-buyer cap raises BuyerLimit.
         """
+    def set_per_buyer_max(self, sku: str, per_buyer_max: int | None) -> None:
+        """The most units of `sku` one buyer may take (held, committed and shipped); None
+        lifts it. Not logged: the catalogue (`items.per_buyer_max`) is its record."""
+    def buyer_units(self, buyer: str, sku: str) -> int:
+        """Units of `sku` the buyer has: held, committed and shipped."""
     def commit(self, reservation_id: str, now_ms: int) -> Outcome: ...
     def release(self, reservation_id: str, now_ms: int) -> Outcome: ...
     def extend(self, reservation_id: str, ttl_ms: int, now_ms: int) -> Outcome: ...
@@ -306,6 +327,8 @@ class Engine:
     def load_lot(self, sku: str, lot: str, expires_on: int | None, first_lsn: int) -> None:
         """Defines a lot as the ledger knows it (its age: expiry day, then first receipt)."""
     def load_lot_units(self, sku: str, location: str, lot: str, units: int) -> None: ...
+    def load_buyer_units(self, buyer: str, sku: str, units: int) -> None:
+        """What a buyer has of a SKU, from the ledger; before `load_open_lines`."""
     def load_open_lines(self, loader: OpenLinesLoader) -> int:
         """Loads the open reservations the loader gathered, all or none; returns how many."""
     def set_lsn(self, lsn: int) -> None: ...

@@ -220,7 +220,8 @@ class LedgerModel:
 
     def _reads(self) -> dict[str, Callable[[], list[tuple[Any, ...]]]]:
         return {
-            "SELECT sku FROM items": lambda: [(sku,) for sku in self.items],
+            recovery.LOAD_ITEMS: lambda: [(sku, None) for sku in self.items],
+            recovery.LOAD_BUYER_UNITS: self.buyer_units,
             "SELECT code, sellable FROM locations": lambda: list(self.locations),
             "SELECT sku, location, on_hand, reserved, committed FROM inventory_levels": lambda: [
                 (*key, *level) for key, level in self.levels.items()
@@ -234,6 +235,27 @@ class LedgerModel:
             ],
             "SELECT lsn FROM ledger_head": lambda: [(self.head,)],
         }
+
+    def buyer_units(self) -> list[tuple[Any, ...]]:
+        """The view `buyer_units` (migration 0009): reserve less release, expire and cancel
+        of each buyer's reservations, per SKU."""
+        sign = {"reserve": 1, "release": -1, "expire": -1, "cancel": -1}
+        units: dict[tuple[str, str], int] = {}
+        for rid, r in self.reservations.items():
+            if r.get("buyer") is None:
+                continue
+            for e in self.by_reservation.get(rid, []):
+                key = (r["buyer"], e["sku"])
+                units[key] = units.get(key, 0) + sign.get(e["kind"], 0) * e["quantity"]
+        return [(*key, n) for key, n in units.items() if n > 0]
+
+    def open_buyers(self) -> dict[int, str]:
+        """The buyer of each open reservation that has one, by seq."""
+        found = (
+            (self.reservations[rid]["seq"], self.reservations[rid].get("buyer"))
+            for rid in self.open
+        )
+        return {seq: buyer for seq, buyer in found if buyer is not None}
 
     def open_reservation_lines(self) -> list[OpenLine]:
         """`recovery.OPEN_RESERVATION_LINES` on the view `open_reservation_lines` (migration
@@ -309,7 +331,7 @@ class FakeConnection:
         rng = self._pool.rng
         lines = self._pool.model.open_reservation_lines()
         rng.shuffle(lines)
-        stream = open_lines_stream(lines)
+        stream = open_lines_stream(lines, self._pool.model.open_buyers())
         at = 0
         while at < len(stream):
             step = rng.randrange(1, 4096)

@@ -99,6 +99,7 @@ def test_the_exception_hierarchy() -> None:
         "ReservationNotFound": ["ReservoirError"],
         "InvalidState": ["ReservoirError"],
         "Backpressure": ["ReservoirError"],
+        "BuyerLimit": ["ReservoirError"],
     }
     assert _core.ReservoirError.__bases__ == (Exception,)
 
@@ -199,6 +200,10 @@ def sample_instances() -> dict[str, list[Any]]:
         lambda: e.commit("nope", NOW),
         lambda: e.commit(short.id, NOW),
         lambda: (tiny.receive("S0", "L0", 1, NOW), tiny.receive("S0", "L0", 1, NOW)),
+        lambda: (
+            e.set_per_buyer_max("S0", 1),
+            e.reserve([("S0", 2, None)], 1_000, NOW, buyer="b1"),
+        ),
     ):
         with pytest.raises(_core.ReservoirError) as info:
             call()

@@ -335,6 +335,26 @@ def test_open_lines_load_from_a_copy_stream_in_any_chunks() -> None:
     assert [line[2] for line in held.lines] == [2, 1]
 
 
+def test_open_lines_carry_their_buyer_whose_units_were_loaded_first() -> None:
+    e = _core.Engine()
+    e.define_sku("S0")
+    e.define_location("L0")
+    e.load_level("S0", "L0", 10, 2, 0)
+    e.set_per_buyer_max("S0", 2)
+    e.load_buyer_units("cust-1", "S0", 2)
+    stream = open_lines_stream([(0x20, "held", NOW + 60_000, 1, "S0", "L0", 2)], {0x20: "cust-1"})
+    assert load(e, stream) == 1
+    with pytest.raises(_core.BuyerLimit) as info:
+        e.reserve([("S0", 1, None)], 1_000, NOW, buyer="cust-1")
+    assert (info.value.current, info.value.per_buyer_max) == (2, 2)
+    e.release("rsv_20", NOW)
+    assert e.buyer_units("cust-1", "S0") == 0
+    orphan = open_lines_stream([(0x21, "held", NOW + 60_000, 1, "S0", "L0", 1)], {0x21: "nobody"})
+    with pytest.raises(_core.InvalidInput) as refused:
+        load(e, orphan)
+    assert refused.value.field == "buyer"
+
+
 def test_open_lines_refuse_a_final_status_and_a_cut_stream(world: World) -> None:
     e = world.engine
     err = world.refuses(

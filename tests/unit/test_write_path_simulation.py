@@ -42,6 +42,7 @@ STEPS_ENV = "RESERVOIR_SIM_STEPS"
 STEPS_DEFAULT = 100_000
 
 SKUS = ("S0", "S1", "S2", "S3")
+BUYERS = ("b1", "b2", "b3", None, None)  # two holds in five have no buyer
 LOCATIONS = (("A", True), ("B", True), ("Q", False))  # Q: not sellable
 LOTS = {"L1": 20_400, "L2": None}  # lot -> its expiry day (L2 has none)
 START_MS = 1_790_000_000_000
@@ -209,10 +210,12 @@ class Simulation:
             (sku, self.rng.randint(1, 4), self.rng.choice((None, None, "A", "B", "Q")))
             for sku in self.rng.sample(SKUS, self.rng.randint(1, 3))
         ]
-        hold = engine.reserve(lines, self.rng.randint(1_000, 30_000), self.now)
+        buyer = self.rng.choice(BUYERS)
+        hold = engine.reserve(lines, self.rng.randint(1_000, 30_000), self.now, buyer=buyer)
         self.ids.append(hold.id)
         del self.ids[:-300]
-        meta, key = self._meta(reservation=NewReservation(created_at_ms=self.now, owner="sim"))
+        created = NewReservation(created_at_ms=self.now, owner="sim", buyer=buyer)
+        meta, key = self._meta(reservation=created)
         rows = tuple(hold.lines)
         return Ack(hold.lsn, "reserve", rows, hold.id, idempotency_key=key), meta
 
@@ -354,6 +357,8 @@ class Simulation:
             assert got is not None and got.status == status, f"{rid}: {got}"
             held += status == "held"
         assert engine.open_holds() == held
+        counted = {(b, s): n for b, s, n in self.model.buyer_units()}
+        assert _buyer_units(engine) == counted, "rebuilt buyer counts != the ledger's"
 
     async def _finish(self) -> None:
         """Everything still waiting is written; the ledger then rebuilds the same engine."""
@@ -371,7 +376,14 @@ class Simulation:
         rebuilt = await rebuild_engine(self.pool, LIMITS)  # type: ignore[arg-type]
         self._check_rebuilt(rebuilt)
         assert _engine_levels(rebuilt) == _engine_levels(self.engine)
+        assert _buyer_units(rebuilt) == _buyer_units(self.engine)
         await self.writer.close()
+
+
+def _buyer_units(engine: _core.Engine) -> dict[tuple[str, str], int]:
+    """What each simulated buyer has of each SKU, as the engine counts it (nonzero only)."""
+    pairs = ((b, s) for b in BUYERS if b is not None for s in SKUS)
+    return {(b, s): n for b, s in pairs if (n := engine.buyer_units(b, s))}
 
 
 def _nonzero(levels: dict[tuple[str, str], Level]) -> dict[tuple[str, str], Level]:

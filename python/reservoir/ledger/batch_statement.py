@@ -61,6 +61,7 @@ CREATED = Arrays(
     ("reference", "text"),
     ("commit_reference", "text"),
     ("owner", "text"),
+    ("buyer", "text"),
 )
 LINES = Arrays(
     CREATED.next,
@@ -136,9 +137,9 @@ WITH rows AS (
         updated_at = EXCLUDED.updated_at
 ), created AS (
     INSERT INTO reservations (id, seq, status, expires_at, created_at, updated_at, channel,
-                              reference, commit_reference, owner, lsn)
+                              reference, commit_reference, owner, buyer, lsn)
     SELECT id, seq, status, {_ms("expires_ms")}, {_ms("created_ms")}, now(), channel,
-           reference, commit_reference, owner, {LAST_LSN}
+           reference, commit_reference, owner, buyer, {LAST_LSN}
     FROM {CREATED.unnest()} AS t({CREATED.columns()})
 ), created_lines AS (
     INSERT INTO reservation_lines ({LINES.columns()})
@@ -310,6 +311,7 @@ def _reservation_rows(
                     info.reference if info else None,
                     commit_refs.get(rid),
                     info.owner if info else None,
+                    info.buyer if info else None,
                 )
             )
         else:

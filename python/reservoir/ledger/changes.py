@@ -14,6 +14,7 @@ class NewReservation:
     owner: str
     channel: str | None = None
     reference: str | None = None
+    buyer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,14 @@ from reservoir import _core
 # Decoded in Rust (`_core.OpenLinesLoader`) from its binary COPY: no row becomes a Python
 # object, and the engine sorts the lines itself. The columns are the loader's, in its order.
 OPEN_RESERVATION_LINES = """
-SELECT seq, status, expires_at, line_no::int8, sku, location, quantity::int8
+SELECT seq, status, expires_at, line_no::int8, sku, location, quantity::int8, buyer
 FROM open_reservation_lines
 WHERE quantity > 0
 """
+# What each buyer has taken per SKU (held, committed, shipped): before the open holds.
+LOAD_BUYER_UNITS = "SELECT buyer, sku, units FROM buyer_units WHERE units > 0"
+# SKUs with their per-buyer caps.
+LOAD_ITEMS = "SELECT sku, per_buyer_max FROM items"
 
 # Lots with their age (expiry as a day number), then their units per level.
 LOAD_LOTS = "SELECT sku, lot, expires_on - DATE '1970-01-01', first_lsn FROM lots"
@@ -38,8 +42,10 @@ async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engi
     """A new engine equal to the fold of the ledger (levels are kept equal to it)."""
     engine = _core.Engine(limits)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        for (sku,) in await conn.fetch("SELECT sku FROM items"):
+        for sku, per_buyer_max in await conn.fetch(LOAD_ITEMS):
             engine.define_sku(sku)
+            if per_buyer_max is not None:
+                engine.set_per_buyer_max(sku, per_buyer_max)
         for code, sellable in await conn.fetch("SELECT code, sellable FROM locations"):
             engine.define_location(code, sellable)
         levels = await conn.fetch(
@@ -51,6 +57,8 @@ async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engi
             engine.load_lot(sku, lot, expires_on, first_lsn)
         for sku, location, lot, units in await conn.fetch(LOAD_LOT_UNITS):
             engine.load_lot_units(sku, location, lot, units)
+        for buyer, sku, units in await conn.fetch(LOAD_BUYER_UNITS):
+            engine.load_buyer_units(buyer, sku, units)
         await load_open_reservations(conn, engine)
         engine.set_next_reservation_seq(
             await conn.fetchval("SELECT coalesce(max(seq), 0) + 1 FROM reservations")

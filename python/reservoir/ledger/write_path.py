@@ -141,8 +141,12 @@ class WritePath:
         return self._writer.paused()
 
     # the catalogue tells the engine about new SKUs and locations (whichever engine is current)
-    def define_sku(self, sku: str) -> None:
-        self.reader().define_sku(sku)
+    def define_sku(self, sku: str, per_buyer_max: int | None = None) -> None:
+        """Tells the engine of a SKU the catalogue stored, with its per-buyer cap (None: no
+        cap); the catalogue row is the record of both."""
+        engine = self.reader()
+        engine.define_sku(sku)
+        engine.set_per_buyer_max(sku, per_buyer_max)
 
     def define_location(self, code: str, sellable: bool = True) -> None:
         self.reader().define_location(code, sellable)

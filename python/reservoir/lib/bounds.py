@@ -25,6 +25,7 @@ GRID_MAX = 1_000_000
 SEQ_MAX = 2_147_483_647
 
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=QUANTITY_MAX)]
+PerBuyerMax = Annotated[int, msgspec.Meta(ge=1, le=QUANTITY_MAX)]
 PickedQuantity = Annotated[int, msgspec.Meta(ge=0, le=QUANTITY_MAX)]
 Delta = Annotated[int, msgspec.Meta(ge=-QUANTITY_MAX, le=QUANTITY_MAX)]
 TtlSeconds = Annotated[int, msgspec.Meta(ge=1, le=TTL_SECONDS_MAX)]

@@ -23,6 +23,23 @@ def _insufficient_stock(exc: Exception) -> ProblemError:
     )
 
 
+def _buyer_limit(exc: Exception) -> ProblemError:
+    sku, current = getattr(exc, "sku", None), getattr(exc, "current", None)
+    requested, cap = getattr(exc, "requested", None), getattr(exc, "per_buyer_max", None)
+    return ProblemError(
+        409,
+        "buyer-limit",
+        "Per-buyer limit reached",
+        f"At most {cap} units of {sku!r} per buyer: this buyer has {current} (held, committed "
+        f"or shipped) and asked for {requested} more; nothing was reserved.",
+        field="buyer",
+        sku=sku,
+        current=current,
+        requested=requested,
+        per_buyer_max=cap,
+    )
+
+
 def _shortage(item: Any) -> dict[str, Any]:
     if isinstance(item, tuple | list) and len(item) == 3:
         sku, requested, available = item
@@ -102,6 +119,7 @@ def _message(exc: Exception) -> str:
 # Most specific first: LimitExceeded is an InvalidInput.
 _CORE_CLASSES: tuple[tuple[type[Exception], Callable[[Exception], ProblemError]], ...] = (
     (_core.InsufficientStock, _insufficient_stock),
+    (_core.BuyerLimit, _buyer_limit),
     (_core.UnknownSku, _unknown_sku),
     (_core.UnknownLocation, _unknown_location),
     (_core.LimitExceeded, _limit_exceeded),

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use smallvec::SmallVec;
 
+use crate::buyers::{BuyerId, Buyers};
 use crate::catalogue::Catalogue;
 use crate::error::{EngineError, Result};
 use crate::expiry::ExpiryTimers;
@@ -25,7 +26,7 @@ use crate::ids::{LocId, ReservationSeq, SeqMap, SkuId};
 use crate::limits::Limits;
 use crate::log::{Change, ChangeLog};
 use crate::lots::{Age, LotId, LotTable};
-use crate::reservation::{Finished, Hold, Lines, Status};
+use crate::reservation::{Finished, Hold, Line, Lines, Status};
 use crate::stock::StockTable;
 
 /// One requested line of a reservation.
@@ -76,6 +77,8 @@ pub struct Snapshot {
     pub open: BTreeMap<ReservationSeq, OpenState>,
     /// Units per (sku, location, lot).
     pub lots: BTreeMap<(String, String, String), i64>,
+    /// Units each buyer has taken per SKU: (buyer, sku) -> held + committed + shipped.
+    pub buyers: BTreeMap<(String, String), u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -84,7 +87,11 @@ pub struct Engine {
     catalogue: Catalogue,
     stock: StockTable,
     lots: LotTable,
+    buyers: Buyers,
     holds: SeqMap<Hold>,
+    /// The buyer of each open hold that has one (beside `holds`, so a hold without a buyer
+    /// costs nothing more).
+    hold_buyers: SeqMap<BuyerId>,
     finished: SeqMap<Finished>,
     finished_order: VecDeque<(u64, ReservationSeq)>,
     timers: ExpiryTimers,
@@ -115,7 +122,9 @@ impl Engine {
             catalogue: Catalogue::new(limits.catalogue_entries_max),
             stock: StockTable::default(),
             lots: LotTable::default(),
+            buyers: Buyers::default(),
             holds: SeqMap::default(),
+            hold_buyers: SeqMap::default(),
             finished: SeqMap::default(),
             finished_order: VecDeque::new(),
             timers: ExpiryTimers::default(),
@@ -205,6 +214,37 @@ impl Engine {
                 Ok((sku, line.quantity, location))
             })
             .collect()
+    }
+
+    /// Counts a new hold's units for its buyer, if it has one.
+    fn count_buyer_units(&mut self, seq: ReservationSeq, buyer: Option<&str>, lines: &[Line]) {
+        let Some(buyer) = buyer else {
+            return;
+        };
+        let id = self.buyers.intern(buyer);
+        for line in lines {
+            self.buyers.add(id, line.sku, u64::from(line.quantity));
+        }
+        self.hold_buyers.insert(seq, id);
+    }
+
+    /// Counts an ended hold's unsold units (the lines it still had) back off its buyer.
+    fn give_back_buyer_units(&mut self, seq: ReservationSeq, lines: &[Line]) {
+        if self.hold_buyers.is_empty() {
+            return;
+        }
+        if let Some(id) = self.hold_buyers.remove(&seq) {
+            for line in lines {
+                self.buyers.remove(id, line.sku, u64::from(line.quantity));
+            }
+        }
+    }
+
+    /// Forgets a fulfilled order's buyer: what it shipped stays counted.
+    fn forget_hold_buyer(&mut self, seq: ReservationSeq) {
+        if !self.hold_buyers.is_empty() {
+            self.hold_buyers.remove(&seq);
+        }
     }
 
     /// Applies a change's ledger fold to the levels and the lots in them.

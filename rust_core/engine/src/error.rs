@@ -39,6 +39,15 @@ pub enum EngineError {
     Backpressure {
         pending: usize,
     },
+    /// The hold would take the buyer past the SKU's per-buyer cap: the buyer has taken
+    /// `current` units (held, committed or shipped) and asked for `requested` more.
+    BuyerLimit {
+        sku: String,
+        buyer: String,
+        current: u64,
+        requested: u64,
+        max: u64,
+    },
 }
 
 impl EngineError {
@@ -60,6 +69,7 @@ impl EngineError {
             Self::ReservationNotFound(_) => "reservation-not-found",
             Self::InvalidState { .. } => "invalid-state",
             Self::Backpressure { .. } => "backpressure",
+            Self::BuyerLimit { .. } => "buyer-limit",
         }
     }
 }
@@ -101,6 +111,16 @@ impl fmt::Display for EngineError {
                     "{pending} changes await the ledger writer; retry shortly"
                 )
             }
+            Self::BuyerLimit {
+                sku,
+                current,
+                requested,
+                max,
+                ..
+            } => write!(
+                f,
+                "at most {max} units of {sku:?} per buyer: this buyer has {current} and asked for {requested}"
+            ),
         }
     }
 }

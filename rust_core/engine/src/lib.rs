@@ -6,6 +6,7 @@
 //! `reservoir-pickpath`.
 
 pub mod batch;
+pub mod buyers;
 pub mod catalogue;
 pub mod engine;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod reservation;
 pub mod stock;
 
 pub use batch::{summarize, BatchSummary, ReservationChange};
+pub use buyers::{validate_buyer, BuyerId, BUYER_BYTES_MAX};
 pub use engine::{
     Engine, LineRequest, LotsToShip, OpenLines, Outcome, PickedLots, ReservationView, Snapshot,
 };

@@ -38,6 +38,8 @@ pub enum Change {
         seq: ReservationSeq,
         expires_at_ms: i64,
         lines: Lines,
+        /// The buyer the units count for (see [`crate::buyers`]).
+        buyer: Option<Box<str>>,
     },
     Commit {
         seq: ReservationSeq,

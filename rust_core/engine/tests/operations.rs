@@ -398,8 +398,17 @@ fn recovery_loads_levels_and_open_reservations() {
     loaded.load_level("SKU-1", "A", 10, 2, 3).unwrap();
     let mut open = OpenLines::default();
     // In any order, as the ledger may list them.
-    open.push(order.seq, 1, Status::Committed, T0 + 1_000, "SKU-1", "A", 3);
-    open.push(held.seq, 1, Status::Held, T0 + 1_000, "SKU-1", "A", 2);
+    open.push(
+        order.seq,
+        1,
+        Status::Committed,
+        T0 + 1_000,
+        "SKU-1",
+        "A",
+        3,
+        None,
+    );
+    open.push(held.seq, 1, Status::Held, T0 + 1_000, "SKU-1", "A", 2, None);
     assert_eq!(loaded.load_open_lines(open).unwrap(), 2);
     loaded.set_last_lsn(source.last_lsn());
     assert_eq!(loaded.snapshot(), source.snapshot());
@@ -417,9 +426,9 @@ fn a_bulk_load_groups_lines_by_reservation_in_line_order() {
     let mut loaded = engine_with(&[("SKU-1", "A", 10), ("SKU-2", "B", 10)]);
     loaded.drain(usize::MAX);
     let mut open = OpenLines::default();
-    open.push(9, 2, Status::Held, T0 + 5, "SKU-2", "B", 4);
-    open.push(7, 1, Status::Held, T0 + 9, "SKU-1", "A", 1);
-    open.push(9, 1, Status::Held, T0 + 5, "SKU-1", "A", 3);
+    open.push(9, 2, Status::Held, T0 + 5, "SKU-2", "B", 4, None);
+    open.push(7, 1, Status::Held, T0 + 9, "SKU-1", "A", 1, None);
+    open.push(9, 1, Status::Held, T0 + 5, "SKU-1", "A", 3, None);
     assert_eq!(open.len(), 3);
     assert_eq!(loaded.load_open_lines(open).unwrap(), 2);
     let nine = loaded.get(9).unwrap();
@@ -435,16 +444,16 @@ fn a_refused_bulk_load_loads_nothing() {
     type Refusal = (&'static str, fn(&mut OpenLines));
     let refusals: [Refusal; 6] = [
         ("a final status", |o| {
-            o.push(3, 1, Status::Released, T0, "SKU-1", "A", 1)
+            o.push(3, 1, Status::Released, T0, "SKU-1", "A", 1, None)
         }),
         ("an unknown SKU", |o| {
-            o.push(3, 1, Status::Held, T0, "NOPE", "A", 1)
+            o.push(3, 1, Status::Held, T0, "NOPE", "A", 1, None)
         }),
         ("an unknown location", |o| {
-            o.push(3, 1, Status::Held, T0, "SKU-1", "NOPE", 1)
+            o.push(3, 1, Status::Held, T0, "SKU-1", "NOPE", 1, None)
         }),
         ("a zero quantity", |o| {
-            o.push(3, 1, Status::Held, T0, "SKU-1", "A", 0)
+            o.push(3, 1, Status::Held, T0, "SKU-1", "A", 0, None)
         }),
         ("a quantity out of range", |o| {
             o.push(
@@ -455,10 +464,11 @@ fn a_refused_bulk_load_loads_nothing() {
                 "SKU-1",
                 "A",
                 i64::from(u32::MAX) + 1,
+                None,
             )
         }),
         ("lines that disagree", |o| {
-            o.push(3, 2, Status::Committed, T0, "SKU-1", "A", 1)
+            o.push(3, 2, Status::Committed, T0, "SKU-1", "A", 1, None)
         }),
     ];
     for (why, refusal) in refusals {
@@ -466,8 +476,8 @@ fn a_refused_bulk_load_loads_nothing() {
         loaded.drain(usize::MAX);
         let before = loaded.snapshot();
         let mut open = OpenLines::default();
-        open.push(1, 1, Status::Held, T0, "SKU-1", "A", 1);
-        open.push(3, 1, Status::Held, T0, "SKU-1", "A", 1);
+        open.push(1, 1, Status::Held, T0, "SKU-1", "A", 1, None);
+        open.push(3, 1, Status::Held, T0, "SKU-1", "A", 1, None);
         refusal(&mut open);
         assert!(loaded.load_open_lines(open).is_err(), "{why}");
         assert_eq!(loaded.snapshot(), before, "{why}");
@@ -479,10 +489,10 @@ fn a_refused_bulk_load_loads_nothing() {
 fn a_reservation_already_loaded_is_refused() {
     let mut loaded = engine_with(&[("SKU-1", "A", 10)]);
     let mut open = OpenLines::default();
-    open.push(1, 1, Status::Held, T0, "SKU-1", "A", 1);
+    open.push(1, 1, Status::Held, T0, "SKU-1", "A", 1, None);
     loaded.load_open_lines(open).unwrap();
     let mut again = OpenLines::default();
-    again.push(1, 1, Status::Held, T0, "SKU-1", "A", 1);
+    again.push(1, 1, Status::Held, T0, "SKU-1", "A", 1, None);
     assert_eq!(
         loaded.load_open_lines(again).unwrap_err(),
         EngineError::InvalidInput {

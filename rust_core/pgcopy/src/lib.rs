@@ -103,6 +103,14 @@ impl<'a> Tuple<'a> {
         })
     }
 
+    /// A `text` field that may be NULL.
+    pub fn text_or_null(&self, index: usize) -> Result<Option<&'a str>, CopyError> {
+        match self.raw(index) {
+            None => Ok(None),
+            Some(_) => self.text(index).map(Some),
+        }
+    }
+
     /// A `timestamptz` field as milliseconds since the Unix epoch (rounded down).
     pub fn timestamptz_ms(&self, index: usize) -> Result<i64, CopyError> {
         let bytes: [u8; 8] = self

@@ -42,10 +42,7 @@ fn decode(chunks: &[&[u8]]) -> Result<Vec<(i64, Option<String>)>, CopyError> {
     for chunk in chunks {
         reader
             .push(chunk, |t| {
-                let text = match t.raw(1) {
-                    None => None,
-                    Some(_) => Some(t.text(1)?.to_owned()),
-                };
+                let text = t.text_or_null(1)?.map(str::to_owned);
                 out.push((t.int8(0)?, text));
                 Ok::<(), CopyError>(())
             })

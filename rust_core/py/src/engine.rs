@@ -143,12 +143,14 @@ impl Engine {
         Ok((lsn, self.level_row(sku, &from), self.level_row(sku, &to)))
     }
 
+    #[pyo3(signature = (lines, ttl_ms, now_ms, *, buyer=None))]
     fn reserve(
         &mut self,
         py: Python<'_>,
         lines: Vec<(PyBackedStr, i64, Option<PyBackedStr>)>,
         ttl_ms: i64,
         now_ms: i64,
+        buyer: Option<&str>,
     ) -> PyResult<Reservation> {
         let requests: Vec<core::LineRequest<'_>> = lines
             .iter()
@@ -160,7 +162,7 @@ impl Engine {
             .collect();
         let view = self
             .inner
-            .reserve(&requests, ttl_ms, now_ms)
+            .reserve_for(&requests, ttl_ms, buyer, now_ms)
             .map_err(|e| errors::to_py(py, e))?;
         Ok(self.reservation(py, view))
     }
@@ -413,6 +415,36 @@ impl Engine {
 
     fn prune_finished(&mut self, upto_lsn: u64) {
         self.inner.prune_finished(upto_lsn);
+    }
+
+    #[pyo3(signature = (sku, per_buyer_max))]
+    fn set_per_buyer_max(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        per_buyer_max: Option<u64>,
+    ) -> PyResult<()> {
+        self.inner
+            .set_per_buyer_max(sku, per_buyer_max)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn buyer_units(&self, py: Python<'_>, buyer: &str, sku: &str) -> PyResult<u64> {
+        self.inner
+            .buyer_units(buyer, sku)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn load_buyer_units(
+        &mut self,
+        py: Python<'_>,
+        buyer: &str,
+        sku: &str,
+        units: u64,
+    ) -> PyResult<()> {
+        self.inner
+            .load_buyer_units(buyer, sku, units)
+            .map_err(|e| errors::to_py(py, e))
     }
 
     fn load_level(

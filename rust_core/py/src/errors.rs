@@ -55,6 +55,12 @@ create_exception!(
 );
 create_exception!(
     reservoir._core,
+    BuyerLimit,
+    ReservoirError,
+    "The hold would take the buyer past the SKU's per-buyer cap."
+);
+create_exception!(
+    reservoir._core,
     Backpressure,
     ReservoirError,
     "The ledger writer is behind."
@@ -72,6 +78,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ReservationNotFound", py.get_type::<ReservationNotFound>())?;
     m.add("InvalidState", py.get_type::<InvalidState>())?;
     m.add("Backpressure", py.get_type::<Backpressure>())?;
+    m.add("BuyerLimit", py.get_type::<BuyerLimit>())?;
     Ok(())
 }
 
@@ -87,6 +94,7 @@ pub fn to_py(py: Python<'_>, error: EngineError) -> PyErr {
         EngineError::ReservationNotFound(_) => ReservationNotFound::new_err(message),
         EngineError::InvalidState { .. } => InvalidState::new_err(message),
         EngineError::Backpressure { .. } => Backpressure::new_err(message),
+        EngineError::BuyerLimit { .. } => BuyerLimit::new_err(message),
     };
     let value = err.value(py);
     let set = || -> PyResult<()> {
@@ -114,6 +122,19 @@ pub fn to_py(py: Python<'_>, error: EngineError) -> PyErr {
                 value.setattr("status", status.as_str())?;
             }
             EngineError::Backpressure { pending } => value.setattr("pending", *pending)?,
+            EngineError::BuyerLimit {
+                sku,
+                buyer,
+                current,
+                requested,
+                max,
+            } => {
+                value.setattr("sku", sku)?;
+                value.setattr("buyer", buyer)?;
+                value.setattr("current", *current)?;
+                value.setattr("requested", *requested)?;
+                value.setattr("per_buyer_max", *max)?;
+            }
         }
         Ok(())
     };

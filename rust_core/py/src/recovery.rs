@@ -11,8 +11,8 @@ use crate::ids::status_of;
 
 /// The columns, in order, of the query whose binary COPY the loader reads:
 /// `seq int8, status text, expires_at timestamptz, line_no int8, sku text, location text,
-/// quantity int8` (see `reservoir/ledger/recovery.py`).
-const COLUMNS: usize = 7;
+/// quantity int8, buyer text` (see `reservoir/ledger/recovery.py`).
+const COLUMNS: usize = 8;
 
 /// Gathers open reservations' lines from a binary COPY stream, chunk by chunk.
 #[pyclass(module = "reservoir._core")]
@@ -68,6 +68,7 @@ fn push_line(lines: &mut core::OpenLines, t: &Tuple<'_>) -> PyResult<()> {
         t.text(4).map_err(field)?,
         t.text(5).map_err(field)?,
         t.int8(6).map_err(field)?,
+        t.text_or_null(7).map_err(field)?,
     );
     Ok(())
 }

@@ -50,7 +50,7 @@ class ItemController(Controller):
     ) -> Response[Item]:
         code = path_code(sku)
         item, created = await services.put_item(pool, code, data)
-        write_path.define_sku(code)
+        write_path.define_sku(code, data.per_buyer_max)
         return Response(item, status_code=201 if created else 200)
 
     @get(

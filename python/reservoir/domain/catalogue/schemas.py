@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from reservoir.lib.bounds import GridNumber
+from reservoir.lib.bounds import GridNumber, PerBuyerMax
 
 LocationKind = Literal["warehouse", "zone", "aisle", "rack", "bin"]
 
@@ -16,6 +16,9 @@ class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     product: str | None = None
     attributes: dict[str, Any] | None = None
+    # the most units one buyer may take (held, committed and shipped, over all of their
+    # reservations); absent: no cap
+    per_buyer_max: PerBuyerMax | None = None
 
 
 class Item(msgspec.Struct):
@@ -25,6 +28,7 @@ class Item(msgspec.Struct):
     attributes: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    per_buyer_max: int | None = None
 
 
 class Layout(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -35,18 +35,20 @@ async def put_item(pool: asyncpg.Pool, sku: str, body: ItemIn) -> tuple[Item, bo
         raise invalid_input("attributes", "`attributes` must not contain NUL characters")
     row = await pool.fetchrow(
         """
-        INSERT INTO items AS i (sku, name, product, attributes)
-        VALUES ($1, $2, $3, $4::jsonb)
+        INSERT INTO items AS i (sku, name, product, attributes, per_buyer_max)
+        VALUES ($1, $2, $3, $4::jsonb, $5)
         ON CONFLICT (sku) DO UPDATE
             SET name = excluded.name, product = excluded.product,
-                attributes = excluded.attributes, updated_at = now()
+                attributes = excluded.attributes, per_buyer_max = excluded.per_buyer_max,
+                updated_at = now()
         RETURNING i.sku, i.name, i.product, i.attributes::text AS attributes,
-                  i.created_at, i.updated_at, (xmax = 0) AS created
+                  i.created_at, i.updated_at, i.per_buyer_max, (xmax = 0) AS created
         """,
         sku,
         body.name,
         body.product,
         attributes,
+        body.per_buyer_max,
     )
     assert row is not None
     return _item(row), row["created"]
@@ -55,7 +57,8 @@ async def put_item(pool: asyncpg.Pool, sku: str, body: ItemIn) -> tuple[Item, bo
 async def get_item(pool: asyncpg.Pool, sku: str) -> Item | None:
     row = await pool.fetchrow(
         """
-        SELECT sku, name, product, attributes::text AS attributes, created_at, updated_at
+        SELECT sku, name, product, attributes::text AS attributes, created_at, updated_at,
+               per_buyer_max
         FROM items WHERE sku = $1
         """,
         sku,
@@ -71,6 +74,7 @@ def _item(row: asyncpg.Record) -> Item:
         attributes=msgspec.json.decode(row["attributes"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        per_buyer_max=row["per_buyer_max"],
     )
 
 

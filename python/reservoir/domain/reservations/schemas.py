@@ -18,6 +18,9 @@ class ReserveIn(msgspec.Struct, forbid_unknown_fields=True):
     ttl_seconds: TtlSeconds | None = None
     channel: str | None = None
     reference: str | None = None
+    # whose units these are (an opaque id: a hashed customer or device id); counted toward
+    # the per-buyer cap of each SKU over all of the buyer's reservations
+    buyer: str | None = None
 
 
 class CommitIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -42,3 +45,4 @@ class ReservationOut(msgspec.Struct, omit_defaults=True):
     created_at: str
     channel: str | None = None
     reference: str | None = None
+    buyer: str | None = None

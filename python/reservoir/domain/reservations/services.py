@@ -19,12 +19,17 @@ from reservoir.lib.errors import invalid_input
 from reservoir.lib.settings import Settings
 from reservoir.lib.text import check_text
 
+# The engine allows 128 bytes (`BUYER_BYTES_MAX`): a longer UTF-8 id is refused there, with
+# the same 422 naming `buyer`.
+BUYER_LENGTH_MAX = 128
+
 encode = msgspec.json.Encoder().encode
 
 FINAL_STATUSES = ("released", "expired", "fulfilled")
 
 SELECT_RESERVATION = """
-SELECT id, status, expires_at, created_at, channel, reference, owner FROM reservations WHERE id = $1
+SELECT id, status, expires_at, created_at, channel, reference, owner, buyer
+FROM reservations WHERE id = $1
 """
 SELECT_LINES = """
 SELECT sku, quantity, location FROM reservation_lines WHERE reservation_id = $1 ORDER BY line_no
@@ -42,6 +47,7 @@ class Stored:
     channel: str | None
     reference: str | None
     owner: str | None  # the actor of the key that made it
+    buyer: str | None
 
 
 def check_ttl(settings: Settings, ttl_seconds: int | None) -> int:
@@ -63,6 +69,7 @@ def engine_lines(data: ReserveIn, settings: Settings) -> list[tuple[str, int, st
         )
     check_text("channel", data.channel)
     check_text("reference", data.reference)
+    check_text("buyer", data.buyer, length_max=BUYER_LENGTH_MAX)
     return [(line.sku, line.quantity, line.location) for line in data.lines]
 
 
@@ -77,11 +84,18 @@ async def hold(
 
     def apply() -> Written:
         now = now_ms()
-        held = write_path.engine().reserve(lines, ttl_ms, now)
+        held = write_path.engine().reserve(lines, ttl_ms, now, buyer=data.buyer)
         body = render(
-            held.id, "held", held.lines, held.expires_at_ms, now, data.channel, data.reference
+            held.id,
+            "held",
+            held.lines,
+            held.expires_at_ms,
+            now,
+            data.channel,
+            data.reference,
+            data.buyer,
         )
-        created = NewReservation(now, caller.actor, data.channel, data.reference)
+        created = NewReservation(now, caller.actor, data.channel, data.reference, data.buyer)
         return Written(201, body, held.lsn, ChangeMeta(caller.actor, reservation=created))
 
     return await writes.perform(request, caller, apply)
@@ -95,6 +109,7 @@ def reservation_out(
     created_at_ms: int,
     channel: str | None,
     reference: str | None,
+    buyer: str | None,
 ) -> ReservationOut:
     """The reservation as the API shows it; lines are (sku, location, quantity)."""
     return ReservationOut(
@@ -105,6 +120,7 @@ def reservation_out(
         created_at=rfc3339(created_at_ms),
         channel=channel,
         reference=reference,
+        buyer=buyer,
     )
 
 
@@ -116,9 +132,10 @@ def render(
     created_at_ms: int,
     channel: str | None,
     reference: str | None,
+    buyer: str | None,
 ) -> bytes:
     return encode(
-        reservation_out(rid, status, lines, expires_at_ms, created_at_ms, channel, reference)
+        reservation_out(rid, status, lines, expires_at_ms, created_at_ms, channel, reference, buyer)
     )
 
 
@@ -148,7 +165,8 @@ async def fetch(
         lines: list[tuple[str, str, int]] = []
         if with_lines:
             lines = [(r[0], r[2], r[1]) for r in await conn.fetch(SELECT_LINES, rid)]
-    return Stored(row[0], row[1], to_ms(row[2]), to_ms(row[3]), row[4], row[5], row[6]), lines
+    stored = Stored(row[0], row[1], to_ms(row[2]), to_ms(row[3]), row[4], row[5], row[6], row[7])
+    return stored, lines
 
 
 def current_status(stored_status: str, expires_at_ms: int, now_ms: int) -> str:
@@ -167,6 +185,7 @@ def stored_out(stored: Stored, status: str, lines: list[tuple[str, str, int]]) -
         stored.created_at_ms,
         stored.channel,
         stored.reference,
+        stored.buyer,
     )
 
 
@@ -183,4 +202,5 @@ def render_outcome(outcome: _core.Outcome, stored: Stored) -> bytes:
         stored.created_at_ms,
         stored.channel,
         stored.reference,
+        stored.buyer,
     )

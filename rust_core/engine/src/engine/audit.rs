@@ -52,7 +52,17 @@ impl Engine {
                 (key, units)
             })
             .collect();
-        Snapshot { levels, open, lots }
+        let buyers = self
+            .buyers
+            .iter()
+            .map(|(buyer, sku, units)| ((buyer.to_owned(), c.sku(sku).to_owned()), units))
+            .collect();
+        Snapshot {
+            levels,
+            open,
+            lots,
+            buyers,
+        }
     }
 
     /// Checks the engine's own bookkeeping: counters never negative, `reserved` and
@@ -62,8 +72,12 @@ impl Engine {
     pub fn audit(&self, shrunk: impl Fn(SkuId, LocId) -> bool) -> Vec<String> {
         let mut problems = Vec::new();
         let mut sums: FxHashMap<(SkuId, LocId), (i64, i64)> = FxHashMap::default();
-        for hold in self.holds.values() {
+        let mut buyer_open: FxHashMap<(crate::buyers::BuyerId, SkuId), u64> = FxHashMap::default();
+        for (seq, hold) in &self.holds {
             for l in &hold.lines {
+                if let Some(&buyer) = self.hold_buyers.get(seq) {
+                    *buyer_open.entry((buyer, l.sku)).or_default() += u64::from(l.quantity);
+                }
                 let sum = sums.entry((l.sku, l.location)).or_default();
                 match hold.status {
                     Status::Held => sum.0 += i64::from(l.quantity),
@@ -109,6 +123,25 @@ impl Engine {
                     self.catalogue.sku(sku),
                     self.catalogue.location(level.location),
                     level.on_hand
+                ));
+            }
+        }
+        if let Some(seq) = self
+            .hold_buyers
+            .keys()
+            .find(|s| !self.holds.contains_key(s))
+        {
+            problems.push(format!(
+                "a buyer is kept for reservation {seq}, which is not open"
+            ));
+        }
+        for ((buyer, sku), open) in buyer_open {
+            let counted = self.buyers.units(Some(buyer), sku);
+            if counted < open {
+                problems.push(format!(
+                    "buyer {:?}: {open} units of {} open but {counted} counted",
+                    self.buyers.code(buyer),
+                    self.catalogue.sku(sku)
                 ));
             }
         }

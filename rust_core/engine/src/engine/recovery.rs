@@ -2,6 +2,7 @@
 
 use rustc_hash::FxHashMap;
 
+use crate::buyers::{validate_buyer, BuyerId};
 use crate::error::{EngineError, Result};
 use crate::ids::ReservationSeq;
 use crate::lots::{validate_lot_code, Lot, LotId};
@@ -30,7 +31,11 @@ struct OpenLine {
     sku: u32,
     location: u32,
     quantity: i64,
+    /// Index into `OpenLines::names` of the buyer, or `NO_BUYER`.
+    buyer: u32,
 }
+
+const NO_BUYER: u32 = u32::MAX;
 
 impl OpenLines {
     /// Adds one line of an open reservation (checked when loaded).
@@ -44,9 +49,11 @@ impl OpenLines {
         sku: &str,
         location: &str,
         quantity: i64,
+        buyer: Option<&str>,
     ) {
         let sku = self.name_id(sku);
         let location = self.name_id(location);
+        let buyer = buyer.map_or(NO_BUYER, |b| self.name_id(b));
         self.lines.push(OpenLine {
             seq,
             line_no,
@@ -55,6 +62,7 @@ impl OpenLines {
             sku,
             location,
             quantity,
+            buyer,
         });
     }
 
@@ -136,8 +144,24 @@ impl Engine {
         Ok(())
     }
 
+    /// Loads what a buyer has taken of a SKU (held, committed and shipped units: the
+    /// ledger's reserve less release, expire and cancel of the buyer's reservations), before
+    /// their open reservations.
+    pub fn load_buyer_units(&mut self, buyer: &str, sku: &str, units: u64) -> Result<()> {
+        validate_buyer(buyer)?;
+        let sku = self.catalogue.sku_id(sku)?;
+        if self.buyers.units(self.buyers.id(buyer), sku) != 0 {
+            return Err(EngineError::invalid("buyer", "units loaded twice"));
+        }
+        if units > 0 {
+            let id = self.buyers.intern(buyer);
+            self.buyers.add(id, sku, units);
+        }
+        Ok(())
+    }
+
     /// Loads open reservations in bulk, as the ledger listed their lines. Their units are
-    /// already counted in the loaded levels. Everything is checked before anything is
+    /// already counted in the loaded levels, and their buyers' in [`Engine::load_buyer_units`]. Everything is checked before anything is
     /// loaded: a refused load changes nothing. Returns how many reservations were loaded.
     pub fn load_open_lines(&mut self, mut open: OpenLines) -> Result<usize> {
         let skus = open
@@ -152,16 +176,24 @@ impl Engine {
             .collect::<Vec<_>>();
         open.lines
             .sort_unstable_by_key(|line| (line.seq, line.line_no));
-        let mut loads: Vec<(ReservationSeq, Hold)> = Vec::new();
+        let mut loads: Vec<(ReservationSeq, Hold, Option<BuyerId>)> = Vec::new();
         for group in open.lines.chunk_by(|a, b| a.seq == b.seq) {
             let first = &group[0];
             self.check_loadable(first.seq, first.status)?;
+            let buyer = match first.buyer {
+                NO_BUYER => None,
+                name => Some(self.buyers.id(&open.names[name as usize]).ok_or_else(|| {
+                    EngineError::invalid("buyer", "an open hold of a buyer with no units loaded")
+                })?),
+            };
             let mut lines = Lines::new();
             for line in group {
-                if (line.status, line.expires_at_ms) != (first.status, first.expires_at_ms) {
+                if (line.status, line.expires_at_ms, line.buyer)
+                    != (first.status, first.expires_at_ms, first.buyer)
+                {
                     return Err(EngineError::invalid(
                         "status",
-                        "lines of one reservation disagree on its status or expiry",
+                        "lines of one reservation disagree on its status, expiry or buyer",
                     ));
                 }
                 let name = |i: u32| &*open.names[i as usize];
@@ -184,11 +216,15 @@ impl Engine {
                     timer_slot: 0,
                     lines,
                 },
+                buyer,
             ));
         }
         let loaded = loads.len();
         self.holds.reserve(loaded);
-        for (seq, mut hold) in loads {
+        for (seq, mut hold, buyer) in loads {
+            if let Some(buyer) = buyer {
+                self.hold_buyers.insert(seq, buyer);
+            }
             if hold.status == Status::Held {
                 hold.timer_slot = self.timers.insert(seq, hold.expires_at_ms);
             }

@@ -28,8 +28,10 @@ impl Engine {
                 seq,
                 expires_at_ms,
                 lines,
+                buyer,
             } => {
                 let timer_slot = self.timers.insert(*seq, *expires_at_ms);
+                self.count_buyer_units(*seq, buyer.as_deref(), lines);
                 let hold = Hold {
                     status: Status::Held,
                     expires_at_ms: *expires_at_ms,
@@ -58,6 +60,7 @@ impl Engine {
                 if hold.status == Status::Held {
                     self.remove_timer(hold.expires_at_ms, hold.timer_slot);
                 }
+                self.give_back_buyer_units(*seq, &hold.lines);
             }
             Change::Ship {
                 seq,
@@ -72,6 +75,7 @@ impl Engine {
                 take_shipped(&mut hold.lines, lines);
                 if *fulfilled {
                     self.holds.remove(seq);
+                    self.forget_hold_buyer(*seq);
                 }
             }
             Change::Reallocate {

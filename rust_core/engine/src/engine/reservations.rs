@@ -1,11 +1,12 @@
 //! Reservations: reserve, commit, release, extend, expire, and reading one back.
 
+use crate::buyers::validate_buyer;
 use crate::error::{EngineError, Result};
 use crate::ids::ReservationSeq;
 use crate::log::Change;
 use crate::reservation::{Hold, Lines, Status};
 
-use super::{Engine, LineRequest, Outcome, ReservationView};
+use super::{Engine, LineRequest, Outcome, ReservationView, ResolvedLine};
 
 impl Engine {
     /// Holds every line or none. A line naming a location holds there (it must be sellable);
@@ -16,6 +17,19 @@ impl Engine {
         &mut self,
         lines: &[LineRequest<'_>],
         ttl_ms: i64,
+        now_ms: i64,
+    ) -> Result<ReservationView> {
+        self.reserve_for(lines, ttl_ms, None, now_ms)
+    }
+
+    /// [`Engine::reserve`] for a buyer: the units count toward the buyer's total of each
+    /// SKU (held, committed and shipped, over all their reservations), and a hold that would
+    /// take that total past the SKU's per-buyer cap is refused (`BuyerLimit`).
+    pub fn reserve_for(
+        &mut self,
+        lines: &[LineRequest<'_>],
+        ttl_ms: i64,
+        buyer: Option<&str>,
         now_ms: i64,
     ) -> Result<ReservationView> {
         self.check_log_room()?;
@@ -35,7 +49,13 @@ impl Engine {
                 limit: self.limits.holds_max as u64,
             });
         }
+        if let Some(buyer) = buyer {
+            validate_buyer(buyer)?;
+        }
         let resolved = self.resolve_lines(lines)?;
+        if let Some(buyer) = buyer {
+            self.check_buyer_caps(buyer, &resolved)?;
+        }
         let allocated = self.allocate(&resolved)?;
 
         for line in &allocated {
@@ -43,6 +63,7 @@ impl Engine {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.count_buyer_units(seq, buyer, &allocated);
         let expires_at_ms = now_ms.saturating_add(ttl_ms);
         let timer_slot = self.timers.insert(seq, expires_at_ms);
         self.holds.insert(
@@ -60,6 +81,7 @@ impl Engine {
                 seq,
                 expires_at_ms,
                 lines: Lines::from_slice(&allocated),
+                buyer: buyer.map(Into::into),
             },
         );
         Ok(ReservationView {
@@ -69,6 +91,56 @@ impl Engine {
             lines: allocated,
             lsn,
         })
+    }
+
+    /// Sets (or with `None` lifts) the most units of `sku` one buyer may take (held,
+    /// committed and shipped). Counts are kept for every buyer whether or not a cap is set,
+    /// so a cap set later applies to what buyers already have.
+    pub fn set_per_buyer_max(&mut self, sku: &str, max: Option<u64>) -> Result<()> {
+        let sku = self.catalogue.sku_id(sku)?;
+        if max == Some(0) {
+            return Err(EngineError::invalid("per_buyer_max", "must be at least 1"));
+        }
+        self.buyers.set_cap(sku, max);
+        Ok(())
+    }
+
+    /// Units of `sku` the buyer has taken: held, committed and shipped.
+    pub fn buyer_units(&self, buyer: &str, sku: &str) -> Result<u64> {
+        let sku = self.catalogue.sku_id(sku)?;
+        Ok(self.buyers.units(self.buyers.id(buyer), sku))
+    }
+
+    /// Refuses lines that would take `buyer` past a SKU's cap (lines of one SKU summed).
+    fn check_buyer_caps(&self, buyer: &str, lines: &[ResolvedLine]) -> Result<()> {
+        if !self.buyers.has_caps() {
+            return Ok(());
+        }
+        let id = self.buyers.id(buyer);
+        for (i, &(sku, _, _)) in lines.iter().enumerate() {
+            let Some(max) = self.buyers.cap(sku) else {
+                continue;
+            };
+            if lines[..i].iter().any(|line| line.0 == sku) {
+                continue; // summed with the SKU's first line
+            }
+            let requested: u64 = lines
+                .iter()
+                .filter(|line| line.0 == sku)
+                .map(|line| line.1 as u64)
+                .sum();
+            let current = self.buyers.units(id, sku);
+            if current + requested > max {
+                return Err(EngineError::BuyerLimit {
+                    sku: self.catalogue.sku(sku).to_owned(),
+                    buyer: buyer.to_owned(),
+                    current,
+                    requested,
+                    max,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Turns a hold into an order: its units move from `reserved` to `committed` and it no
@@ -128,6 +200,7 @@ impl Engine {
                 for line in &hold.lines {
                     self.stock.entry(line.sku, line.location).reserved -= i64::from(line.quantity);
                 }
+                self.give_back_buyer_units(seq, &hold.lines);
                 let change = Change::Release {
                     seq,
                     lines: Lines::from_slice(&hold.lines),
@@ -139,6 +212,7 @@ impl Engine {
                 for line in &hold.lines {
                     self.stock.entry(line.sku, line.location).committed -= i64::from(line.quantity);
                 }
+                self.give_back_buyer_units(seq, &hold.lines);
                 let change = Change::Cancel {
                     seq,
                     lines: Lines::from_slice(&hold.lines),
@@ -270,6 +344,7 @@ impl Engine {
         for line in &hold.lines {
             self.stock.entry(line.sku, line.location).reserved -= i64::from(line.quantity);
         }
+        self.give_back_buyer_units(seq, &hold.lines);
         let change = Change::Expire {
             seq,
             lines: Lines::from_slice(&hold.lines),

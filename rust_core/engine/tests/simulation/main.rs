@@ -21,6 +21,10 @@ const SKUS: [&str; 3] = ["S0", "S1", "S2"];
 const LOCATIONS: [(&str, bool); 4] = [("L0", true), ("L1", true), ("L2", true), ("QC", false)];
 /// Lot codes the simulation receives, each with its expiry day (the same for every SKU).
 const LOTS: [(&str, Option<i32>); 3] = [("A", Some(100)), ("B", Some(50)), ("C", None)];
+/// Buyers the simulation reserves for (a third of holds have none); S0 is capped per buyer.
+const BUYERS: [&str; 4] = ["b0", "b1", "b2", "b3"];
+const CAPPED_SKU: &str = "S0";
+const PER_BUYER_MAX: u64 = 5;
 const OPS_PER_SEED: usize = 125_000;
 const SEEDS: u64 = 8;
 
@@ -45,6 +49,9 @@ fn new_engine() -> Engine {
     for sku in SKUS {
         engine.define_sku(sku).unwrap();
     }
+    engine
+        .set_per_buyer_max(CAPPED_SKU, Some(PER_BUYER_MAX))
+        .unwrap();
     engine
 }
 
@@ -161,6 +168,15 @@ impl Sim {
         });
         if !problems.is_empty() {
             self.fail(format!("audit: {problems:?}"));
+        }
+        for buyer in BUYERS {
+            let got = self.engine.buyer_units(buyer, CAPPED_SKU).unwrap();
+            let want = self.model.units_of(buyer, CAPPED_SKU);
+            if got != want || got > PER_BUYER_MAX {
+                self.fail(format!(
+                    "buyer {buyer}: engine counts {got} of {CAPPED_SKU}, model {want}, cap {PER_BUYER_MAX}"
+                ));
+            }
         }
         for sku in SKUS {
             for (loc, _) in LOCATIONS {

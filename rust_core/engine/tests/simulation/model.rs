@@ -11,6 +11,7 @@ pub struct ModelHold {
     pub status: Status,
     pub expires_at_ms: i64,
     pub lines: Vec<(String, String, i64)>,
+    pub buyer: Option<&'static str>,
 }
 
 /// The simple model: on-hand counts from movements, reservations as plain records.
@@ -24,6 +25,9 @@ pub struct Model {
     pub lots: BTreeMap<(String, String, &'static str), i64>,
     /// When each (sku, lot) was first received (a counter): its age after its expiry day.
     pub lot_order: BTreeMap<(String, &'static str), u64>,
+    /// Units each buyer has taken per SKU: held, committed and shipped (unsold units come
+    /// back when a hold is released, expires or is cancelled).
+    pub buyer_units: BTreeMap<(String, String), u64>,
 }
 
 impl Model {
@@ -145,8 +149,31 @@ impl Model {
 
     /// Records that an open reservation reached a final state.
     pub fn finish(&mut self, seq: ReservationSeq, status: Status) {
-        self.holds.remove(&seq);
+        let hold = self.holds.remove(&seq);
+        if let Some(ModelHold {
+            buyer: Some(buyer),
+            lines,
+            ..
+        }) = hold.filter(|_| status != Status::Fulfilled)
+        {
+            for (sku, _, q) in lines {
+                let key = (buyer.to_owned(), sku);
+                let units = self.buyer_units.get_mut(&key).expect("counted units");
+                *units -= q as u64;
+                if *units == 0 {
+                    self.buyer_units.remove(&key);
+                }
+            }
+        }
         self.finished.insert(seq, status);
+    }
+
+    /// Units the buyer has of `sku`.
+    pub fn units_of(&self, buyer: &str, sku: &str) -> u64 {
+        *self
+            .buyer_units
+            .get(&(buyer.to_owned(), sku.to_owned()))
+            .unwrap_or(&0)
     }
 
     pub fn expire_due(&mut self, now: i64) {

@@ -5,7 +5,7 @@ use rand::Rng;
 use reservoir_engine::{EngineError, LineRequest, Status};
 
 use crate::model::ModelHold;
-use crate::{Sim, LOCATIONS, LOTS, SKUS};
+use crate::{Sim, BUYERS, CAPPED_SKU, LOCATIONS, LOTS, PER_BUYER_MAX, SKUS};
 
 impl Sim {
     /// No lot, or one of `LOTS` (its expiry day on the side).
@@ -118,6 +118,19 @@ impl Sim {
             })
             .collect();
         let fits = self.model.fits(&lines);
+        let buyer = match self.rng.random_range(0..=BUYERS.len() + 1) {
+            i if i < BUYERS.len() => Some(BUYERS[i]),
+            _ => None,
+        };
+        let asked_capped: i64 = lines
+            .iter()
+            .filter(|l| SKUS[l.0] == CAPPED_SKU)
+            .map(|l| l.1)
+            .sum();
+        let over_cap = buyer.is_some_and(|b| {
+            asked_capped > 0
+                && self.model.units_of(b, CAPPED_SKU) + asked_capped as u64 > PER_BUYER_MAX
+        });
         // One line without a location: the model says where its units come from.
         let expected: Option<Vec<(String, String, i64)>> = match lines[..] {
             [(s, q, None)] => {
@@ -134,8 +147,11 @@ impl Sim {
             }
             _ => None,
         };
-        match self.engine.reserve(&requests, ttl, self.now) {
+        match self.engine.reserve_for(&requests, ttl, buyer, self.now) {
             Ok(view) => {
+                if over_cap {
+                    self.fail(format!("reserved {lines:?} past {buyer:?}'s cap"));
+                }
                 if !fits {
                     self.fail(format!("reserved {lines:?} the model says does not fit"));
                 }
@@ -163,16 +179,27 @@ impl Sim {
                         self.fail(format!("{s}: asked {asked}, held {held}"));
                     }
                 }
+                if let Some(b) = buyer {
+                    for (s, _, q) in &got {
+                        *self
+                            .model
+                            .buyer_units
+                            .entry((b.to_owned(), s.clone()))
+                            .or_default() += *q as u64;
+                    }
+                }
                 self.model.holds.insert(
                     view.seq,
                     ModelHold {
                         status: Status::Held,
                         expires_at_ms: self.now + ttl,
                         lines: got,
+                        buyer,
                     },
                 );
             }
-            Err(EngineError::InsufficientStock(_)) if !fits => {}
+            Err(EngineError::BuyerLimit { .. }) if over_cap => {}
+            Err(EngineError::InsufficientStock(_)) if !fits && !over_cap => {}
             Err(e) => self.fail(format!("reserve {lines:?}: {e} (model fits: {fits})")),
         }
     }
