@@ -54,6 +54,11 @@ class Backpressure(ReservoirError):
 
     pending: int
 
+class UnknownChannel(ReservoirError):
+    """The hold names a channel that is not defined (once any is); nothing was reserved."""
+
+    channel: str
+
 class BuyerLimit(ReservoirError):
     """The hold would take the buyer past the SKU's per-buyer cap; nothing was reserved.
     `current` is what the buyer has (held, committed and shipped units)."""
@@ -234,13 +239,32 @@ class Engine:
         ttl_ms: int,
         now_ms: int,
         *,
+        channel: str | None = None,
         buyer: str | None = None,
     ) -> Reservation:
         """Holds all lines or none. Lines naming a location are served first, there; a line
         without one is allocated over the SKU's sellable locations in `allocation_order`,
         splitting the line if needed. With a `buyer`, the units count toward the buyer's
-        total per SKU, and a hold past a SKU's per-buyer cap raises BuyerLimit.
+        total per SKU, and a hold past a SKU's per-buyer cap raises BuyerLimit. For a defined
+        `channel`, units come only from its locations and its safety buffer is left
+        (InsufficientStock); an undefined one, once any is defined, is UnknownChannel.
         """
+    def define_channel(
+        self,
+        code: str,
+        *,
+        safety_buffer_units: int | None = None,
+        safety_buffer_percent: int | None = None,
+        locations: list[str] | None = None,
+    ) -> None:
+        """Defines or replaces a sales channel (not logged: the `channels` table is its
+        record). At most one of the two buffers; locations must be defined."""
+    def available_to_channel(self, sku: str, channel: str) -> int:
+        """What the channel's holds may take of `sku`: available at its sellable locations,
+        less its safety buffer."""
+    def set_location_parent(self, code: str, parent: str | None) -> None:
+        """The location `code` is inside (a channel selling from a place sells from what is
+        inside it)."""
     def set_per_buyer_max(self, sku: str, per_buyer_max: int | None) -> None:
         """The most units of `sku` one buyer may take (held, committed and shipped); None
         lifts it. Not logged: the catalogue (`items.per_buyer_max`) is its record."""

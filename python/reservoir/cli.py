@@ -79,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--name", help="what the key is for (shown by `keys list`)")
+    create.add_argument(
+        "--channels",
+        help="a storefront key's sales channels, comma-separated: it reserves only for those",
+    )
     create.set_defaults(run=keys_create_command)
     revoke = keys_sub.add_parser(
         "revoke", help="revoke a key by id; the running server refuses it within a second"
@@ -307,7 +311,8 @@ def keys_create_command(args: argparse.Namespace, settings: Settings) -> int:
 
     _file_keys_only(settings, "add")
     path = settings.api_keys_path.resolve()
-    record, key = key_file.create(path, args.role, args.name)
+    channels = tuple(c.strip() for c in (args.channels or "").split(",") if c.strip())
+    record, key = key_file.create(path, args.role, args.name, channels)
     print(key)
     print(
         f"created key {record.id} (role {record.role}) in {path}; the key is shown only this"

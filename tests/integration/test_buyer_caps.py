@@ -10,7 +10,7 @@ import asyncio
 import asyncpg
 import httpx
 import pytest
-from tests.integration.stock_helpers import ledger_count, put_location, receive
+from tests.integration.stock_helpers import ledger_count, post_via_route, put_location, receive
 
 from reservoir.ledger.verify import verify
 
@@ -61,10 +61,8 @@ async def test_a_buyer_is_capped_across_carts_and_the_refusal_names_the_count(ca
         assert problem["per_buyer_max"] == 2
         assert await ledger_count(db, kind="reserve") == reserves, "a refusal writes nothing"
         # the same refusal by the route (a chunked body is Litestar's, not the hot path's)
-        routed = storefront.post(
-            "/v1/reservations",
-            content=iter([b'{"lines":[{"sku":"CAP-DROP-1","quantity":1}],"buyer":"cust-a"}']),
-        )
+        body = {"lines": [{"sku": SKU, "quantity": 1}], "buyer": "cust-a"}
+        routed = post_via_route(storefront, "/v1/reservations", body)
         assert (routed.status_code, routed.json()) == (409, problem)
         # released units come back to the buyer; other buyers were never limited by cust-a
         released = storefront.post(f"/v1/reservations/{first.json()['id']}/release")

@@ -222,7 +222,8 @@ class LedgerModel:
         return {
             recovery.LOAD_ITEMS: lambda: [(sku, None) for sku in self.items],
             recovery.LOAD_BUYER_UNITS: self.buyer_units,
-            "SELECT code, sellable FROM locations": lambda: list(self.locations),
+            recovery.LOAD_LOCATIONS: lambda: [(*loc, None) for loc in self.locations],
+            recovery.LOAD_CHANNELS: lambda: [],
             "SELECT sku, location, on_hand, reserved, committed FROM inventory_levels": lambda: [
                 (*key, *level) for key, level in self.levels.items()
             ],

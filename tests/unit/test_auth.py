@@ -36,6 +36,39 @@ def test_parse_role_key_pairs() -> None:
     assert keys.take_used() == set()
 
 
+def test_a_storefront_key_may_be_bound_to_channels() -> None:
+    env = parse_api_keys("storefront:sf1@web+app,storefront:sf2,admin:ad1")
+    assert env.entries == (("storefront", "sf1"), ("storefront", "sf2"), ("admin", "ad1"))
+    keys = env.api_keys()
+    assert keys.authenticate("sf1") == Identity("storefront", key_id("sf1"), ("web", "app"))
+    assert keys.authenticate("sf2") == Identity("storefront", key_id("sf2"))
+    assert keys.authenticate("sf1@web+app") is None, "the binding is not part of the key"
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("admin:ad1@web", "only a storefront key"),
+        ("storefront:@web", "role:key@channel"),
+        ("storefront:sf1@we b", "whitespace"),
+        ("storefront:sf1@web+", "not a valid channel code"),
+    ],
+)
+def test_bad_channel_bindings_are_refused(raw: str, says: str) -> None:
+    with pytest.raises(ApiKeyConfigError, match=says):
+        parse_api_keys(raw)
+
+
+def test_a_managed_key_may_be_bound_to_channels(tmp_path: Path) -> None:
+    path = tmp_path / "api-keys.json"
+    record, key = key_file.create(path, "storefront", "web shop", ("web",))
+    assert record.channels == ["web"]
+    keys = load_api_keys(Settings(data_dir=tmp_path))
+    assert keys.authenticate(key) == Identity("storefront", record.id, ("web",))
+    with pytest.raises(ApiKeyConfigError, match="only a storefront key"):
+        key_file.create(path, "warehouse", None, ("web",))
+
+
 def test_key_id_is_stable_and_not_the_key() -> None:
     assert key_id("secret-key") == key_id("secret-key")
     assert len(key_id("secret-key")) == 16

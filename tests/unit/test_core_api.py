@@ -100,6 +100,7 @@ def test_the_exception_hierarchy() -> None:
         "InvalidState": ["ReservoirError"],
         "Backpressure": ["ReservoirError"],
         "BuyerLimit": ["ReservoirError"],
+        "UnknownChannel": ["ReservoirError"],
     }
     assert _core.ReservoirError.__bases__ == (Exception,)
 
@@ -204,6 +205,7 @@ def sample_instances() -> dict[str, list[Any]]:
             e.set_per_buyer_max("S0", 1),
             e.reserve([("S0", 2, None)], 1_000, NOW, buyer="b1"),
         ),
+        lambda: (e.define_channel("web"), e.reserve([("S0", 1, None)], 1_000, NOW, channel="pos")),
     ):
         with pytest.raises(_core.ReservoirError) as info:
             call()

@@ -19,6 +19,8 @@ WHERE quantity > 0
 """
 # What each buyer has taken per SKU (held, committed, shipped): before the open holds.
 LOAD_BUYER_UNITS = "SELECT buyer, sku, units FROM buyer_units WHERE units > 0"
+LOAD_LOCATIONS = "SELECT code, sellable, parent FROM locations"
+LOAD_CHANNELS = "SELECT code, safety_buffer_units, safety_buffer_percent, locations FROM channels"
 # SKUs with their per-buyer caps.
 LOAD_ITEMS = "SELECT sku, per_buyer_max FROM items"
 
@@ -38,16 +40,29 @@ async def load_open_reservations(conn: asyncpg.Connection, engine: _core.Engine)
     return engine.load_open_lines(loader)
 
 
+async def load_catalogue(conn: asyncpg.Connection, engine: _core.Engine) -> None:
+    """SKUs with their caps, locations with their parents, and the sales channels."""
+    for sku, per_buyer_max in await conn.fetch(LOAD_ITEMS):
+        engine.define_sku(sku)
+        if per_buyer_max is not None:
+            engine.set_per_buyer_max(sku, per_buyer_max)
+    locations = await conn.fetch(LOAD_LOCATIONS)
+    for code, sellable, _ in locations:
+        engine.define_location(code, sellable)
+    for code, _, parent in locations:  # once all are defined: parents in any order
+        if parent is not None:
+            engine.set_location_parent(code, parent)
+    for code, units, percent, places in await conn.fetch(LOAD_CHANNELS):
+        engine.define_channel(
+            code, safety_buffer_units=units, safety_buffer_percent=percent, locations=places
+        )
+
+
 async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engine:
     """A new engine equal to the fold of the ledger (levels are kept equal to it)."""
     engine = _core.Engine(limits)
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        for sku, per_buyer_max in await conn.fetch(LOAD_ITEMS):
-            engine.define_sku(sku)
-            if per_buyer_max is not None:
-                engine.set_per_buyer_max(sku, per_buyer_max)
-        for code, sellable in await conn.fetch("SELECT code, sellable FROM locations"):
-            engine.define_location(code, sellable)
+        await load_catalogue(conn, engine)
         levels = await conn.fetch(
             "SELECT sku, location, on_hand, reserved, committed FROM inventory_levels"
         )

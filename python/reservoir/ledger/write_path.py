@@ -148,8 +148,26 @@ class WritePath:
         engine.define_sku(sku)
         engine.set_per_buyer_max(sku, per_buyer_max)
 
-    def define_location(self, code: str, sellable: bool = True) -> None:
-        self.reader().define_location(code, sellable)
+    def define_location(self, code: str, sellable: bool = True, parent: str | None = None) -> None:
+        """Tells the engine of a location the catalogue stored, and what it is inside."""
+        engine = self.reader()
+        engine.define_location(code, sellable)
+        engine.set_location_parent(code, parent)
+
+    def define_channel(
+        self,
+        code: str,
+        buffer_units: int | None,
+        buffer_percent: int | None,
+        locations: list[str] | None,
+    ) -> None:
+        """Tells the engine of a channel the catalogue stored (its row is the record)."""
+        self.reader().define_channel(
+            code,
+            safety_buffer_units=buffer_units,
+            safety_buffer_percent=buffer_percent,
+            locations=locations,
+        )
 
     # --- internals ----------------------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 
 Keys come from `RESERVOIR_API_KEYS="role:key,role:key"`, or — when unset — from the hashed
 key file in the data dir (`key_file.py`, reloaded while the server runs by `key_reload.py`).
+A storefront key may be bound to sales channels, `storefront:KEY@web+app`: it reserves only
+for those, and its holds default to the first.
 The HTTP side (the role checks, `request.auth`) is in `auth.py`.
 """
 
@@ -14,6 +16,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from reservoir.lib.codes import is_valid_code
 from reservoir.lib.settings import Settings
 
 ROLES = ("storefront", "warehouse", "admin")
@@ -31,6 +34,8 @@ class Identity:
 
     role: str
     key_id: str
+    # the sales channels a storefront key is bound to (empty: any)
+    channels: tuple[str, ...] = ()
 
     @property
     def actor(self) -> str:
@@ -70,8 +75,19 @@ class KeyEntry:
     identity: Identity
 
 
-def entry_for(role: str, key: str) -> KeyEntry:
-    return KeyEntry(key_digest(key), Identity(role, key_id(key)))
+def entry_for(role: str, key: str, channels: tuple[str, ...] = ()) -> KeyEntry:
+    return KeyEntry(key_digest(key), Identity(role, key_id(key), channels))
+
+
+def check_bindable(role: str, channels: Iterable[str]) -> tuple[str, ...]:
+    """The channels a key is bound to, checked: codes, and only for a storefront key."""
+    bound = tuple(channels)
+    if bound and role != "storefront":
+        raise ApiKeyConfigError(f"only a storefront key may be bound to channels, not {role}")
+    for channel in bound:
+        if not is_valid_code(channel):
+            raise ApiKeyConfigError(f"{channel!r} is not a valid channel code")
+    return bound
 
 
 class ApiKeys:
@@ -104,21 +120,26 @@ class ApiKeys:
 
 @dataclass(frozen=True, slots=True)
 class EnvKeys:
-    """The keys of RESERVOIR_API_KEYS, in order: (role, key)."""
+    """The keys of RESERVOIR_API_KEYS, in order: (role, key); `channels` by key, for the
+    keys bound to some."""
 
     entries: tuple[tuple[str, str], ...]
+    channels: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def keys_for(self, role: str) -> list[str]:
         return [key for r, key in self.entries if r == role]
 
     def api_keys(self) -> ApiKeys:
+        bound = dict(self.channels)
         return ApiKeys(
-            (entry_for(role, key) for role, key in self.entries), source="RESERVOIR_API_KEYS"
+            (entry_for(role, key, bound.get(key, ())) for role, key in self.entries),
+            source="RESERVOIR_API_KEYS",
         )
 
 
 def parse_api_keys(raw: str, *, source: str = "RESERVOIR_API_KEYS") -> EnvKeys:
     entries: list[tuple[str, str]] = []
+    bindings: list[tuple[str, tuple[str, ...]]] = []
     seen: dict[str, str] = {}
     for position, chunk in enumerate(raw.split(","), start=1):
         entry = chunk.strip()
@@ -135,13 +156,30 @@ def parse_api_keys(raw: str, *, source: str = "RESERVOIR_API_KEYS") -> EnvKeys:
             )
         if any(c.isspace() for c in key) or not key.isprintable():
             raise ApiKeyConfigError(f"{source}: {shown} has whitespace or unprintable characters")
+        key, channels = _bound_channels(role, key, f"{source}: {shown}")
+        if channels:
+            bindings.append((key, channels))
         if key in seen:
             raise ApiKeyConfigError(f"{source}: {shown} repeats a key already given to {seen[key]}")
         seen[key] = role
         entries.append((role, key))
     if not entries:
         raise ApiKeyConfigError(f"{source} is set but holds no role:key entries")
-    return EnvKeys(tuple(entries))
+    return EnvKeys(tuple(entries), tuple(bindings))
+
+
+def _bound_channels(role: str, key: str, shown: str) -> tuple[str, tuple[str, ...]]:
+    """`KEY@web+app` as the key and its channels; a key without `@` has none."""
+    if "@" not in key:
+        return key, ()
+    key, _, bound = key.rpartition("@")
+    try:
+        channels = check_bindable(role, bound.split("+"))
+    except ApiKeyConfigError as exc:
+        raise ApiKeyConfigError(f"{shown}: {exc}") from None
+    if not key:
+        raise ApiKeyConfigError(f"{shown} is not of the form role:key@channel+channel")
+    return key, channels
 
 
 def _redact(entry: str) -> str:

@@ -28,6 +28,7 @@ from reservoir.lib.api_keys import (
     ApiKeyConfigError,
     Identity,
     KeyEntry,
+    check_bindable,
     key_hash,
     key_id,
     new_key,
@@ -47,6 +48,12 @@ class KeyRecord(msgspec.Struct, forbid_unknown_fields=True):
     name: str | None
     created_at: str
     revoked_at: str | None = None
+    # the sales channels a storefront key is bound to (absent from the file: any)
+    channels: list[str] | msgspec.UnsetType = msgspec.UNSET
+
+    @property
+    def bound_to(self) -> tuple[str, ...]:
+        return tuple(self.channels) if isinstance(self.channels, list) else ()
 
     @property
     def active(self) -> bool:
@@ -67,15 +74,25 @@ class Loaded:
 
 def active_entries(records: Sequence[KeyRecord]) -> list[KeyEntry]:
     return [
-        KeyEntry(bytes.fromhex(r.hash.removeprefix(HASH_PREFIX)), Identity(r.role, r.id))
+        KeyEntry(
+            bytes.fromhex(r.hash.removeprefix(HASH_PREFIX)),
+            Identity(r.role, r.id, r.bound_to),
+        )
         for r in records
         if r.active
     ]
 
 
-def record_for(role: str, key: str, name: str | None, at_ms: int) -> KeyRecord:
+def record_for(
+    role: str, key: str, name: str | None, at_ms: int, channels: tuple[str, ...] = ()
+) -> KeyRecord:
     return KeyRecord(
-        id=key_id(key), hash=key_hash(key), role=role, name=name, created_at=rfc3339(at_ms)
+        id=key_id(key),
+        hash=key_hash(key),
+        role=role,
+        name=name,
+        created_at=rfc3339(at_ms),
+        channels=list(channels) if channels else msgspec.UNSET,
     )
 
 
@@ -210,14 +227,18 @@ def read_current(path: Path) -> list[KeyRecord]:
         return _read_migrating(path).records
 
 
-def create(path: Path, role: str, name: str | None) -> tuple[KeyRecord, str]:
-    """Adds a new key of `role`; returns its record and the key (shown once, never kept)."""
+def create(
+    path: Path, role: str, name: str | None, channels: tuple[str, ...] = ()
+) -> tuple[KeyRecord, str]:
+    """Adds a new key of `role` (a storefront key bound to `channels`, if any); returns its
+    record and the key (shown once, never kept)."""
     if role not in ROLES:
         raise ApiKeyConfigError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")
+    channels = check_bindable(role, channels)
     with locked(path):
         records = _read_migrating(path).records if path.exists() else []
         key = new_key()
-        record = record_for(role, key, name, now_ms())
+        record = record_for(role, key, name, now_ms(), channels)
         _write(path, [*records, record])
     return record, key
 

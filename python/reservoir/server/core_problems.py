@@ -74,6 +74,18 @@ def _unknown_location(exc: Exception) -> ProblemError:
     )
 
 
+def _unknown_channel(exc: Exception) -> ProblemError:
+    channel = getattr(exc, "channel", None)
+    return ProblemError(
+        422,
+        "unknown-channel",
+        "Unknown channel",
+        f"Channel {channel!r} is not defined (PUT /v1/channels/{{code}} defines one).",
+        field="channel",
+        channel=channel,
+    )
+
+
 def _limit_exceeded(exc: Exception) -> ProblemError:
     field = getattr(exc, "field", None) or "body"
     return ProblemError(422, "limit-exceeded", "Limit exceeded", _message(exc), field=field)
@@ -122,6 +134,7 @@ _CORE_CLASSES: tuple[tuple[type[Exception], Callable[[Exception], ProblemError]]
     (_core.BuyerLimit, _buyer_limit),
     (_core.UnknownSku, _unknown_sku),
     (_core.UnknownLocation, _unknown_location),
+    (_core.UnknownChannel, _unknown_channel),
     (_core.LimitExceeded, _limit_exceeded),
     (_core.InvalidInput, _invalid_input),
     (_core.ReservationNotFound, _reservation_not_found),

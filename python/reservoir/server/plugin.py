@@ -30,6 +30,7 @@ from litestar.plugins import InitPluginProtocol
 from reservoir.domain.admin import AdminController
 from reservoir.domain.availability.controllers import AvailabilityController
 from reservoir.domain.catalogue.controllers import ItemController, LocationController
+from reservoir.domain.channels.controllers import ChannelController
 from reservoir.domain.entries.controllers import LedgerController
 from reservoir.domain.picklists.controllers import PickListController
 from reservoir.domain.reservations.controllers import ReservationController
@@ -59,6 +60,7 @@ def api_route_handlers() -> list[Any]:
         HealthController,
         ItemController,
         LocationController,
+        ChannelController,
         LedgerController,
         StockController,
         ReservationController,

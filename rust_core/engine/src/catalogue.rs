@@ -1,9 +1,14 @@
-//! SKU and location codes interned to dense ids, with each location's sellable flag.
+//! SKU and location codes interned to dense ids, with each location's sellable flag and the
+//! location it is inside (its parent: a bin in an aisle in a warehouse).
 
 use rustc_hash::FxHashMap;
 
 use crate::error::{EngineError, Result};
 use crate::ids::{LocId, SkuId};
+
+/// Most levels a location may sit below its warehouse (a walk up stops there: a cycle, which
+/// the catalogue refuses upstream, cannot loop).
+const DEPTH_MAX: usize = 64;
 
 /// Longest SKU or location code, in bytes.
 pub const CODE_BYTES_MAX: usize = 64;
@@ -77,6 +82,7 @@ pub struct Catalogue {
     skus: Interner<SkuId>,
     locations: Interner<LocId>,
     sellable: Vec<bool>,
+    parents: Vec<Option<LocId>>,
     entries_max: usize,
 }
 
@@ -86,6 +92,7 @@ impl Catalogue {
             skus: Interner::new(),
             locations: Interner::new(),
             sellable: Vec::new(),
+            parents: Vec::new(),
             entries_max,
         }
     }
@@ -102,6 +109,7 @@ impl Catalogue {
         let (id, new) = self.locations.intern(code, self.entries_max)?;
         if new {
             self.sellable.push(sellable);
+            self.parents.push(None);
         } else {
             self.sellable[id as usize] = sellable;
         }
@@ -138,6 +146,36 @@ impl Catalogue {
 
     pub fn is_sellable(&self, id: LocId) -> bool {
         self.sellable[id as usize]
+    }
+
+    /// Sets (or clears) the location a location is inside. The catalogue upstream refuses
+    /// cycles; one here is refused too.
+    pub fn set_parent(&mut self, code: &str, parent: Option<&str>) -> Result<()> {
+        let id = self.location_id(code)?;
+        let parent = parent.map(|p| self.location_id(p)).transpose()?;
+        if let Some(p) = parent {
+            if p == id || self.is_within(p, &[id]) {
+                return Err(EngineError::invalid(
+                    "parent",
+                    "would make the location its own ancestor",
+                ));
+            }
+        }
+        self.parents[id as usize] = parent;
+        Ok(())
+    }
+
+    /// Whether `location` is one of `places` or inside one of them.
+    pub fn is_within(&self, location: LocId, places: &[LocId]) -> bool {
+        let mut at = Some(location);
+        for _ in 0..DEPTH_MAX {
+            match at {
+                Some(id) if places.contains(&id) => return true,
+                Some(id) => at = self.parents[id as usize],
+                None => return false,
+            }
+        }
+        false
     }
 
     pub fn sku_count(&self) -> usize {

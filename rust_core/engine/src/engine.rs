@@ -20,6 +20,7 @@ use smallvec::SmallVec;
 
 use crate::buyers::{BuyerId, Buyers};
 use crate::catalogue::Catalogue;
+use crate::channels::{Channel, Channels, SafetyBuffer};
 use crate::error::{EngineError, Result};
 use crate::expiry::ExpiryTimers;
 use crate::ids::{LocId, ReservationSeq, SeqMap, SkuId};
@@ -36,6 +37,30 @@ pub struct LineRequest<'a> {
     pub quantity: i64,
     /// Where to hold the units; `None` lets the engine allocate (see [`Engine::reserve`]).
     pub location: Option<&'a str>,
+}
+
+/// Who a hold is for, besides its lines: the channel selling it (its buffer and locations
+/// apply) and the buyer (per-buyer caps apply).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HoldFor<'a> {
+    pub channel: Option<&'a str>,
+    pub buyer: Option<&'a str>,
+}
+
+impl<'a> HoldFor<'a> {
+    pub fn buyer(buyer: &'a str) -> Self {
+        Self {
+            channel: None,
+            buyer: Some(buyer),
+        }
+    }
+
+    pub fn channel(channel: &'a str) -> Self {
+        Self {
+            channel: Some(channel),
+            buyer: None,
+        }
+    }
 }
 
 /// A reservation as the engine knows it: open, or finished and not yet pruned.
@@ -88,6 +113,7 @@ pub struct Engine {
     stock: StockTable,
     lots: LotTable,
     buyers: Buyers,
+    channels: Channels,
     holds: SeqMap<Hold>,
     /// The buyer of each open hold that has one (beside `holds`, so a hold without a buyer
     /// costs nothing more).
@@ -123,6 +149,7 @@ impl Engine {
             stock: StockTable::default(),
             lots: LotTable::default(),
             buyers: Buyers::default(),
+            channels: Channels::default(),
             holds: SeqMap::default(),
             hold_buyers: SeqMap::default(),
             finished: SeqMap::default(),
@@ -149,6 +176,35 @@ impl Engine {
 
     pub fn define_location(&mut self, code: &str, sellable: bool) -> Result<LocId> {
         self.catalogue.define_location(code, sellable)
+    }
+
+    /// Sets the location `code` is inside (a channel selling from a place sells from
+    /// everything inside it).
+    pub fn set_location_parent(&mut self, code: &str, parent: Option<&str>) -> Result<()> {
+        self.catalogue.set_parent(code, parent)
+    }
+
+    /// Defines or replaces a sales channel: the safety buffer withheld from its holds of every
+    /// SKU, and the places it may sell from (`None`: everywhere).
+    pub fn define_channel(
+        &mut self,
+        code: &str,
+        buffer: SafetyBuffer,
+        locations: Option<&[&str]>,
+    ) -> Result<()> {
+        let locations = locations
+            .map(|codes| {
+                codes
+                    .iter()
+                    .map(|code| self.catalogue.location_id(code))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .transpose()?;
+        self.channels.define(code, Channel { buffer, locations })
+    }
+
+    pub fn channel(&self, code: &str) -> Option<&Channel> {
+        self.channels.get(code)
     }
 
     fn check_log_room(&self) -> Result<()> {

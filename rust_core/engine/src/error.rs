@@ -28,6 +28,8 @@ pub enum EngineError {
     },
     UnknownSku(String),
     UnknownLocation(String),
+    /// A hold names a channel that is not defined (while some are).
+    UnknownChannel(String),
     InsufficientStock(Vec<Shortage>),
     ReservationNotFound(ReservationSeq),
     /// The reservation exists but its state does not allow the operation.
@@ -65,6 +67,7 @@ impl EngineError {
             Self::LimitExceeded { .. } => "limit-exceeded",
             Self::UnknownSku(_) => "unknown-sku",
             Self::UnknownLocation(_) => "unknown-location",
+            Self::UnknownChannel(_) => "unknown-channel",
             Self::InsufficientStock(_) => "insufficient-stock",
             Self::ReservationNotFound(_) => "reservation-not-found",
             Self::InvalidState { .. } => "invalid-state",
@@ -83,6 +86,7 @@ impl fmt::Display for EngineError {
             }
             Self::UnknownSku(sku) => write!(f, "unknown SKU {sku:?}"),
             Self::UnknownLocation(code) => write!(f, "unknown location {code:?}"),
+            Self::UnknownChannel(code) => write!(f, "unknown channel {code:?}"),
             Self::InsufficientStock(shortages) => {
                 write!(f, "insufficient stock:")?;
                 for s in shortages {

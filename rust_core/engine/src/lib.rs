@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod buyers;
 pub mod catalogue;
+pub mod channels;
 pub mod engine;
 pub mod error;
 pub mod expiry;
@@ -20,8 +21,10 @@ pub mod stock;
 
 pub use batch::{summarize, BatchSummary, ReservationChange};
 pub use buyers::{validate_buyer, BuyerId, BUYER_BYTES_MAX};
+pub use channels::{Channel, SafetyBuffer};
 pub use engine::{
-    Engine, LineRequest, LotsToShip, OpenLines, Outcome, PickedLots, ReservationView, Snapshot,
+    Engine, HoldFor, LineRequest, LotsToShip, OpenLines, Outcome, PickedLots, ReservationView,
+    Snapshot,
 };
 pub use error::{EngineError, Result, Shortage};
 pub use ids::{

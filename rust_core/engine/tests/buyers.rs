@@ -1,7 +1,7 @@
 //! Per-buyer caps: a buyer's units of a SKU (held, committed and shipped, over every
 //! reservation) never pass the SKU's cap; units come back to the count only when unsold.
 
-use reservoir_engine::{Engine, EngineError, Limits, LineRequest, OpenLines, Status};
+use reservoir_engine::{Engine, EngineError, HoldFor, Limits, LineRequest, OpenLines, Status};
 
 const T0: i64 = 1_700_000_000_000;
 const TTL: i64 = 60_000;
@@ -43,21 +43,21 @@ fn limit(err: EngineError) -> (u64, u64, u64) {
 #[test]
 fn a_buyer_cannot_pass_the_cap_over_several_carts() {
     let mut e = engine();
-    e.reserve_for(&one("DROP-1", 1), TTL, Some("cust-1"), T0)
+    e.reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap();
-    e.reserve_for(&one("DROP-1", 1), TTL, Some("cust-1"), T0)
+    e.reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap();
     let err = e
-        .reserve_for(&one("DROP-1", 1), TTL, Some("cust-1"), T0)
+        .reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap_err();
     assert_eq!(err.code(), "buyer-limit");
     assert_eq!(limit(err), (2, 1, 2));
     assert_eq!(e.buyer_units("cust-1", "DROP-1").unwrap(), 2);
     // other buyers, anonymous holds and other SKUs are not limited by it
-    e.reserve_for(&one("DROP-1", 2), TTL, Some("cust-2"), T0)
+    e.reserve_for(&one("DROP-1", 2), TTL, HoldFor::buyer("cust-2"), T0)
         .unwrap();
     e.reserve(&one("DROP-1", 5), TTL, T0).unwrap();
-    e.reserve_for(&one("OTHER", 9), TTL, Some("cust-1"), T0)
+    e.reserve_for(&one("OTHER", 9), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap();
 }
 
@@ -78,7 +78,7 @@ fn lines_of_one_sku_are_summed_and_a_refusal_changes_nothing() {
         },
     ];
     let err = e
-        .reserve_for(&two_sites, TTL, Some("cust-1"), T0)
+        .reserve_for(&two_sites, TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap_err();
     assert_eq!(limit(err), (0, 3, 2));
     assert_eq!(e.snapshot(), before);
@@ -89,10 +89,10 @@ fn lines_of_one_sku_are_summed_and_a_refusal_changes_nothing() {
 fn released_and_expired_units_come_back_shipped_ones_do_not() {
     let mut e = engine();
     let a = e
-        .reserve_for(&one("DROP-1", 1), TTL, Some("cust-1"), T0)
+        .reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap();
     let b = e
-        .reserve_for(&one("DROP-1", 1), 1_000, Some("cust-1"), T0)
+        .reserve_for(&one("DROP-1", 1), 1_000, HoldFor::buyer("cust-1"), T0)
         .unwrap();
     e.release(a.seq, T0).unwrap();
     assert_eq!(e.buyer_units("cust-1", "DROP-1").unwrap(), 1);
@@ -101,7 +101,7 @@ fn released_and_expired_units_come_back_shipped_ones_do_not() {
     assert_eq!(e.get(b.seq).unwrap().status, Status::Expired);
 
     let order = e
-        .reserve_for(&one("DROP-1", 2), TTL, Some("cust-1"), T0)
+        .reserve_for(&one("DROP-1", 2), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap();
     e.commit(order.seq, T0).unwrap();
     let location = e.catalogue().location(order.lines[0].location).to_owned();
@@ -111,7 +111,7 @@ fn released_and_expired_units_come_back_shipped_ones_do_not() {
     assert_eq!(shipped.view.status, Status::Fulfilled);
     assert_eq!(e.buyer_units("cust-1", "DROP-1").unwrap(), 2);
     let err = e
-        .reserve_for(&one("DROP-1", 1), TTL, Some("cust-1"), T0)
+        .reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap_err();
     assert_eq!(limit(err), (2, 1, 2));
     assert!(
@@ -126,7 +126,7 @@ fn a_cancelled_order_gives_back_only_what_it_did_not_ship() {
     let mut e = engine();
     e.set_per_buyer_max("DROP-1", Some(3)).unwrap();
     let order = e
-        .reserve_for(&one("DROP-1", 3), TTL, Some("cust-1"), T0)
+        .reserve_for(&one("DROP-1", 3), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap();
     e.commit(order.seq, T0).unwrap();
     let location = e.catalogue().location(order.lines[0].location).to_owned();
@@ -140,15 +140,15 @@ fn a_cancelled_order_gives_back_only_what_it_did_not_ship() {
 fn a_cap_set_later_counts_what_buyers_already_have_and_can_be_lifted() {
     let mut e = engine();
     e.set_per_buyer_max("DROP-1", None).unwrap();
-    e.reserve_for(&one("DROP-1", 4), TTL, Some("cust-1"), T0)
+    e.reserve_for(&one("DROP-1", 4), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap();
     e.set_per_buyer_max("DROP-1", Some(4)).unwrap();
     let err = e
-        .reserve_for(&one("DROP-1", 1), TTL, Some("cust-1"), T0)
+        .reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap_err();
     assert_eq!(limit(err), (4, 1, 4));
     e.set_per_buyer_max("DROP-1", None).unwrap();
-    e.reserve_for(&one("DROP-1", 1), TTL, Some("cust-1"), T0)
+    e.reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap();
 }
 
@@ -165,7 +165,7 @@ fn bad_caps_and_buyers_are_refused_by_field() {
     );
     assert_eq!(
         field(
-            e.reserve_for(&one("DROP-1", 1), TTL, Some(""), T0)
+            e.reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer(""), T0)
                 .unwrap_err()
         ),
         "buyer"
@@ -181,13 +181,13 @@ fn replaying_the_log_rebuilds_the_buyer_counts() {
     let mut e = engine();
     let base = e.clone();
     let a = e
-        .reserve_for(&one("DROP-1", 1), TTL, Some("cust-1"), T0)
+        .reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap();
-    e.reserve_for(&one("DROP-1", 2), TTL, Some("cust-2"), T0)
+    e.reserve_for(&one("DROP-1", 2), TTL, HoldFor::buyer("cust-2"), T0)
         .unwrap();
     e.commit(a.seq, T0).unwrap();
     e.release(a.seq, T0).unwrap();
-    e.reserve_for(&one("DROP-1", 1), TTL, Some("cust-1"), T0)
+    e.reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap();
     let mut replayed = base;
     for entry in e.drain(usize::MAX) {
@@ -196,7 +196,7 @@ fn replaying_the_log_rebuilds_the_buyer_counts() {
     assert_eq!(replayed.snapshot(), e.snapshot());
     assert_eq!(replayed.buyer_units("cust-2", "DROP-1").unwrap(), 2);
     let err = replayed
-        .reserve_for(&one("DROP-1", 1), TTL, Some("cust-2"), T0)
+        .reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer("cust-2"), T0)
         .unwrap_err();
     assert_eq!(err.code(), "buyer-limit");
 }
@@ -221,7 +221,7 @@ fn recovery_loads_counts_and_attaches_buyers_to_open_holds() {
     e.load_level("DROP-1", "A", 50, 2, 0).unwrap();
     assert_eq!(e.load_open_lines(open).unwrap(), 2);
     let err = e
-        .reserve_for(&one("DROP-1", 1), TTL, Some("cust-1"), T0)
+        .reserve_for(&one("DROP-1", 1), TTL, HoldFor::buyer("cust-1"), T0)
         .unwrap_err();
     assert_eq!(limit(err), (2, 1, 2));
     e.release(7, T0).unwrap();

@@ -143,13 +143,16 @@ impl Engine {
         Ok((lsn, self.level_row(sku, &from), self.level_row(sku, &to)))
     }
 
-    #[pyo3(signature = (lines, ttl_ms, now_ms, *, buyer=None))]
+    // The Python signature is the engine call's, its `HoldFor` as keywords.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (lines, ttl_ms, now_ms, *, channel=None, buyer=None))]
     fn reserve(
         &mut self,
         py: Python<'_>,
         lines: Vec<(PyBackedStr, i64, Option<PyBackedStr>)>,
         ttl_ms: i64,
         now_ms: i64,
+        channel: Option<&str>,
         buyer: Option<&str>,
     ) -> PyResult<Reservation> {
         let requests: Vec<core::LineRequest<'_>> = lines
@@ -162,7 +165,7 @@ impl Engine {
             .collect();
         let view = self
             .inner
-            .reserve_for(&requests, ttl_ms, buyer, now_ms)
+            .reserve_for(&requests, ttl_ms, core::HoldFor { channel, buyer }, now_ms)
             .map_err(|e| errors::to_py(py, e))?;
         Ok(self.reservation(py, view))
     }
@@ -415,6 +418,54 @@ impl Engine {
 
     fn prune_finished(&mut self, upto_lsn: u64) {
         self.inner.prune_finished(upto_lsn);
+    }
+
+    #[pyo3(signature = (code, *, safety_buffer_units=None, safety_buffer_percent=None, locations=None))]
+    fn define_channel(
+        &mut self,
+        py: Python<'_>,
+        code: &str,
+        safety_buffer_units: Option<u64>,
+        safety_buffer_percent: Option<u8>,
+        locations: Option<Vec<PyBackedStr>>,
+    ) -> PyResult<()> {
+        let buffer = match (safety_buffer_units, safety_buffer_percent) {
+            (Some(_), Some(_)) => {
+                return Err(errors::to_py(
+                    py,
+                    core::EngineError::InvalidInput {
+                        field: "safety_buffer_percent".into(),
+                        reason: "give units or a percent, not both".into(),
+                    },
+                ))
+            }
+            (_, Some(percent)) => core::SafetyBuffer::Percent(percent),
+            (units, None) => core::SafetyBuffer::Units(units.unwrap_or(0)),
+        };
+        let codes: Option<Vec<&str>> = locations
+            .as_ref()
+            .map(|codes| codes.iter().map(|c| &**c).collect());
+        self.inner
+            .define_channel(code, buffer, codes.as_deref())
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn available_to_channel(&self, py: Python<'_>, sku: &str, channel: &str) -> PyResult<i64> {
+        self.inner
+            .available_to_channel(sku, channel)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    #[pyo3(signature = (code, parent))]
+    fn set_location_parent(
+        &mut self,
+        py: Python<'_>,
+        code: &str,
+        parent: Option<&str>,
+    ) -> PyResult<()> {
+        self.inner
+            .set_location_parent(code, parent)
+            .map_err(|e| errors::to_py(py, e))
     }
 
     #[pyo3(signature = (sku, per_buyer_max))]

@@ -37,6 +37,12 @@ create_exception!(
 );
 create_exception!(
     reservoir._core,
+    UnknownChannel,
+    ReservoirError,
+    "The hold names a channel that is not defined."
+);
+create_exception!(
+    reservoir._core,
     InsufficientStock,
     ReservoirError,
     "Not enough available stock."
@@ -74,6 +80,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("LimitExceeded", py.get_type::<LimitExceeded>())?;
     m.add("UnknownSku", py.get_type::<UnknownSku>())?;
     m.add("UnknownLocation", py.get_type::<UnknownLocation>())?;
+    m.add("UnknownChannel", py.get_type::<UnknownChannel>())?;
     m.add("InsufficientStock", py.get_type::<InsufficientStock>())?;
     m.add("ReservationNotFound", py.get_type::<ReservationNotFound>())?;
     m.add("InvalidState", py.get_type::<InvalidState>())?;
@@ -90,6 +97,7 @@ pub fn to_py(py: Python<'_>, error: EngineError) -> PyErr {
         EngineError::LimitExceeded { .. } => LimitExceeded::new_err(message),
         EngineError::UnknownSku(_) => UnknownSku::new_err(message),
         EngineError::UnknownLocation(_) => UnknownLocation::new_err(message),
+        EngineError::UnknownChannel(_) => UnknownChannel::new_err(message),
         EngineError::InsufficientStock(_) => InsufficientStock::new_err(message),
         EngineError::ReservationNotFound(_) => ReservationNotFound::new_err(message),
         EngineError::InvalidState { .. } => InvalidState::new_err(message),
@@ -107,6 +115,7 @@ pub fn to_py(py: Python<'_>, error: EngineError) -> PyErr {
             }
             EngineError::UnknownSku(sku) => value.setattr("sku", sku)?,
             EngineError::UnknownLocation(code) => value.setattr("location", code)?,
+            EngineError::UnknownChannel(code) => value.setattr("channel", code)?,
             EngineError::InsufficientStock(shortages) => {
                 let rows: Vec<(&str, i64, i64)> = shortages
                     .iter()

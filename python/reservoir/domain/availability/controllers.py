@@ -3,16 +3,19 @@ reflects holds the moment they are taken or given back."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, QueryParameter
 
 from reservoir import _core
+from reservoir.domain.channels.services import unknown_channel
 from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import requires_role
 from reservoir.lib.clock import from_day_number
-from reservoir.lib.codes import path_code
+from reservoir.lib.codes import check_code, path_code
 from reservoir.lib.errors import ProblemError
 from reservoir.lib.openapi import AUTHED, problem_responses
 
@@ -35,17 +38,24 @@ class LocationAvailability(msgspec.Struct, omit_defaults=True):
     lots: list[LotUnits] | None = None
 
 
-class Availability(msgspec.Struct):
+class Availability(msgspec.Struct, omit_defaults=True):
     sku: str
     on_hand: int
     reserved: int
     committed: int
     available: int
     locations: list[LocationAvailability]
+    # with `?channel=`: that channel, and what its holds may take (its locations' available
+    # units less its safety buffer)
+    channel: str | None = None
+    available_to_channel: int | None = None
 
 
-def availability(engine: _core.Engine, sku: FromPath[str]) -> Availability:
-    """Totals over sellable locations; every location listed, with its `sellable` flag."""
+def availability(
+    engine: _core.Engine, sku: FromPath[str], channel: str | None = None
+) -> Availability:
+    """Totals over sellable locations; every location listed, with its `sellable` flag; with
+    a `channel`, what that channel may take."""
     try:
         levels = engine.levels(sku)
     except _core.UnknownSku:
@@ -65,6 +75,12 @@ def availability(engine: _core.Engine, sku: FromPath[str]) -> Availability:
         for level in sorted(levels, key=lambda level: level.location)
     ]
     sellable = [loc for loc in locations if loc.sellable]
+    to_channel = None
+    if channel is not None:
+        try:
+            to_channel = engine.available_to_channel(sku, channel)
+        except _core.UnknownChannel:
+            raise unknown_channel(channel) from None
     return Availability(
         sku=sku,
         on_hand=sum(loc.on_hand for loc in sellable),
@@ -72,6 +88,8 @@ def availability(engine: _core.Engine, sku: FromPath[str]) -> Availability:
         committed=sum(loc.committed for loc in sellable),
         available=sum(loc.available for loc in sellable),
         locations=locations,
+        channel=channel,
+        available_to_channel=to_channel,
     )
 
 
@@ -95,6 +113,14 @@ class AvailabilityController(Controller):
         responses=problem_responses(*AUTHED, 400, 404, 503),
     )
     async def read(
-        self, sku: FromPath[str], write_path: NamedDependency[WritePath]
+        self,
+        sku: FromPath[str],
+        write_path: NamedDependency[WritePath],
+        channel: Annotated[
+            str | None,
+            QueryParameter(description="Also answer what this sales channel's holds may take"),
+        ] = None,
     ) -> Availability:
-        return availability(write_path.reader(), path_code(sku))
+        if channel is not None:
+            check_code(channel, "channel", status=400)  # a bad query code, as the ledger's
+        return availability(write_path.reader(), path_code(sku), channel)

@@ -91,7 +91,7 @@ class LocationController(Controller):
     ) -> Response[Location]:
         location_code = path_code(code)
         location, created = await services.put_location(pool, location_code, data)
-        write_path.define_location(location_code, location.sellable)
+        write_path.define_location(location_code, location.sellable, location.parent)
         return Response(location, status_code=201 if created else 200)
 
     @get(

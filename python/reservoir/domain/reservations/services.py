@@ -15,7 +15,7 @@ from reservoir.domain.writes import WriteRequest, Writes, Written
 from reservoir.ledger.changes import ChangeMeta, NewReservation
 from reservoir.lib.auth import Identity, sees
 from reservoir.lib.clock import now_ms, rfc3339, to_ms
-from reservoir.lib.errors import invalid_input
+from reservoir.lib.errors import ProblemError, invalid_input
 from reservoir.lib.settings import Settings
 from reservoir.lib.text import check_text
 
@@ -80,25 +80,46 @@ async def hold(
     implementation, called by the route handler and by the hot path."""
     lines = engine_lines(data, writes.settings)
     ttl_ms = check_ttl(writes.settings, data.ttl_seconds)
+    channel = hold_channel(caller, data.channel)
     write_path = writes.write_path
 
     def apply() -> Written:
         now = now_ms()
-        held = write_path.engine().reserve(lines, ttl_ms, now, buyer=data.buyer)
+        engine = write_path.engine()
+        held = engine.reserve(lines, ttl_ms, now, channel=channel, buyer=data.buyer)
         body = render(
             held.id,
             "held",
             held.lines,
             held.expires_at_ms,
             now,
-            data.channel,
+            channel,
             data.reference,
             data.buyer,
         )
-        created = NewReservation(now, caller.actor, data.channel, data.reference, data.buyer)
+        created = NewReservation(now, caller.actor, channel, data.reference, data.buyer)
         return Written(201, body, held.lsn, ChangeMeta(caller.actor, reservation=created))
 
     return await writes.perform(request, caller, apply)
+
+
+def hold_channel(caller: Identity, channel: str | None) -> str | None:
+    """The channel a hold is for: the one it names, or its key's first when the key is bound
+    to channels; a bound key naming another is 403 `channel-not-allowed`."""
+    if not caller.channels:
+        return channel
+    if channel is None:
+        return caller.channels[0]
+    if channel not in caller.channels:
+        raise ProblemError(
+            403,
+            "channel-not-allowed",
+            "Channel not allowed",
+            f"This API key reserves only for {', '.join(caller.channels)}, not {channel!r}.",
+            field="channel",
+            channels=list(caller.channels),
+        )
+    return channel
 
 
 def reservation_out(

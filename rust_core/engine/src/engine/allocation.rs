@@ -12,6 +12,9 @@ use crate::stock::Level;
 
 use super::{Candidate, Engine, Outcome, Ranked, ResolvedLine, Taken};
 
+/// The places a hold may take units from (each and what is inside it); `None`: anywhere.
+pub(super) type Within<'a> = Option<&'a [LocId]>;
+
 impl Engine {
     /// Moves `quantity` committed units of an order's line at `from` to another location
     /// that has them to spare (after a short pick found fewer at `from`). `to: None` picks
@@ -121,7 +124,7 @@ impl Engine {
         quantity: i64,
         excluded: impl Fn(LocId) -> bool,
     ) -> Option<LocId> {
-        self.ranked(sku, &Taken::new())
+        self.ranked(sku, &Taken::new(), None)
             .into_iter()
             .find(|&(available, location)| available >= quantity && !excluded(location))
             .map(|(_, location)| location)
@@ -133,11 +136,13 @@ impl Engine {
     /// the most available units (fewest stops); ties by location code, so the rule does not
     /// depend on the order locations were defined or loaded in.
     pub fn allocation_order(&self, sku: &str) -> Result<Ranked> {
-        Ok(self.ranked(self.catalogue.sku_id(sku)?, &Taken::new()))
+        Ok(self.ranked(self.catalogue.sku_id(sku)?, &Taken::new(), None))
     }
 
-    fn ranked(&self, sku: SkuId, taken: &Taken) -> Ranked {
-        let mut ranked: SmallVec<[Candidate; 4]> = self.candidates(sku, taken).collect();
+    /// The allocation order over the locations `within` (each place and what is inside it;
+    /// `None`: every location).
+    fn ranked(&self, sku: SkuId, taken: &Taken, within: Within<'_>) -> Ranked {
+        let mut ranked: SmallVec<[Candidate; 4]> = self.candidates(sku, taken, within).collect();
         if ranked.len() > 1 {
             ranked.sort_unstable_by(|a, b| self.prefer(a, b));
         }
@@ -145,9 +150,9 @@ impl Engine {
     }
 
     /// The first location of [`Engine::allocation_order`], without sorting the rest.
-    fn first_choice(&self, sku: SkuId) -> Option<(i64, LocId)> {
+    fn first_choice(&self, sku: SkuId, within: Within<'_>) -> Option<(i64, LocId)> {
         let first = self
-            .candidates(sku, &Taken::new())
+            .candidates(sku, &Taken::new(), within)
             .min_by(|a, b| self.prefer(a, b));
         first.map(|(_, available, location)| (available, location))
     }
@@ -158,10 +163,11 @@ impl Engine {
         &'a self,
         sku: SkuId,
         taken: &'a Taken,
+        within: Within<'a>,
     ) -> impl Iterator<Item = Candidate> + 'a {
         let lotted = self.lots.has_lots(sku);
         self.stock.levels(sku).iter().filter_map(move |l| {
-            if !self.catalogue.is_sellable(l.location) {
+            if !self.sells_from(within, l.location) {
                 return None;
             }
             let planned = taken_at(taken, sku, l.location);
@@ -196,14 +202,22 @@ impl Engine {
         level - taken_at(taken, sku, location)
     }
 
-    /// Plans where every line is held; all lines fit, or the shortages per SKU.
-    pub(super) fn allocate(&self, lines: &[ResolvedLine]) -> Result<Lines> {
+    /// Whether a hold may take units at `location`: it is sellable, and `within` the
+    /// channel's places when it has some.
+    pub(super) fn sells_from(&self, within: Within<'_>, location: LocId) -> bool {
+        self.catalogue.is_sellable(location)
+            && within.is_none_or(|places| self.catalogue.is_within(location, places))
+    }
+
+    /// Plans where every line is held, taking units only `within` those places (a
+    /// channel's); all lines fit, or the shortages per SKU.
+    pub(super) fn allocate(&self, lines: &[ResolvedLine], within: Within<'_>) -> Result<Lines> {
         // One line that one location covers (the flash-drop cart): the plan below would pick
         // the same location, without the candidate list, the sorts and the collects.
         if let [(sku, quantity, location)] = *lines {
             let best = match location {
                 Some(location) => Some((self.available(sku, location, &Taken::new()), location)),
-                None => self.first_choice(sku),
+                None => self.first_choice(sku, within),
             };
             if let Some((available, location)) = best {
                 if available >= quantity {
@@ -225,7 +239,7 @@ impl Engine {
                 Some(location) => {
                     smallvec::smallvec![(self.available(sku, location, &taken), location)]
                 }
-                None => self.ranked(sku, &taken),
+                None => self.ranked(sku, &taken, within),
             };
             let mut left = quantity;
             for (available, location) in candidates {
@@ -253,7 +267,7 @@ impl Engine {
         }
         if !short.is_empty() {
             return Err(EngineError::InsufficientStock(
-                self.shortages(lines, &short),
+                self.shortages(lines, &short, within),
             ));
         }
         planned.sort_by_key(|(index, _)| *index);
@@ -261,7 +275,12 @@ impl Engine {
     }
 
     /// Requested and available units of each short SKU, over the locations its lines could use.
-    fn shortages(&self, lines: &[ResolvedLine], short: &[SkuId]) -> Vec<Shortage> {
+    fn shortages(
+        &self,
+        lines: &[ResolvedLine],
+        short: &[SkuId],
+        within: Within<'_>,
+    ) -> Vec<Shortage> {
         let none = Taken::new();
         short
             .iter()
@@ -272,6 +291,7 @@ impl Engine {
                     self.stock
                         .levels(sku)
                         .iter()
+                        .filter(|l| self.sells_from(within, l.location))
                         .map(|l| self.available(sku, l.location, &none))
                         .sum()
                 } else {

@@ -1,12 +1,14 @@
 //! Reservations: reserve, commit, release, extend, expire, and reading one back.
 
 use crate::buyers::validate_buyer;
-use crate::error::{EngineError, Result};
+use crate::channels::{Channel, SafetyBuffer};
+use crate::error::{EngineError, Result, Shortage};
 use crate::ids::ReservationSeq;
+use crate::ids::SkuId;
 use crate::log::Change;
 use crate::reservation::{Hold, Lines, Status};
 
-use super::{Engine, LineRequest, Outcome, ReservationView, ResolvedLine};
+use super::{Engine, HoldFor, LineRequest, Outcome, ReservationView, ResolvedLine};
 
 impl Engine {
     /// Holds every line or none. A line naming a location holds there (it must be sellable);
@@ -19,19 +21,25 @@ impl Engine {
         ttl_ms: i64,
         now_ms: i64,
     ) -> Result<ReservationView> {
-        self.reserve_for(lines, ttl_ms, None, now_ms)
+        self.reserve_for(lines, ttl_ms, HoldFor::default(), now_ms)
     }
 
-    /// [`Engine::reserve`] for a buyer: the units count toward the buyer's total of each
-    /// SKU (held, committed and shipped, over all their reservations), and a hold that would
-    /// take that total past the SKU's per-buyer cap is refused (`BuyerLimit`).
+    /// [`Engine::reserve`] for a channel and a buyer.
+    ///
+    /// - A defined channel's hold takes units only from its locations, and leaves its safety
+    ///   buffer of each SKU there untaken (else `InsufficientStock`, with what is available
+    ///   to the channel). Once any channel is defined, an undefined one is `UnknownChannel`.
+    /// - A buyer's units count toward their total of each SKU (held, committed and shipped,
+    ///   over all their reservations); a hold that would take it past the SKU's per-buyer cap
+    ///   is refused (`BuyerLimit`).
     pub fn reserve_for(
         &mut self,
         lines: &[LineRequest<'_>],
         ttl_ms: i64,
-        buyer: Option<&str>,
+        who: HoldFor<'_>,
         now_ms: i64,
     ) -> Result<ReservationView> {
+        let buyer = who.buyer;
         self.check_log_room()?;
         if lines.is_empty() {
             return Err(EngineError::invalid("lines", "must have at least one line"));
@@ -52,11 +60,16 @@ impl Engine {
         if let Some(buyer) = buyer {
             validate_buyer(buyer)?;
         }
+        let channel = self.channels.for_hold(who.channel)?;
         let resolved = self.resolve_lines(lines)?;
         if let Some(buyer) = buyer {
             self.check_buyer_caps(buyer, &resolved)?;
         }
-        let allocated = self.allocate(&resolved)?;
+        if let Some(channel) = channel {
+            self.check_channel(channel, &resolved)?;
+        }
+        let within = channel.and_then(|c| c.locations.as_deref());
+        let allocated = self.allocate(&resolved, within)?;
 
         for line in &allocated {
             self.stock.entry(line.sku, line.location).reserved += i64::from(line.quantity);
@@ -109,6 +122,63 @@ impl Engine {
     pub fn buyer_units(&self, buyer: &str, sku: &str) -> Result<u64> {
         let sku = self.catalogue.sku_id(sku)?;
         Ok(self.buyers.units(self.buyers.id(buyer), sku))
+    }
+
+    /// Units of `sku` a hold for `channel` may take: what is available at the channel's
+    /// sellable locations, less its safety buffer.
+    pub fn available_to_channel(&self, sku: &str, channel: &str) -> Result<i64> {
+        let sku = self.catalogue.sku_id(sku)?;
+        let channel = self
+            .channels
+            .get(channel)
+            .ok_or_else(|| EngineError::UnknownChannel(channel.to_owned()))?;
+        Ok(self.channel_available(sku, channel))
+    }
+
+    fn channel_available(&self, sku: SkuId, channel: &Channel) -> i64 {
+        let within = channel.locations.as_deref();
+        let (mut available, mut on_hand) = (0, 0);
+        for level in self.stock.levels(sku) {
+            if self.sells_from(within, level.location) {
+                available += level.available();
+                on_hand += level.on_hand;
+            }
+        }
+        (available - channel.buffer.units(on_hand)).max(0)
+    }
+
+    /// Refuses lines at a location the channel does not sell from, and SKUs whose units
+    /// asked for would dip into the channel's safety buffer.
+    fn check_channel(&self, channel: &Channel, lines: &[ResolvedLine]) -> Result<()> {
+        let within = channel.locations.as_deref();
+        let mut short = Vec::new();
+        for (i, &(sku, _, location)) in lines.iter().enumerate() {
+            if let Some(location) = location {
+                if !self.sells_from(within, location) && self.catalogue.is_sellable(location) {
+                    return Err(EngineError::invalid(
+                        format!("lines[{i}].location"),
+                        "the channel does not sell from this location",
+                    ));
+                }
+            }
+            if channel.buffer == SafetyBuffer::NONE || lines[..i].iter().any(|l| l.0 == sku) {
+                continue;
+            }
+            let requested: i64 = lines.iter().filter(|l| l.0 == sku).map(|l| l.1).sum();
+            let available = self.channel_available(sku, channel);
+            if requested > available {
+                short.push(Shortage {
+                    sku: self.catalogue.sku(sku).to_owned(),
+                    requested,
+                    available,
+                });
+            }
+        }
+        if short.is_empty() {
+            Ok(())
+        } else {
+            Err(EngineError::InsufficientStock(short))
+        }
     }
 
     /// Refuses lines that would take `buyer` past a SKU's cap (lines of one SKU summed).

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use reservoir_engine::{Engine, EngineError, Limits, ReservationSeq, Status};
+use reservoir_engine::{Engine, EngineError, Limits, ReservationSeq, SafetyBuffer, Status};
 
 use model::Model;
 
@@ -25,6 +25,10 @@ const LOTS: [(&str, Option<i32>); 3] = [("A", Some(100)), ("B", Some(50)), ("C",
 const BUYERS: [&str; 4] = ["b0", "b1", "b2", "b3"];
 const CAPPED_SKU: &str = "S0";
 const PER_BUYER_MAX: u64 = 5;
+/// A channel that sells from two of the three sellable locations and keeps a buffer.
+const CHANNEL: &str = "mkt";
+const CHANNEL_LOCATIONS: [&str; 2] = ["L0", "L1"];
+const CHANNEL_BUFFER: i64 = 2;
 const OPS_PER_SEED: usize = 125_000;
 const SEEDS: u64 = 8;
 
@@ -51,6 +55,10 @@ fn new_engine() -> Engine {
     }
     engine
         .set_per_buyer_max(CAPPED_SKU, Some(PER_BUYER_MAX))
+        .unwrap();
+    let buffer = SafetyBuffer::Units(CHANNEL_BUFFER as u64);
+    engine
+        .define_channel(CHANNEL, buffer, Some(&CHANNEL_LOCATIONS))
         .unwrap();
     engine
 }
@@ -168,6 +176,18 @@ impl Sim {
         });
         if !problems.is_empty() {
             self.fail(format!("audit: {problems:?}"));
+        }
+        for sku in SKUS {
+            let got = self.engine.available_to_channel(sku, CHANNEL).unwrap();
+            let there: i64 = CHANNEL_LOCATIONS
+                .iter()
+                .map(|loc| self.model.available(sku, loc))
+                .sum();
+            if got != (there - CHANNEL_BUFFER).max(0) {
+                self.fail(format!(
+                    "{sku}: {got} available to {CHANNEL}, model {there} less the buffer"
+                ));
+            }
         }
         for buyer in BUYERS {
             let got = self.engine.buyer_units(buyer, CAPPED_SKU).unwrap();

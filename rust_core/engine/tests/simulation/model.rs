@@ -58,9 +58,25 @@ impl Model {
     }
 
     /// Whether the request fits: named lines at their location, pooled lines over the SKU's
-    /// remaining sellable stock (greedy allocation succeeds exactly then).
-    pub fn fits(&self, lines: &[(usize, i64, Option<usize>)]) -> bool {
+    /// remaining sellable stock (greedy allocation succeeds exactly then); for a channel,
+    /// only `within` its locations and leaving its `buffer` of each SKU there.
+    pub fn fits(
+        &self,
+        lines: &[(usize, i64, Option<usize>)],
+        within: Option<&[&str]>,
+        buffer: i64,
+    ) -> bool {
+        let sells = |loc: &str| within.is_none_or(|places| places.contains(&loc));
         for (s, sku) in SKUS.iter().enumerate() {
+            let asked: i64 = lines.iter().filter(|l| l.0 == s).map(|l| l.1).sum();
+            let there: i64 = LOCATIONS
+                .iter()
+                .filter(|(loc, _)| sells(loc))
+                .map(|(loc, _)| self.available(sku, loc))
+                .sum();
+            if asked > 0 && asked > there - buffer {
+                return false;
+            }
             let mut named: BTreeMap<usize, i64> = BTreeMap::new();
             let mut pooled = 0;
             for &(_, q, loc) in lines.iter().filter(|l| l.0 == s) {
@@ -71,7 +87,11 @@ impl Model {
             }
             let mut spare = 0;
             for (l, (loc, _)) in LOCATIONS.iter().enumerate() {
-                let available = self.available(sku, loc);
+                let available = if sells(loc) {
+                    self.available(sku, loc)
+                } else {
+                    0
+                };
                 let want = named.get(&l).copied().unwrap_or(0);
                 if want > available {
                     return false;
@@ -127,11 +147,13 @@ impl Model {
         (i32::MAX, u64::MAX)
     }
 
-    /// Where a line without a location takes units from, in order.
-    pub fn allocation_order(&self, sku: &str) -> Vec<(&'static str, i64)> {
+    /// Where a line without a location takes units from, in order (only `within` a
+    /// channel's locations).
+    pub fn allocation_order(&self, sku: &str, within: Option<&[&str]>) -> Vec<(&'static str, i64)> {
         let lotted = self.lot_order.keys().any(|(s, _)| s == sku);
         let mut order: Vec<_> = LOCATIONS
             .iter()
+            .filter(|(loc, _)| within.is_none_or(|places| places.contains(loc)))
             .map(|&(loc, _)| (loc, self.available(sku, loc)))
             .filter(|&(_, available)| available > 0)
             .map(|(loc, available)| {

@@ -2,10 +2,13 @@
 //! model, and compares the answers.
 
 use rand::Rng;
-use reservoir_engine::{EngineError, LineRequest, Status};
+use reservoir_engine::{EngineError, HoldFor, LineRequest, Status};
 
 use crate::model::ModelHold;
-use crate::{Sim, BUYERS, CAPPED_SKU, LOCATIONS, LOTS, PER_BUYER_MAX, SKUS};
+use crate::{
+    Sim, BUYERS, CAPPED_SKU, CHANNEL, CHANNEL_BUFFER, CHANNEL_LOCATIONS, LOCATIONS, LOTS,
+    PER_BUYER_MAX, SKUS,
+};
 
 impl Sim {
     /// No lot, or one of `LOTS` (its expiry day on the side).
@@ -117,7 +120,17 @@ impl Sim {
                 location: l.map(|l| LOCATIONS[l].0),
             })
             .collect();
-        let fits = self.model.fits(&lines);
+        let channel = self.rng.random_bool(0.3).then_some(CHANNEL);
+        let (within, buffer) = match channel {
+            Some(_) => (Some(&CHANNEL_LOCATIONS[..]), CHANNEL_BUFFER),
+            None => (None, 0),
+        };
+        let fits = self.model.fits(&lines, within, buffer);
+        let outside = within.is_some_and(|places| {
+            lines.iter().any(|l| {
+                l.2.is_some_and(|i| LOCATIONS[i].1 && !places.contains(&LOCATIONS[i].0))
+            })
+        });
         let buyer = match self.rng.random_range(0..=BUYERS.len() + 1) {
             i if i < BUYERS.len() => Some(BUYERS[i]),
             _ => None,
@@ -136,7 +149,7 @@ impl Sim {
             [(s, q, None)] => {
                 let mut left = q;
                 let mut planned = Vec::new();
-                for (loc, available) in self.model.allocation_order(SKUS[s]) {
+                for (loc, available) in self.model.allocation_order(SKUS[s], within) {
                     let take = left.min(available);
                     if take > 0 {
                         planned.push((SKUS[s].to_owned(), loc.to_owned(), take));
@@ -147,10 +160,15 @@ impl Sim {
             }
             _ => None,
         };
-        match self.engine.reserve_for(&requests, ttl, buyer, self.now) {
+        match self
+            .engine
+            .reserve_for(&requests, ttl, HoldFor { buyer, channel }, self.now)
+        {
             Ok(view) => {
-                if over_cap {
-                    self.fail(format!("reserved {lines:?} past {buyer:?}'s cap"));
+                if over_cap || outside {
+                    self.fail(format!(
+                        "reserved {lines:?} past {buyer:?}'s cap or outside {channel:?}"
+                    ));
                 }
                 if !fits {
                     self.fail(format!("reserved {lines:?} the model says does not fit"));
@@ -199,7 +217,8 @@ impl Sim {
                 );
             }
             Err(EngineError::BuyerLimit { .. }) if over_cap => {}
-            Err(EngineError::InsufficientStock(_)) if !fits && !over_cap => {}
+            Err(EngineError::InvalidInput { .. }) if outside && !over_cap => {}
+            Err(EngineError::InsufficientStock(_)) if !fits && !over_cap && !outside => {}
             Err(e) => self.fail(format!("reserve {lines:?}: {e} (model fits: {fits})")),
         }
     }
