@@ -6,7 +6,8 @@
 # that server meanwhile). Run it for the old and the new build alternately, twice each:
 #   benchmarks/cpu_per_reservation.sh /path/to/old/.venv/bin/reservoir 8201
 #   benchmarks/cpu_per_reservation.sh .venv/bin/reservoir 8202
-# Needs a PostgreSQL at 127.0.0.1:5432 (user postgres, trust) and wrk.
+# Needs a PostgreSQL at 127.0.0.1:5432 (user postgres, trust) and wrk. BUYERS=N makes each hold
+# name one of N buyers; PER_BUYER_MAX=M caps the SKU per buyer (issue 12's caps on/off).
 set -euo pipefail
 CMD=$1; PORT=$2
 source "$(dirname "$0")/one_sku_server.sh"
@@ -16,7 +17,7 @@ T=$(getconf CLK_TCK)
 pg_cpu() { for p in $(pgrep -x postgres); do awk '{print $14+$15}' /proc/$p/stat 2>/dev/null; done | awk '{s+=$1} END {print s+0}'; }
 pg_before=$(pg_cpu)
 before=$(awk '{print $14+$15}' /proc/$PID/stat)
-out=$(wrk -t1 -c64 -d8s -s "$(dirname "$0")/wrk/reserve.lua" http://127.0.0.1:$PORT -- path=/v1/reservations key=s1 | tail -1)
+out=$(wrk -t1 -c64 -d8s -s "$(dirname "$0")/wrk/reserve.lua" http://127.0.0.1:$PORT -- path=/v1/reservations key=s1 buyers="${BUYERS:-}" | tail -1)
 after=$(awk '{print $14+$15}' /proc/$PID/stat)
 pg_after=$(pg_cpu)
 n=$(echo "$out" | python3 -c "import json,sys; print(json.load(sys.stdin)['status_201'])")

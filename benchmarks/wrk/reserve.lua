@@ -1,8 +1,10 @@
 -- Flash drop: every request reserves 1 unit of one hot SKU.
 --   wrk -t1 -c64 -d15s --latency -s benchmarks/wrk/reserve.lua http://127.0.0.1:8000 \
---       -- path=/v1/reservations key=<bearer key> [sku=HOT-1] [quantity=1]
+--       -- path=/v1/reservations key=<bearer key> [sku=HOT-1] [quantity=1] [buyers=N]
 -- Each setting may also come from the environment: BENCH_PATH, BENCH_KEY, BENCH_SKU,
--- BENCH_QUANTITY. done() prints one JSON line: counts by status and latency in ms.
+-- BENCH_QUANTITY, BENCH_BUYERS. With buyers=N each hold names a buyer drawn at random from
+-- N ("b1".."bN"), as a storefront capping a drop per buyer sends. done() prints one JSON
+-- line: counts by status and latency in ms.
 local threads = {}
 s201, s409, sother = 0, 0, 0
 
@@ -16,6 +18,7 @@ function init(args)
     key = os.getenv("BENCH_KEY"),
     sku = os.getenv("BENCH_SKU") or "HOT-1",
     quantity = os.getenv("BENCH_QUANTITY") or "1",
+    buyers = os.getenv("BENCH_BUYERS"),
   }
   for _, a in ipairs(args) do
     local k, v = a:match("^([%w_]+)=(.*)$")
@@ -29,6 +32,15 @@ function init(args)
   end
   wrk.body = string.format('{"lines":[{"sku":"%s","quantity":%d}],"ttl_seconds":900}',
                            opt.sku, tonumber(opt.quantity))
+  local buyers = tonumber(opt.buyers or "")
+  if buyers and buyers > 0 then
+    local prefix = string.format('{"lines":[{"sku":"%s","quantity":%d}],"ttl_seconds":900,'
+                                 .. '"buyer":"b', opt.sku, tonumber(opt.quantity))
+    math.randomseed(os.time())
+    request = function()
+      return wrk.format(nil, nil, nil, prefix .. math.random(buyers) .. '"}')
+    end
+  end
 end
 
 function response(status, headers, body)

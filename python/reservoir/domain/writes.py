@@ -15,6 +15,7 @@ from typing import Protocol
 import asyncpg
 from litestar.response.base import ASGIResponse
 
+from reservoir.domain.reservations.rates import ReserveRates
 from reservoir.ledger.changes import ChangeMeta, IdempotencyRecord
 from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import Identity
@@ -94,7 +95,7 @@ async def _store_answer(conn: asyncpg.Connection, record: IdempotencyRecord) -> 
 
 class Writes:
     """What a write endpoint uses, as one dependency: the write path, the idempotency keys,
-    the pool (for reads beside the write) and the settings."""
+    the pool (for reads beside the write), the settings and the reserve path's rate limits."""
 
     def __init__(
         self,
@@ -107,6 +108,7 @@ class Writes:
         self.keys = keys
         self.pool = pool
         self.settings = settings
+        self.reserve_rates = ReserveRates.from_settings(settings)
 
     async def perform(self, request: WriteRequest, caller: Identity, apply: Apply) -> ASGIResponse:
         """Runs `apply` (which changes the engine and must not await between its engine call

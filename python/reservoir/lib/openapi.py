@@ -57,6 +57,13 @@ class Problem(msgspec.Struct, omit_defaults=True):
     reservation_id: str | None = None
     reservation_status: str | None = None
     pick_list_id: str | None = None
+    channel: str | None = None  # 422 unknown-channel
+    channels: list[str] | None = None  # 403 channel-not-allowed: the key's channels
+    current: int | None = None  # 409 buyer-limit: what the buyer has
+    requested: int | None = None  # 409 buyer-limit
+    per_buyer_max: int | None = None  # 409 buyer-limit
+    limit: str | None = None  # 429 rate-limited: "key" or "buyer"
+    retry_after_seconds: int | None = None  # 429 rate-limited (also `Retry-After`)
 
 
 _DESCRIPTIONS = {
@@ -64,7 +71,8 @@ _DESCRIPTIONS = {
     401: "No, a malformed or an unknown API key",
     403: "The key's role may not call this",
     404: "No such resource",
-    409: "The state forbids it (stock, reservation, pick list, Idempotency-Key in flight)",
+    409: "The state forbids it (stock, a buyer's cap, a reservation or pick list, a key in flight)",
+    429: "Too many holds for the API key or the buyer: retry after `Retry-After` seconds",
     413: "The body is larger than the limit",
     414: "The URL is longer than 8,192 bytes",
     415: "The body is not JSON",

@@ -48,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ttl_seconds_max: Annotated[int, msgspec.Meta(ge=1, le=TTL_SECONDS_MAX)] = 86_400
     ttl_seconds_default: Annotated[int, msgspec.Meta(ge=1, le=TTL_SECONDS_MAX)] = 900
     body_bytes_max: Annotated[int, msgspec.Meta(ge=1_024)] = 65_536
+    # holds per second (a burst of the same size) per API key and per buyer; None: no limit
+    reserve_rate_per_key: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    reserve_rate_per_buyer: Annotated[float, msgspec.Meta(gt=0)] | None = None
     # the group-commit writer
     flush_interval_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 2
     batch_rows_max: Positive = 5_000

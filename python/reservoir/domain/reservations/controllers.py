@@ -41,7 +41,7 @@ class ReservationController(Controller):
         return_dto=None,
         status_code=201,
         summary="Hold units of one or more SKUs (all lines or none)",
-        responses=problem_responses(*AUTHED, *BODY, 409, 503),
+        responses=problem_responses(*AUTHED, *BODY, 409, 429, 503),
     )
     async def reserve(
         self,

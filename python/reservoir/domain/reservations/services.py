@@ -81,6 +81,7 @@ async def hold(
     lines = engine_lines(data, writes.settings)
     ttl_ms = check_ttl(writes.settings, data.ttl_seconds)
     channel = hold_channel(caller, data.channel)
+    writes.reserve_rates.check(caller.key_id, data.buyer)
     write_path = writes.write_path
 
     def apply() -> Written:
