@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from buyer_caps import check_buyer_cap
 from check import Check
 from hold_checks import check_abandoned_expired, check_acked_holds, check_commit_answers
 from locust_run import LoadResult
@@ -95,6 +96,11 @@ async def _checks_with_ledger(
     checks += await check_abandoned_expired(conn, rec, levels, read, seeded)
     if "drop_sku" in run.config:
         info["sell_out"] = await sell_out(conn, run.config["drop_sku"])
+    if "per_buyer_max" in run.config:
+        check, info["buyers"] = await check_buyer_cap(
+            conn, run.config["drop_sku"], run.config["per_buyer_max"]
+        )
+        checks.append(check)
     checks.append(check_commit_answers(rec))
     exact = not any(k.endswith(" 0") for k in load.statuses) and not any(
         h.unanswered() for h in rec.holds.values()

@@ -132,13 +132,18 @@ def read_availability(user: Any, sku: str) -> dict | None:
         return None
 
 
-def reserve(user: Any, lines: list[tuple[str, int]], ttl_seconds: int) -> dict | None:
-    """A hold of `lines` ((sku, quantity)); the body on 201, None on 409 or an error."""
-    body = {
+def reserve(
+    user: Any, lines: list[tuple[str, int]], ttl_seconds: int, buyer: str | None = None
+) -> dict | None:
+    """A hold of `lines` ((sku, quantity)) for `buyer`; the body on 201, None on 409 (sold
+    out, or the buyer's cap reached) or an error."""
+    body: dict[str, Any] = {
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines],
         "ttl_seconds": ttl_seconds,
         "channel": "loadtest",
     }
+    if buyer is not None:
+        body["buyer"] = buyer
     with user.client.post(
         "/v1/reservations",
         json=body,
@@ -224,11 +229,11 @@ def read_reservation(user: Any, rid: str) -> None:
             _fail(r, "read after ack")
 
 
-def buyer_journey(user: Any, lines: list[tuple[str, int]]) -> None:
-    """Reserve `lines`; then, after a short think, commit (commit_share), release
-    (release_share) or walk away so the hold expires; some commits are cancelled later."""
+def buyer_journey(user: Any, lines: list[tuple[str, int]], buyer: str | None = None) -> None:
+    """Reserve `lines` (for `buyer`); then, after a short think, commit (commit_share),
+    release (release_share) or walk away so the hold expires; some commits are cancelled."""
     ttl = int(CONFIG["ttl_seconds"])
-    held = reserve(user, lines, ttl)
+    held = reserve(user, lines, ttl, buyer)
     if held is None:
         return
     rid = held["id"]

@@ -163,6 +163,8 @@ def build_report(
     lines = _load_lines(run, load, rec, command, database_note)
     if info.get("sell_out"):
         lines.append(f"  sell-out     {info['sell_out']}")
+    if info.get("buyers"):
+        lines.append(f"  buyers       {info['buyers']}")
     lines += _warehouse_lines(run, rec) + _note_lines(run, info) + _check_lines(checks, out)
     return {
         "scenario": run.scenario.name,

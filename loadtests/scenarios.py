@@ -74,8 +74,12 @@ async def seed_flash_drop(run: Run) -> None:
     sku = f"DROP-{run.tag}"
     units = run.args.stock or 1000
     await seed_stock(run.api, [(sku, bins[0], units)], "Flash drop item")
+    cap = 2
+    await run.api.put(f"/v1/items/{sku}", {"name": f"Flash drop item {sku}", "per_buyer_max": cap})
     run.seeded = {sku: units}
     run.config |= {"drop_sku": sku, "commit_share": 0.7, "page_view_share": 0.25}
+    # fewer buyers than carts: about half the buyers shop in two or more carts at once
+    run.config |= {"per_buyer_max": cap, "buyers": max(1, run.args.users * 2 // 3)}
     run.config["probe_path"] = f"/v1/availability/{sku}"
 
 
