@@ -5,7 +5,7 @@ a clock. SKUs and location codes cross as `str`, reservation ids as stable strin
 """
 
 from collections.abc import Sequence
-from typing import Final, final
+from typing import Final, Literal, final
 
 __version__: Final[str]
 
@@ -58,6 +58,13 @@ class UnknownChannel(ReservoirError):
     """The hold names a channel that is not defined (once any is); nothing was reserved."""
 
     channel: str
+
+class DropNotStarted(ReservoirError):
+    """The SKU is in a drop that has not started; nothing was reserved."""
+
+    drop: str
+    sku: str
+    starts_at_ms: int
 
 class BuyerLimit(ReservoirError):
     """The hold would take the buyer past the SKU's per-buyer cap; nothing was reserved.
@@ -259,9 +266,32 @@ class Engine:
     ) -> None:
         """Defines or replaces a sales channel (not logged: the `channels` table is its
         record). At most one of the two buffers; locations must be defined."""
-    def available_to_channel(self, sku: str, channel: str) -> int:
+    def available_to_channel(self, sku: str, channel: str, now_ms: int) -> int:
         """What the channel's holds may take of `sku`: available at its sellable locations,
-        less its safety buffer."""
+        less its safety buffer; while the SKU's drop fences pools, available less the other
+        channels' unsold pools."""
+    def define_drop(
+        self,
+        code: str,
+        sku: str,
+        starts_at_ms: int,
+        ends_at_ms: int,
+        *,
+        spill_at_ms: int | None = None,
+        per_buyer_max: int | None = None,
+        pools: list[tuple[str, int]] = ...,
+        mode: Literal["define", "check", "load"] = "define",
+    ) -> None:
+        """Defines or replaces a drop (not logged: the `drops` table is its record). Pools
+        over the SKU's sellable on-hand units are refused, except in mode `load` (recovery);
+        mode `check` defines nothing."""
+    def drop_pools(self, code: str) -> list[tuple[str, int, int]] | None:
+        """A drop's pools: (channel, units, taken), or None for an unknown drop."""
+    def available_to_hold(self, sku: str, channel: str | None, now_ms: int) -> int:
+        """What a hold for `channel` (or none) may take of `sku` now, drop pools counted."""
+    def load_pool_taken(self, drop: str, channel: str, taken: int) -> None: ...
+    def load_hold_pool(self, reservation_id: str, sku: str, channel: str) -> None:
+        """Recovery: an open hold took from the SKU's drop pool of `channel`."""
     def set_location_parent(self, code: str, parent: str | None) -> None:
         """The location `code` is inside (a channel selling from a place sells from what is
         inside it)."""

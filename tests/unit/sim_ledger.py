@@ -224,6 +224,9 @@ class LedgerModel:
             recovery.LOAD_BUYER_UNITS: self.buyer_units,
             recovery.LOAD_LOCATIONS: lambda: [(*loc, None) for loc in self.locations],
             recovery.LOAD_CHANNELS: lambda: [],
+            recovery.LOAD_DROPS: lambda: [],
+            recovery.LOAD_POOL_TAKEN: lambda: [],
+            recovery.LOAD_HOLD_POOLS: lambda: [],
             "SELECT sku, location, on_hand, reserved, committed FROM inventory_levels": lambda: [
                 (*key, *level) for key, level in self.levels.items()
             ],

@@ -101,6 +101,7 @@ def test_the_exception_hierarchy() -> None:
         "Backpressure": ["ReservoirError"],
         "BuyerLimit": ["ReservoirError"],
         "UnknownChannel": ["ReservoirError"],
+        "DropNotStarted": ["ReservoirError"],
     }
     assert _core.ReservoirError.__bases__ == (Exception,)
 
@@ -206,6 +207,10 @@ def sample_instances() -> dict[str, list[Any]]:
             e.reserve([("S0", 2, None)], 1_000, NOW, buyer="b1"),
         ),
         lambda: (e.define_channel("web"), e.reserve([("S0", 1, None)], 1_000, NOW, channel="pos")),
+        lambda: (
+            e.define_drop("D1", "S0", NOW + 10, NOW + 20),
+            e.reserve([("S0", 1, None)], 1_000, NOW),
+        ),
     ):
         with pytest.raises(_core.ReservoirError) as info:
             call()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncpg
 
 from reservoir import _core
+from reservoir.lib.clock import to_ms
 
 # Decoded in Rust (`_core.OpenLinesLoader`) from its binary COPY: no row becomes a Python
 # object, and the engine sorts the lines itself. The columns are the loader's, in its order.
@@ -20,6 +21,34 @@ WHERE quantity > 0
 # What each buyer has taken per SKU (held, committed, shipped): before the open holds.
 LOAD_BUYER_UNITS = "SELECT buyer, sku, units FROM buyer_units WHERE units > 0"
 LOAD_LOCATIONS = "SELECT code, sellable, parent FROM locations"
+LOAD_DROPS = """
+SELECT code, sku, starts_at, ends_at, spill_at, per_buyer_max,
+       ARRAY(SELECT (p->>'channel', (p->>'units')::int8) FROM jsonb_array_elements(pools) p)
+FROM drops
+"""
+# What each drop pool's channel took while fenced: its reservations made in the window,
+# reserve less release, expire and cancel of the drop's SKU (shipped units stay counted).
+LOAD_POOL_TAKEN = """
+SELECT d.code, r.channel,
+       sum(CASE WHEN e.kind = 'reserve' THEN e.quantity
+                WHEN e.kind IN ('release', 'expire', 'cancel') THEN -e.quantity
+                ELSE 0 END)::int8 AS taken
+FROM drops d
+JOIN reservations r ON r.created_at >= d.starts_at AND r.created_at < d.spill_at
+    AND r.channel IN (SELECT p->>'channel' FROM jsonb_array_elements(d.pools) p)
+JOIN ledger_entries e ON e.reference_type = 'reservation' AND e.reference_id = r.id
+    AND e.sku = d.sku
+GROUP BY d.code, r.channel
+"""
+# The open holds that took from a pool: their units go back to it when they end unsold.
+LOAD_HOLD_POOLS = """
+SELECT DISTINCT r.id, d.sku, r.channel
+FROM drops d
+JOIN reservations r ON r.created_at >= d.starts_at AND r.created_at < d.spill_at
+    AND r.status IN ('held', 'committed')
+    AND r.channel IN (SELECT p->>'channel' FROM jsonb_array_elements(d.pools) p)
+JOIN reservation_lines l ON l.reservation_id = r.id AND l.sku = d.sku
+"""
 LOAD_CHANNELS = "SELECT code, safety_buffer_units, safety_buffer_percent, locations FROM channels"
 # SKUs with their per-buyer caps.
 LOAD_ITEMS = "SELECT sku, per_buyer_max FROM items"
@@ -56,6 +85,17 @@ async def load_catalogue(conn: asyncpg.Connection, engine: _core.Engine) -> None
         engine.define_channel(
             code, safety_buffer_units=units, safety_buffer_percent=percent, locations=places
         )
+    for code, sku, starts, ends, spill, per_buyer_max, pools in await conn.fetch(LOAD_DROPS):
+        engine.define_drop(
+            code,
+            sku,
+            to_ms(starts),
+            to_ms(ends),
+            spill_at_ms=to_ms(spill),
+            per_buyer_max=per_buyer_max,
+            pools=[tuple(p) for p in pools],
+            mode="load",
+        )
 
 
 async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engine:
@@ -75,6 +115,10 @@ async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engi
         for buyer, sku, units in await conn.fetch(LOAD_BUYER_UNITS):
             engine.load_buyer_units(buyer, sku, units)
         await load_open_reservations(conn, engine)
+        for code, channel, taken in await conn.fetch(LOAD_POOL_TAKEN):
+            engine.load_pool_taken(code, channel, max(0, taken))
+        for rid, sku, channel in await conn.fetch(LOAD_HOLD_POOLS):
+            engine.load_hold_pool(rid, sku, channel)
         engine.set_next_reservation_seq(
             await conn.fetchval("SELECT coalesce(max(seq), 0) + 1 FROM reservations")
         )

@@ -154,6 +154,31 @@ class WritePath:
         engine.define_location(code, sellable)
         engine.set_location_parent(code, parent)
 
+    def define_drop(
+        self,
+        code: str,
+        sku: str,
+        starts_at_ms: int,
+        ends_at_ms: int,
+        spill_at_ms: int,
+        per_buyer_max: int | None,
+        pools: list[tuple[str, int]],
+        *,
+        check_only: bool = False,
+    ) -> None:
+        """Tells the engine of a drop the catalogue is storing (its row is the record); with
+        `check_only`, only whether the engine would take it."""
+        self.reader().define_drop(
+            code,
+            sku,
+            starts_at_ms,
+            ends_at_ms,
+            spill_at_ms=spill_at_ms,
+            per_buyer_max=per_buyer_max,
+            pools=pools,
+            mode="check" if check_only else "define",
+        )
+
     def define_channel(
         self,
         code: str,

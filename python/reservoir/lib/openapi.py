@@ -62,6 +62,8 @@ class Problem(msgspec.Struct, omit_defaults=True):
     current: int | None = None  # 409 buyer-limit: what the buyer has
     requested: int | None = None  # 409 buyer-limit
     per_buyer_max: int | None = None  # 409 buyer-limit
+    drop: str | None = None  # 409 drop-not-started, 404 unknown-drop
+    starts_at: str | None = None  # 409 drop-not-started
     limit: str | None = None  # 429 rate-limited: "key" or "buyer"
     retry_after_seconds: int | None = None  # 429 rate-limited (also `Retry-After`)
 

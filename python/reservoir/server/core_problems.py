@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reservoir import _core
+from reservoir.lib.clock import rfc3339
 from reservoir.lib.errors import ProblemError, backpressure
 
 
@@ -37,6 +38,21 @@ def _buyer_limit(exc: Exception) -> ProblemError:
         current=current,
         requested=requested,
         per_buyer_max=cap,
+    )
+
+
+def _drop_not_started(exc: Exception) -> ProblemError:
+    drop, sku = getattr(exc, "drop", None), getattr(exc, "sku", None)
+    starts = getattr(exc, "starts_at_ms", None)
+    starts_at = None if starts is None else rfc3339(starts)
+    return ProblemError(
+        409,
+        "drop-not-started",
+        "Drop not started",
+        f"{sku!r} is in drop {drop!r}, which starts at {starts_at}; nothing was reserved.",
+        sku=sku,
+        drop=drop,
+        starts_at=starts_at,
     )
 
 
@@ -132,6 +148,7 @@ def _message(exc: Exception) -> str:
 _CORE_CLASSES: tuple[tuple[type[Exception], Callable[[Exception], ProblemError]], ...] = (
     (_core.InsufficientStock, _insufficient_stock),
     (_core.BuyerLimit, _buyer_limit),
+    (_core.DropNotStarted, _drop_not_started),
     (_core.UnknownSku, _unknown_sku),
     (_core.UnknownLocation, _unknown_location),
     (_core.UnknownChannel, _unknown_channel),

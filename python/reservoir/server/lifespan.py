@@ -33,6 +33,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import asyncpg
 from litestar import Litestar
 
+from reservoir.domain.drops.clock import run_drop_clock
 from reservoir.domain.writes import Writes
 from reservoir.ledger.lock import LedgerLock, LedgerLockedError
 from reservoir.ledger.maintenance import run_maintenance
@@ -116,7 +117,19 @@ async def outbox_lifespan(app: Litestar) -> AsyncIterator[None]:
         await _cancel(task)
 
 
-WRITE_PATH_LIFESPANS = (write_path_lifespan, outbox_lifespan)
+@asynccontextmanager
+async def drop_clock_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Records drops' time-driven transitions while the app runs (domain/drops/clock.py)."""
+    task = asyncio.create_task(
+        run_drop_clock(app.state.pool, app.state.write_path), name="drop-clock"
+    )
+    try:
+        yield
+    finally:
+        await _cancel(task)
+
+
+WRITE_PATH_LIFESPANS = (write_path_lifespan, outbox_lifespan, drop_clock_lifespan)
 
 
 @asynccontextmanager

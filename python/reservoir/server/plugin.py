@@ -31,6 +31,7 @@ from reservoir.domain.admin import AdminController
 from reservoir.domain.availability.controllers import AvailabilityController
 from reservoir.domain.catalogue.controllers import ItemController, LocationController
 from reservoir.domain.channels.controllers import ChannelController
+from reservoir.domain.drops.controllers import DropController
 from reservoir.domain.entries.controllers import LedgerController
 from reservoir.domain.picklists.controllers import PickListController
 from reservoir.domain.reservations.controllers import ReservationController
@@ -61,6 +62,7 @@ def api_route_handlers() -> list[Any]:
         ItemController,
         LocationController,
         ChannelController,
+        DropController,
         LedgerController,
         StockController,
         ReservationController,

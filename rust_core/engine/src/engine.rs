@@ -5,6 +5,8 @@
 
 mod allocation;
 mod audit;
+mod drops;
+mod holders;
 mod picking;
 mod reads;
 mod recovery;
@@ -21,13 +23,14 @@ use smallvec::SmallVec;
 use crate::buyers::{BuyerId, Buyers};
 use crate::catalogue::Catalogue;
 use crate::channels::{Channel, Channels, SafetyBuffer};
-use crate::error::{EngineError, Result};
+use crate::drops::Drops;
+use crate::error::{EngineError, Result, Shortage};
 use crate::expiry::ExpiryTimers;
 use crate::ids::{LocId, ReservationSeq, SeqMap, SkuId};
 use crate::limits::Limits;
 use crate::log::{Change, ChangeLog};
 use crate::lots::{Age, LotId, LotTable};
-use crate::reservation::{Finished, Hold, Line, Lines, Status};
+use crate::reservation::{Finished, Hold, Lines, Status};
 use crate::stock::StockTable;
 
 /// One requested line of a reservation.
@@ -104,6 +107,8 @@ pub struct Snapshot {
     pub lots: BTreeMap<(String, String, String), i64>,
     /// Units each buyer has taken per SKU: (buyer, sku) -> held + committed + shipped.
     pub buyers: BTreeMap<(String, String), u64>,
+    /// Units each drop pool's channel has taken: (drop, channel) -> taken.
+    pub pools: BTreeMap<(String, String), u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -118,6 +123,9 @@ pub struct Engine {
     /// The buyer of each open hold that has one (beside `holds`, so a hold without a buyer
     /// costs nothing more).
     hold_buyers: SeqMap<BuyerId>,
+    drops: Drops,
+    /// The drop pools each open hold took from, by SKU: (sku, channel).
+    hold_pools: SeqMap<HoldPools>,
     finished: SeqMap<Finished>,
     finished_order: VecDeque<(u64, ReservationSeq)>,
     timers: ExpiryTimers,
@@ -125,6 +133,17 @@ pub struct Engine {
     next_seq: ReservationSeq,
 }
 
+/// Ok, or `InsufficientStock` with the shortages found.
+fn refused_if_short(short: Vec<Shortage>) -> Result<()> {
+    if short.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::InsufficientStock(short))
+    }
+}
+
+/// The drop pools one hold took from: (sku, channel).
+type HoldPools = SmallVec<[(SkuId, Box<str>); 1]>;
 /// Units this request already planned to take, per level.
 type Taken = SmallVec<[(SkuId, LocId, i64); 4]>;
 /// Locations with units available for a line without a location, in the order it takes
@@ -152,6 +171,8 @@ impl Engine {
             channels: Channels::default(),
             holds: SeqMap::default(),
             hold_buyers: SeqMap::default(),
+            drops: Drops::default(),
+            hold_pools: SeqMap::default(),
             finished: SeqMap::default(),
             finished_order: VecDeque::new(),
             timers: ExpiryTimers::default(),
@@ -272,35 +293,14 @@ impl Engine {
             .collect()
     }
 
-    /// Counts a new hold's units for its buyer, if it has one.
-    fn count_buyer_units(&mut self, seq: ReservationSeq, buyer: Option<&str>, lines: &[Line]) {
-        let Some(buyer) = buyer else {
-            return;
-        };
-        let id = self.buyers.intern(buyer);
-        for line in lines {
-            self.buyers.add(id, line.sku, u64::from(line.quantity));
-        }
-        self.hold_buyers.insert(seq, id);
-    }
-
-    /// Counts an ended hold's unsold units (the lines it still had) back off its buyer.
-    fn give_back_buyer_units(&mut self, seq: ReservationSeq, lines: &[Line]) {
-        if self.hold_buyers.is_empty() {
-            return;
-        }
-        if let Some(id) = self.hold_buyers.remove(&seq) {
-            for line in lines {
-                self.buyers.remove(id, line.sku, u64::from(line.quantity));
-            }
-        }
-    }
-
-    /// Forgets a fulfilled order's buyer: what it shipped stays counted.
-    fn forget_hold_buyer(&mut self, seq: ReservationSeq) {
-        if !self.hold_buyers.is_empty() {
-            self.hold_buyers.remove(&seq);
-        }
+    /// The shortage of `sku` when `lines` ask for more of it (summed) than `available`.
+    fn shortage(&self, sku: SkuId, lines: &[ResolvedLine], available: i64) -> Option<Shortage> {
+        let requested: i64 = lines.iter().filter(|l| l.0 == sku).map(|l| l.1).sum();
+        (requested > available).then(|| Shortage {
+            sku: self.catalogue.sku(sku).to_owned(),
+            requested,
+            available,
+        })
     }
 
     /// Applies a change's ledger fold to the levels and the lots in them.

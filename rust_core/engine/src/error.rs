@@ -41,6 +41,12 @@ pub enum EngineError {
     Backpressure {
         pending: usize,
     },
+    /// The SKU is in a drop that has not started.
+    DropNotStarted {
+        drop: String,
+        sku: String,
+        starts_at_ms: i64,
+    },
     /// The hold would take the buyer past the SKU's per-buyer cap: the buyer has taken
     /// `current` units (held, committed or shipped) and asked for `requested` more.
     BuyerLimit {
@@ -73,6 +79,7 @@ impl EngineError {
             Self::InvalidState { .. } => "invalid-state",
             Self::Backpressure { .. } => "backpressure",
             Self::BuyerLimit { .. } => "buyer-limit",
+            Self::DropNotStarted { .. } => "drop-not-started",
         }
     }
 }
@@ -114,6 +121,9 @@ impl fmt::Display for EngineError {
                     f,
                     "{pending} changes await the ledger writer; retry shortly"
                 )
+            }
+            Self::DropNotStarted { drop, sku, .. } => {
+                write!(f, "{sku:?} is in drop {drop:?}, which has not started")
             }
             Self::BuyerLimit {
                 sku,

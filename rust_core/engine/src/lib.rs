@@ -9,6 +9,7 @@ pub mod batch;
 pub mod buyers;
 pub mod catalogue;
 pub mod channels;
+pub mod drops;
 pub mod engine;
 pub mod error;
 pub mod expiry;
@@ -22,6 +23,7 @@ pub mod stock;
 pub use batch::{summarize, BatchSummary, ReservationChange};
 pub use buyers::{validate_buyer, BuyerId, BUYER_BYTES_MAX};
 pub use channels::{Channel, SafetyBuffer};
+pub use drops::{Drop, DropSpec, Phase, Pool};
 pub use engine::{
     Engine, HoldFor, LineRequest, LotsToShip, OpenLines, Outcome, PickedLots, ReservationView,
     Snapshot,
@@ -32,7 +34,7 @@ pub use ids::{
     RESERVATION_ID_BYTES_MAX,
 };
 pub use limits::Limits;
-pub use log::{Change, Kind, LogEntry, LotTags, ShipLots};
+pub use log::{Change, Kind, LogEntry, LotTags, Parties, ShipLots};
 pub use lots::{Lot, LotId};
 pub use reservation::{Line, Lines, Status};
 pub use stock::{Level, LevelDelta};

@@ -17,6 +17,14 @@ pub type LotTags = SmallVec<[Option<LotId>; 1]>;
 /// entry) stays as small as before lots.
 pub type ShipLots = Option<Box<LotTags>>;
 
+/// The channel and the buyer a hold is for: what a replay needs to count it toward the
+/// buyer's units and the channel's drop pool (see [`crate::buyers`], [`crate::drops`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Parties {
+    pub channel: Option<Box<str>>,
+    pub buyer: Option<Box<str>>,
+}
+
 /// What changed. A stock movement names the lot its units are in (`None`: unlotted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -38,8 +46,8 @@ pub enum Change {
         seq: ReservationSeq,
         expires_at_ms: i64,
         lines: Lines,
-        /// The buyer the units count for (see [`crate::buyers`]).
-        buyer: Option<Box<str>>,
+        /// Who the hold is for, when it says (boxed: most holds name neither).
+        parties: Option<Box<Parties>>,
     },
     Commit {
         seq: ReservationSeq,

@@ -47,7 +47,10 @@ fn a_channel_never_takes_its_safety_buffer() {
     e.define_channel("marketplace", SafetyBuffer::Units(5), None)
         .unwrap();
     e.define_channel("web", SafetyBuffer::NONE, None).unwrap();
-    assert_eq!(e.available_to_channel("SKU-1", "marketplace").unwrap(), 25);
+    assert_eq!(
+        e.available_to_channel("SKU-1", "marketplace", T0).unwrap(),
+        25
+    );
     e.reserve_for(&one(25), TTL, HoldFor::channel("marketplace"), T0)
         .unwrap();
     let refused = e
@@ -64,7 +67,7 @@ fn a_channel_never_takes_its_safety_buffer() {
     // the buffered units are still there for a channel without a buffer
     e.reserve_for(&one(5), TTL, HoldFor::channel("web"), T0)
         .unwrap();
-    assert_eq!(e.available_to_channel("SKU-1", "web").unwrap(), 0);
+    assert_eq!(e.available_to_channel("SKU-1", "web", T0).unwrap(), 0);
 }
 
 #[test]
@@ -72,10 +75,10 @@ fn a_percent_buffer_is_of_the_units_on_hand_where_the_channel_sells_rounded_up()
     let mut e = engine();
     e.define_channel("app", SafetyBuffer::Percent(10), None)
         .unwrap();
-    assert_eq!(e.available_to_channel("SKU-1", "app").unwrap(), 27); // 30 - ceil(3.0)
+    assert_eq!(e.available_to_channel("SKU-1", "app", T0).unwrap(), 27); // 30 - ceil(3.0)
     e.define_channel("east", SafetyBuffer::Percent(5), Some(&["EAST"]))
         .unwrap();
-    assert_eq!(e.available_to_channel("SKU-1", "east").unwrap(), 19); // 20 - ceil(1.0)
+    assert_eq!(e.available_to_channel("SKU-1", "east", T0).unwrap(), 19); // 20 - ceil(1.0)
 }
 
 #[test]

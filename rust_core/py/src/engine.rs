@@ -1,6 +1,7 @@
 //! The engine binding: each method converts its arguments, calls the engine and converts
 //! the answer (see `rows`).
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyString;
@@ -450,9 +451,15 @@ impl Engine {
             .map_err(|e| errors::to_py(py, e))
     }
 
-    fn available_to_channel(&self, py: Python<'_>, sku: &str, channel: &str) -> PyResult<i64> {
+    fn available_to_channel(
+        &self,
+        py: Python<'_>,
+        sku: &str,
+        channel: &str,
+        now_ms: i64,
+    ) -> PyResult<i64> {
         self.inner
-            .available_to_channel(sku, channel)
+            .available_to_channel(sku, channel, now_ms)
             .map_err(|e| errors::to_py(py, e))
     }
 
@@ -465,6 +472,89 @@ impl Engine {
     ) -> PyResult<()> {
         self.inner
             .set_location_parent(code, parent)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    /// `mode`: "define" (checked, pools within the stock), "check" (the same, defining
+    /// nothing) or "load" (recovery: pools not checked against the stock now).
+    // The Python signature is the drop's fields, as keywords past the window.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (code, sku, starts_at_ms, ends_at_ms, *, spill_at_ms=None, per_buyer_max=None, pools=Vec::new(), mode="define"))]
+    fn define_drop(
+        &mut self,
+        py: Python<'_>,
+        code: &str,
+        sku: &str,
+        starts_at_ms: i64,
+        ends_at_ms: i64,
+        spill_at_ms: Option<i64>,
+        per_buyer_max: Option<u64>,
+        pools: Vec<(PyBackedStr, u64)>,
+        mode: &str,
+    ) -> PyResult<()> {
+        let pools: Vec<(&str, u64)> = pools.iter().map(|(c, u)| (&**c, *u)).collect();
+        let spec = core::DropSpec {
+            code,
+            sku,
+            starts_at_ms,
+            ends_at_ms,
+            spill_at_ms,
+            per_buyer_max,
+            pools: &pools,
+        };
+        let result = match mode {
+            "define" => self.inner.define_drop(&spec),
+            "check" => self.inner.check_drop(&spec).map(|_| ()),
+            "load" => self.inner.load_drop(&spec),
+            _ => return Err(PyValueError::new_err("mode: define, check or load")),
+        };
+        result.map_err(|e| errors::to_py(py, e))
+    }
+
+    /// A drop's pools: (channel, units, taken), or None for an unknown drop.
+    fn drop_pools(&self, code: &str) -> Option<Vec<(String, u64, u64)>> {
+        self.inner.drop(code).map(|d| {
+            d.pools
+                .iter()
+                .map(|p| (p.channel.to_string(), p.units, p.taken))
+                .collect()
+        })
+    }
+
+    #[pyo3(signature = (sku, channel, now_ms))]
+    fn available_to_hold(
+        &self,
+        py: Python<'_>,
+        sku: &str,
+        channel: Option<&str>,
+        now_ms: i64,
+    ) -> PyResult<i64> {
+        self.inner
+            .available_to_hold(sku, channel, now_ms)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn load_pool_taken(
+        &mut self,
+        py: Python<'_>,
+        drop: &str,
+        channel: &str,
+        taken: u64,
+    ) -> PyResult<()> {
+        self.inner
+            .load_pool_taken(drop, channel, taken)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn load_hold_pool(
+        &mut self,
+        py: Python<'_>,
+        reservation_id: &str,
+        sku: &str,
+        channel: &str,
+    ) -> PyResult<()> {
+        self.inner
+            .load_hold_pool(seq_of(reservation_id)?, sku, channel)
             .map_err(|e| errors::to_py(py, e))
     }
 

@@ -67,6 +67,12 @@ create_exception!(
 );
 create_exception!(
     reservoir._core,
+    DropNotStarted,
+    ReservoirError,
+    "The SKU is in a drop that has not started."
+);
+create_exception!(
+    reservoir._core,
     Backpressure,
     ReservoirError,
     "The ledger writer is behind."
@@ -86,6 +92,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidState", py.get_type::<InvalidState>())?;
     m.add("Backpressure", py.get_type::<Backpressure>())?;
     m.add("BuyerLimit", py.get_type::<BuyerLimit>())?;
+    m.add("DropNotStarted", py.get_type::<DropNotStarted>())?;
     Ok(())
 }
 
@@ -103,6 +110,7 @@ pub fn to_py(py: Python<'_>, error: EngineError) -> PyErr {
         EngineError::InvalidState { .. } => InvalidState::new_err(message),
         EngineError::Backpressure { .. } => Backpressure::new_err(message),
         EngineError::BuyerLimit { .. } => BuyerLimit::new_err(message),
+        EngineError::DropNotStarted { .. } => DropNotStarted::new_err(message),
     };
     let value = err.value(py);
     let set = || -> PyResult<()> {
@@ -131,6 +139,15 @@ pub fn to_py(py: Python<'_>, error: EngineError) -> PyErr {
                 value.setattr("status", status.as_str())?;
             }
             EngineError::Backpressure { pending } => value.setattr("pending", *pending)?,
+            EngineError::DropNotStarted {
+                drop,
+                sku,
+                starts_at_ms,
+            } => {
+                value.setattr("drop", drop)?;
+                value.setattr("sku", sku)?;
+                value.setattr("starts_at_ms", *starts_at_ms)?;
+            }
             EngineError::BuyerLimit {
                 sku,
                 buyer,

@@ -14,7 +14,7 @@ from reservoir import _core
 from reservoir.domain.channels.services import unknown_channel
 from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import requires_role
-from reservoir.lib.clock import from_day_number
+from reservoir.lib.clock import from_day_number, now_ms
 from reservoir.lib.codes import check_code, path_code
 from reservoir.lib.errors import ProblemError
 from reservoir.lib.openapi import AUTHED, problem_responses
@@ -78,7 +78,7 @@ def availability(
     to_channel = None
     if channel is not None:
         try:
-            to_channel = engine.available_to_channel(sku, channel)
+            to_channel = engine.available_to_channel(sku, channel, now_ms())
         except _core.UnknownChannel:
             raise unknown_channel(channel) from None
     return Availability(

@@ -57,11 +57,21 @@ impl Engine {
             .iter()
             .map(|(buyer, sku, units)| ((buyer.to_owned(), c.sku(sku).to_owned()), units))
             .collect();
+        let pools = self
+            .drops
+            .iter()
+            .flat_map(|d| {
+                d.pools
+                    .iter()
+                    .map(|p| ((d.code.to_string(), p.channel.to_string()), p.taken))
+            })
+            .collect();
         Snapshot {
             levels,
             open,
             lots,
             buyers,
+            pools,
         }
     }
 

@@ -3,7 +3,7 @@
 use crate::log::{Change, LogEntry};
 use crate::reservation::{move_line, take_shipped, Hold, Lines, Status};
 
-use super::Engine;
+use super::{Engine, HoldFor};
 
 impl Engine {
     /// Applies a logged change without logging it: replaying a drained log into an engine
@@ -28,10 +28,14 @@ impl Engine {
                 seq,
                 expires_at_ms,
                 lines,
-                buyer,
+                parties,
             } => {
                 let timer_slot = self.timers.insert(*seq, *expires_at_ms);
-                self.count_buyer_units(*seq, buyer.as_deref(), lines);
+                let who = parties.as_deref().map_or(HoldFor::default(), |p| HoldFor {
+                    channel: p.channel.as_deref(),
+                    buyer: p.buyer.as_deref(),
+                });
+                self.count_taken(*seq, who, lines, entry.at_ms);
                 let hold = Hold {
                     status: Status::Held,
                     expires_at_ms: *expires_at_ms,
@@ -60,7 +64,7 @@ impl Engine {
                 if hold.status == Status::Held {
                     self.remove_timer(hold.expires_at_ms, hold.timer_slot);
                 }
-                self.give_back_buyer_units(*seq, &hold.lines);
+                self.give_back(*seq, &hold.lines);
             }
             Change::Ship {
                 seq,
@@ -75,7 +79,7 @@ impl Engine {
                 take_shipped(&mut hold.lines, lines);
                 if *fulfilled {
                     self.holds.remove(seq);
-                    self.forget_hold_buyer(*seq);
+                    self.forget_fulfilled(*seq);
                 }
             }
             Change::Reallocate {

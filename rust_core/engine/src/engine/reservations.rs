@@ -2,13 +2,16 @@
 
 use crate::buyers::validate_buyer;
 use crate::channels::{Channel, SafetyBuffer};
-use crate::error::{EngineError, Result, Shortage};
+use crate::error::{EngineError, Result};
 use crate::ids::ReservationSeq;
 use crate::ids::SkuId;
 use crate::log::Change;
+use crate::log::Parties;
 use crate::reservation::{Hold, Lines, Status};
 
-use super::{Engine, HoldFor, LineRequest, Outcome, ReservationView, ResolvedLine};
+use super::{
+    refused_if_short, Engine, HoldFor, LineRequest, Outcome, ReservationView, ResolvedLine,
+};
 
 impl Engine {
     /// Holds every line or none. A line naming a location holds there (it must be sellable);
@@ -62,11 +65,12 @@ impl Engine {
         }
         let channel = self.channels.for_hold(who.channel)?;
         let resolved = self.resolve_lines(lines)?;
+        self.check_drops(who.channel, &resolved, now_ms)?;
         if let Some(buyer) = buyer {
-            self.check_buyer_caps(buyer, &resolved)?;
+            self.check_buyer_caps(buyer, &resolved, now_ms)?;
         }
         if let Some(channel) = channel {
-            self.check_channel(channel, &resolved)?;
+            self.check_channel(channel, &resolved, now_ms)?;
         }
         let within = channel.and_then(|c| c.locations.as_deref());
         let allocated = self.allocate(&resolved, within)?;
@@ -76,7 +80,7 @@ impl Engine {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.count_buyer_units(seq, buyer, &allocated);
+        self.count_taken(seq, who, &allocated, now_ms);
         let expires_at_ms = now_ms.saturating_add(ttl_ms);
         let timer_slot = self.timers.insert(seq, expires_at_ms);
         self.holds.insert(
@@ -94,7 +98,12 @@ impl Engine {
                 seq,
                 expires_at_ms,
                 lines: Lines::from_slice(&allocated),
-                buyer: buyer.map(Into::into),
+                parties: (who.channel.is_some() || buyer.is_some()).then(|| {
+                    Box::new(Parties {
+                        channel: who.channel.map(Into::into),
+                        buyer: buyer.map(Into::into),
+                    })
+                }),
             },
         );
         Ok(ReservationView {
@@ -124,15 +133,19 @@ impl Engine {
         Ok(self.buyers.units(self.buyers.id(buyer), sku))
     }
 
-    /// Units of `sku` a hold for `channel` may take: what is available at the channel's
-    /// sellable locations, less its safety buffer.
-    pub fn available_to_channel(&self, sku: &str, channel: &str) -> Result<i64> {
-        let sku = self.catalogue.sku_id(sku)?;
-        let channel = self
+    /// Units of `sku` a hold for `channel` may take at `now_ms`: what is available at the
+    /// channel's sellable locations, less its safety buffer; while the SKU's drop fences
+    /// pools, the SKU's available units less the other channels' unsold pools instead.
+    pub fn available_to_channel(&self, sku: &str, channel: &str, now_ms: i64) -> Result<i64> {
+        let id = self.catalogue.sku_id(sku)?;
+        let rules = self
             .channels
             .get(channel)
             .ok_or_else(|| EngineError::UnknownChannel(channel.to_owned()))?;
-        Ok(self.channel_available(sku, channel))
+        if self.fenced_by_drop(id, now_ms) {
+            return self.available_to_hold(sku, Some(channel), now_ms);
+        }
+        Ok(self.channel_available(id, rules))
     }
 
     fn channel_available(&self, sku: SkuId, channel: &Channel) -> i64 {
@@ -149,7 +162,7 @@ impl Engine {
 
     /// Refuses lines at a location the channel does not sell from, and SKUs whose units
     /// asked for would dip into the channel's safety buffer.
-    fn check_channel(&self, channel: &Channel, lines: &[ResolvedLine]) -> Result<()> {
+    fn check_channel(&self, channel: &Channel, lines: &[ResolvedLine], now_ms: i64) -> Result<()> {
         let within = channel.locations.as_deref();
         let mut short = Vec::new();
         for (i, &(sku, _, location)) in lines.iter().enumerate() {
@@ -161,34 +174,25 @@ impl Engine {
                     ));
                 }
             }
-            if channel.buffer == SafetyBuffer::NONE || lines[..i].iter().any(|l| l.0 == sku) {
-                continue;
+            if channel.buffer == SafetyBuffer::NONE
+                || lines[..i].iter().any(|l| l.0 == sku)
+                || self.fenced_by_drop(sku, now_ms)
+            {
+                continue; // a drop's pools replace the channel's buffer while fenced
             }
-            let requested: i64 = lines.iter().filter(|l| l.0 == sku).map(|l| l.1).sum();
-            let available = self.channel_available(sku, channel);
-            if requested > available {
-                short.push(Shortage {
-                    sku: self.catalogue.sku(sku).to_owned(),
-                    requested,
-                    available,
-                });
-            }
+            short.extend(self.shortage(sku, lines, self.channel_available(sku, channel)));
         }
-        if short.is_empty() {
-            Ok(())
-        } else {
-            Err(EngineError::InsufficientStock(short))
-        }
+        refused_if_short(short)
     }
 
     /// Refuses lines that would take `buyer` past a SKU's cap (lines of one SKU summed).
-    fn check_buyer_caps(&self, buyer: &str, lines: &[ResolvedLine]) -> Result<()> {
-        if !self.buyers.has_caps() {
+    fn check_buyer_caps(&self, buyer: &str, lines: &[ResolvedLine], now_ms: i64) -> Result<()> {
+        if !self.buyers.has_caps() && self.drops.is_empty() {
             return Ok(());
         }
         let id = self.buyers.id(buyer);
         for (i, &(sku, _, _)) in lines.iter().enumerate() {
-            let Some(max) = self.buyers.cap(sku) else {
+            let Some(max) = self.buyer_cap(sku, now_ms) else {
                 continue;
             };
             if lines[..i].iter().any(|line| line.0 == sku) {
@@ -270,7 +274,7 @@ impl Engine {
                 for line in &hold.lines {
                     self.stock.entry(line.sku, line.location).reserved -= i64::from(line.quantity);
                 }
-                self.give_back_buyer_units(seq, &hold.lines);
+                self.give_back(seq, &hold.lines);
                 let change = Change::Release {
                     seq,
                     lines: Lines::from_slice(&hold.lines),
@@ -282,7 +286,7 @@ impl Engine {
                 for line in &hold.lines {
                     self.stock.entry(line.sku, line.location).committed -= i64::from(line.quantity);
                 }
-                self.give_back_buyer_units(seq, &hold.lines);
+                self.give_back(seq, &hold.lines);
                 let change = Change::Cancel {
                     seq,
                     lines: Lines::from_slice(&hold.lines),
@@ -414,7 +418,7 @@ impl Engine {
         for line in &hold.lines {
             self.stock.entry(line.sku, line.location).reserved -= i64::from(line.quantity);
         }
-        self.give_back_buyer_units(seq, &hold.lines);
+        self.give_back(seq, &hold.lines);
         let change = Change::Expire {
             seq,
             lines: Lines::from_slice(&hold.lines),

@@ -332,7 +332,7 @@ impl Engine {
         self.apply_effects(&change);
         if fulfilled {
             let hold = self.holds.remove(&seq).expect("committed reservation");
-            self.forget_hold_buyer(seq);
+            self.forget_fulfilled(seq);
             return Ok(self.finish(seq, hold, Status::Fulfilled, change, now_ms));
         }
         Ok(self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms))

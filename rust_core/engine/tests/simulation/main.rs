@@ -178,7 +178,10 @@ impl Sim {
             self.fail(format!("audit: {problems:?}"));
         }
         for sku in SKUS {
-            let got = self.engine.available_to_channel(sku, CHANNEL).unwrap();
+            let got = self
+                .engine
+                .available_to_channel(sku, CHANNEL, self.now)
+                .unwrap();
             let there: i64 = CHANNEL_LOCATIONS
                 .iter()
                 .map(|loc| self.model.available(sku, loc))
