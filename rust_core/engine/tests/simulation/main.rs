@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use reservoir_engine::{Engine, EngineError, Limits, ReservationSeq, SafetyBuffer, Status};
+use reservoir_engine::{
+    DropSpec, Engine, EngineError, Limits, ReservationSeq, SafetyBuffer, Status,
+};
 
 use model::Model;
 
@@ -29,6 +31,15 @@ const PER_BUYER_MAX: u64 = 5;
 const CHANNEL: &str = "mkt";
 const CHANNEL_LOCATIONS: [&str; 2] = ["L0", "L1"];
 const CHANNEL_BUFFER: i64 = 2;
+/// A drop of S2 (no holds before its start, a pool of POOL units for the channel until the
+/// spill), times from the simulation's start (its clock runs about an hour per seed).
+const DROP_SKU: &str = "S2";
+const DROP: &str = "D";
+const POOL: i64 = 4;
+const T0: i64 = 1_700_000_000_000;
+const DROP_STARTS: i64 = T0 + 20_000;
+const DROP_SPILLS: i64 = T0 + 600_000;
+const DROP_ENDS: i64 = T0 + 1_200_000;
 const OPS_PER_SEED: usize = 125_000;
 const SEEDS: u64 = 8;
 
@@ -60,6 +71,16 @@ fn new_engine() -> Engine {
     engine
         .define_channel(CHANNEL, buffer, Some(&CHANNEL_LOCATIONS))
         .unwrap();
+    let drop = DropSpec {
+        code: DROP,
+        sku: DROP_SKU,
+        starts_at_ms: DROP_STARTS,
+        ends_at_ms: DROP_ENDS,
+        spill_at_ms: Some(DROP_SPILLS),
+        per_buyer_max: None,
+        pools: &[(CHANNEL, POOL as u64)],
+    };
+    engine.load_drop(&drop).unwrap(); // no stock yet: the pool is not checked against it
     engine
 }
 
@@ -68,7 +89,7 @@ impl Sim {
         Sim {
             rng: SmallRng::seed_from_u64(seed),
             seed,
-            now: 1_700_000_000_000,
+            now: T0,
             engine: new_engine(),
             replica: new_engine(),
             model: Model::default(),
@@ -182,15 +203,31 @@ impl Sim {
                 .engine
                 .available_to_channel(sku, CHANNEL, self.now)
                 .unwrap();
-            let there: i64 = CHANNEL_LOCATIONS
-                .iter()
-                .map(|loc| self.model.available(sku, loc))
-                .sum();
-            if got != (there - CHANNEL_BUFFER).max(0) {
-                self.fail(format!(
-                    "{sku}: {got} available to {CHANNEL}, model {there} less the buffer"
-                ));
+            let fenced = sku == DROP_SKU && (DROP_STARTS..DROP_SPILLS).contains(&self.now);
+            // while the drop's pool is fenced (it is the channel's own), the SKU's available
+            // units everywhere; else its locations' less its buffer
+            let want = if fenced {
+                LOCATIONS
+                    .iter()
+                    .map(|(loc, _)| self.model.available(sku, loc))
+                    .sum::<i64>()
+            } else {
+                let there: i64 = CHANNEL_LOCATIONS
+                    .iter()
+                    .map(|loc| self.model.available(sku, loc))
+                    .sum();
+                (there - CHANNEL_BUFFER).max(0)
+            };
+            if got != want {
+                self.fail(format!("{sku}: {got} available to {CHANNEL}, model {want}"));
             }
+        }
+        let taken = self.engine.drop_pool_taken(DROP, CHANNEL).unwrap();
+        if taken != self.model.pool_taken as u64 {
+            self.fail(format!(
+                "drop pool: engine counts {taken} taken, model {}",
+                self.model.pool_taken
+            ));
         }
         for buyer in BUYERS {
             let got = self.engine.buyer_units(buyer, CAPPED_SKU).unwrap();

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use reservoir_engine::{ReservationSeq, Status};
 
-use crate::{LOCATIONS, LOTS, SKUS};
+use crate::{DROP_SKU, LOCATIONS, LOTS, SKUS};
 
 #[derive(Debug, Clone)]
 pub struct ModelHold {
@@ -12,6 +12,9 @@ pub struct ModelHold {
     pub expires_at_ms: i64,
     pub lines: Vec<(String, String, i64)>,
     pub buyer: Option<&'static str>,
+    /// Made by the channel while the drop's pool was fenced: its drop-SKU units count
+    /// against the pool until they come back unsold.
+    pub pooled: bool,
 }
 
 /// The simple model: on-hand counts from movements, reservations as plain records.
@@ -28,6 +31,8 @@ pub struct Model {
     /// Units each buyer has taken per SKU: held, committed and shipped (unsold units come
     /// back when a hold is released, expires or is cancelled).
     pub buyer_units: BTreeMap<(String, String), u64>,
+    /// Units of the drop SKU the channel's pooled holds have (held, committed, shipped).
+    pub pool_taken: i64,
 }
 
 impl Model {
@@ -64,10 +69,11 @@ impl Model {
         &self,
         lines: &[(usize, i64, Option<usize>)],
         within: Option<&[&str]>,
-        buffer: i64,
+        buffer_of: impl Fn(&str) -> i64,
     ) -> bool {
         let sells = |loc: &str| within.is_none_or(|places| places.contains(&loc));
         for (s, sku) in SKUS.iter().enumerate() {
+            let buffer = buffer_of(sku);
             let asked: i64 = lines.iter().filter(|l| l.0 == s).map(|l| l.1).sum();
             let there: i64 = LOCATIONS
                 .iter()
@@ -172,6 +178,18 @@ impl Model {
     /// Records that an open reservation reached a final state.
     pub fn finish(&mut self, seq: ReservationSeq, status: Status) {
         let hold = self.holds.remove(&seq);
+        if let Some(h) = hold
+            .as_ref()
+            .filter(|h| h.pooled && status != Status::Fulfilled)
+        {
+            let back: i64 = h
+                .lines
+                .iter()
+                .filter(|l| l.0 == DROP_SKU)
+                .map(|l| l.2)
+                .sum();
+            self.pool_taken -= back;
+        }
         if let Some(ModelHold {
             buyer: Some(buyer),
             lines,

@@ -6,8 +6,8 @@ use reservoir_engine::{EngineError, HoldFor, LineRequest, Status};
 
 use crate::model::ModelHold;
 use crate::{
-    Sim, BUYERS, CAPPED_SKU, CHANNEL, CHANNEL_BUFFER, CHANNEL_LOCATIONS, LOCATIONS, LOTS,
-    PER_BUYER_MAX, SKUS,
+    Sim, BUYERS, CAPPED_SKU, CHANNEL, CHANNEL_BUFFER, CHANNEL_LOCATIONS, DROP_SKU, DROP_SPILLS,
+    DROP_STARTS, LOCATIONS, LOTS, PER_BUYER_MAX, POOL, SKUS,
 };
 
 impl Sim {
@@ -121,11 +121,32 @@ impl Sim {
             })
             .collect();
         let channel = self.rng.random_bool(0.3).then_some(CHANNEL);
-        let (within, buffer) = match channel {
-            Some(_) => (Some(&CHANNEL_LOCATIONS[..]), CHANNEL_BUFFER),
-            None => (None, 0),
+        let within = channel.map(|_| &CHANNEL_LOCATIONS[..]);
+        // the drop: no holds of its SKU before the start; while fenced, the pool is the
+        // channel's alone and replaces the channel's buffer for the SKU
+        let now = self.now;
+        let asked_drop: i64 = lines
+            .iter()
+            .filter(|l| SKUS[l.0] == DROP_SKU)
+            .map(|l| l.1)
+            .sum();
+        let not_started = asked_drop > 0 && now < DROP_STARTS;
+        let fenced = (DROP_STARTS..DROP_SPILLS).contains(&now);
+        let fenced_from_others = match channel {
+            Some(_) => 0,
+            None => (POOL - self.model.pool_taken).max(0),
         };
-        let fits = self.model.fits(&lines, within, buffer);
+        let drop_available: i64 = LOCATIONS
+            .iter()
+            .map(|(loc, _)| self.model.available(DROP_SKU, loc))
+            .sum();
+        let drop_short =
+            fenced && asked_drop > 0 && asked_drop > (drop_available - fenced_from_others).max(0);
+        let buffer_of = |sku: &str| match channel {
+            Some(_) if !(fenced && sku == DROP_SKU) => CHANNEL_BUFFER,
+            _ => 0,
+        };
+        let fits = self.model.fits(&lines, within, buffer_of);
         let outside = within.is_some_and(|places| {
             lines.iter().any(|l| {
                 l.2.is_some_and(|i| LOCATIONS[i].1 && !places.contains(&LOCATIONS[i].0))
@@ -160,11 +181,17 @@ impl Sim {
             }
             _ => None,
         };
+        let refused_first = not_started || drop_short;
+        let over_cap = over_cap && !refused_first;
+        let outside = outside && !refused_first && !over_cap;
         match self
             .engine
             .reserve_for(&requests, ttl, HoldFor { buyer, channel }, self.now)
         {
             Ok(view) => {
+                if refused_first {
+                    self.fail(format!("reserved {lines:?} the drop refuses ({now})"));
+                }
                 if over_cap || outside {
                     self.fail(format!(
                         "reserved {lines:?} past {buyer:?}'s cap or outside {channel:?}"
@@ -206,6 +233,10 @@ impl Sim {
                             .or_default() += *q as u64;
                     }
                 }
+                let pooled = channel.is_some() && fenced && asked_drop > 0;
+                if pooled {
+                    self.model.pool_taken += asked_drop;
+                }
                 self.model.holds.insert(
                     view.seq,
                     ModelHold {
@@ -213,12 +244,16 @@ impl Sim {
                         expires_at_ms: self.now + ttl,
                         lines: got,
                         buyer,
+                        pooled,
                     },
                 );
             }
+            Err(EngineError::DropNotStarted { .. }) if not_started => {}
+            Err(EngineError::InsufficientStock(_)) if drop_short && !not_started => {}
             Err(EngineError::BuyerLimit { .. }) if over_cap => {}
-            Err(EngineError::InvalidInput { .. }) if outside && !over_cap => {}
-            Err(EngineError::InsufficientStock(_)) if !fits && !over_cap && !outside => {}
+            Err(EngineError::InvalidInput { .. }) if outside => {}
+            Err(EngineError::InsufficientStock(_))
+                if !fits && !refused_first && !over_cap && !outside => {}
             Err(e) => self.fail(format!("reserve {lines:?}: {e} (model fits: {fits})")),
         }
     }
