@@ -12,6 +12,7 @@ import asyncpg
 
 from buyer_caps import check_buyer_cap
 from check import Check
+from drop_checks import check_drop_pools
 from hold_checks import check_abandoned_expired, check_acked_holds, check_commit_answers
 from locust_run import LoadResult
 from records import Records
@@ -101,6 +102,8 @@ async def _checks_with_ledger(
             conn, run.config["drop_sku"], run.config["per_buyer_max"]
         )
         checks.append(check)
+    if "drop_code" in run.config:
+        checks += await check_drop_pools(conn, run.config, info)
     checks.append(check_commit_answers(rec))
     exact = not any(k.endswith(" 0") for k in load.statuses) and not any(
         h.unanswered() for h in rec.holds.values()

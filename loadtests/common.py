@@ -133,14 +133,18 @@ def read_availability(user: Any, sku: str) -> dict | None:
 
 
 def reserve(
-    user: Any, lines: list[tuple[str, int]], ttl_seconds: int, buyer: str | None = None
+    user: Any,
+    lines: list[tuple[str, int]],
+    ttl_seconds: int,
+    buyer: str | None = None,
+    channel: str = "loadtest",
 ) -> dict | None:
-    """A hold of `lines` ((sku, quantity)) for `buyer`; the body on 201, None on 409 (sold
-    out, or the buyer's cap reached) or an error."""
+    """A hold of `lines` ((sku, quantity)) for `buyer` on `channel`; the body on 201, None
+    on 409 (sold out, the buyer's cap reached, a drop not started) or an error."""
     body: dict[str, Any] = {
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines],
         "ttl_seconds": ttl_seconds,
-        "channel": "loadtest",
+        "channel": channel,
     }
     if buyer is not None:
         body["buyer"] = buyer
@@ -229,11 +233,14 @@ def read_reservation(user: Any, rid: str) -> None:
             _fail(r, "read after ack")
 
 
-def buyer_journey(user: Any, lines: list[tuple[str, int]], buyer: str | None = None) -> None:
-    """Reserve `lines` (for `buyer`); then, after a short think, commit (commit_share),
-    release (release_share) or walk away so the hold expires; some commits are cancelled."""
+def buyer_journey(
+    user: Any, lines: list[tuple[str, int]], buyer: str | None = None, channel: str = "loadtest"
+) -> None:
+    """Reserve `lines` (for `buyer`, on `channel`); then, after a short think, commit
+    (commit_share), release (release_share) or walk away so the hold expires; some commits
+    are cancelled."""
     ttl = int(CONFIG["ttl_seconds"])
-    held = reserve(user, lines, ttl, buyer)
+    held = reserve(user, lines, ttl, buyer, channel)
     if held is None:
         return
     rid = held["id"]

@@ -165,6 +165,8 @@ def build_report(
         lines.append(f"  sell-out     {info['sell_out']}")
     if info.get("buyers"):
         lines.append(f"  buyers       {info['buyers']}")
+    if info.get("pools"):
+        lines.append(f"  pools        {info['pools']}")
     lines += _warehouse_lines(run, rec) + _note_lines(run, info) + _check_lines(checks, out)
     return {
         "scenario": run.scenario.name,

@@ -4,6 +4,7 @@ and hands to the Locust users in their configuration."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import subprocess
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -80,6 +81,39 @@ async def seed_flash_drop(run: Run) -> None:
     run.config |= {"drop_sku": sku, "commit_share": 0.7, "page_view_share": 0.25}
     # fewer buyers than carts: about half the buyers shop in two or more carts at once
     run.config |= {"per_buyer_max": cap, "buyers": max(1, run.args.users * 2 // 3)}
+    run.config["probe_path"] = f"/v1/availability/{sku}"
+
+
+async def seed_drop_pools(run: Run) -> None:
+    """A drop that starts 2 s into the run, pools for web (40 %) and app (30 %) until 60 %
+    of the run, 2 units per buyer; `loadtest` is a channel without a pool."""
+    warehouse = f"WH-{run.tag}"
+    bins = await seed_locations(run.api, warehouse, 1, 1)
+    sku, code = f"POOL-{run.tag}", f"DROP-{run.tag}"
+    units = run.args.stock or 1000
+    await seed_stock(run.api, [(sku, bins[0], units)], "Pooled drop item")
+    for channel in ("web", "app", "loadtest"):
+        await run.api.put(f"/v1/channels/{channel}", {})
+    now = dt.datetime.now(dt.UTC)
+    starts = now + dt.timedelta(seconds=2)
+    spill = starts + dt.timedelta(seconds=0.6 * run.args.duration)
+    pools = [
+        {"channel": "web", "units": units * 4 // 10},
+        {"channel": "app", "units": units * 3 // 10},
+    ]
+    drop = {
+        "sku": sku,
+        "starts_at": starts.isoformat(),
+        "spill_at": spill.isoformat(),
+        "ends_at": (starts + dt.timedelta(seconds=run.args.duration + 600)).isoformat(),
+        "pools": pools,
+        "per_buyer_max": 2,
+    }
+    await run.api.put(f"/v1/drops/{code}", drop)
+    run.seeded = {sku: units}
+    run.config |= {"drop_sku": sku, "drop_code": code, "drop_units": units}
+    run.config |= {"commit_share": 0.7, "page_view_share": 0.25, "per_buyer_max": 2}
+    run.config |= {"buyers": max(1, run.args.users * 2 // 3)}
     run.config["probe_path"] = f"/v1/availability/{sku}"
 
 
@@ -164,6 +198,15 @@ SCENARIOS = {
             60,
             seed_flash_drop,
             "1,000 units of one SKU; buyers reserve 1-2, commit 70 % or abandon",
+        ),
+        Scenario(
+            "drop-pools",
+            "drop_pools.py",
+            2000,
+            500,
+            60,
+            seed_drop_pools,
+            "a drop: 1,000 units, pools web 400 / app 300 until 60 % in, 2 per buyer",
         ),
         Scenario(
             "checkout-mix",

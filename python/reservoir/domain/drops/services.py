@@ -75,13 +75,16 @@ async def put_drop(
         times = (to_ms(body.starts_at), to_ms(body.ends_at), to_ms(spill))
         # the engine's refusals name the field; the table's constraints would not
         write_path.define_drop(code, body.sku, *times, body.per_buyer_max, pools, check_only=True)
+        # stored as the engine holds them, to the millisecond, so the two agree on which
+        # side of `starts_at` a hold falls
+        starts_at, ends_at, spill_at = (to_datetime(ms) for ms in times)
         row = await conn.fetchrow(
             UPSERT,
             code,
             body.sku,
-            body.starts_at,
-            body.ends_at,
-            spill,
+            starts_at,
+            ends_at,
+            spill_at,
             body.per_buyer_max,
             msgspec.json.encode([{"channel": c, "units": u} for c, u in pools]).decode(),
         )
