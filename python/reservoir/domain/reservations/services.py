@@ -81,10 +81,13 @@ async def hold(
     lines = engine_lines(data, writes.settings)
     ttl_ms = check_ttl(writes.settings, data.ttl_seconds)
     channel = hold_channel(caller, data.channel)
-    writes.reserve_rates.check(caller.key_id, data.buyer)
     write_path = writes.write_path
+    rates = writes.reserve_rates
 
     def apply() -> Written:
+        # here, not before `perform`: a request answered before under its Idempotency-Key
+        # is replayed without taking a token (and a 429 stores no answer for the key)
+        rates.check(caller.key_id, data.buyer)
         now = now_ms()
         engine = write_path.engine()
         held = engine.reserve(lines, ttl_ms, now, channel=channel, buyer=data.buyer)
