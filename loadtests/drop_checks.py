@@ -3,6 +3,7 @@ fence held at every moment until the spill, and the spill recorded on time."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
@@ -76,6 +77,5 @@ async def check_drop_pools(
 
 
 def _json(value: Any) -> Any:
-    import json
-
+    """asyncpg hands `jsonb` over as text."""
     return json.loads(value) if isinstance(value, str) else value
