@@ -166,10 +166,7 @@ impl Engine {
         within: Within<'a>,
     ) -> impl Iterator<Item = Candidate> + 'a {
         let lotted = self.lots.has_lots(sku);
-        self.stock.levels(sku).iter().filter_map(move |l| {
-            if !self.sells_from(within, l.location) {
-                return None;
-            }
+        self.levels_selling(sku, within).filter_map(move |l| {
             let planned = taken_at(taken, sku, l.location);
             let available = l.available() - planned;
             if available <= 0 {
@@ -207,6 +204,18 @@ impl Engine {
     pub(super) fn sells_from(&self, within: Within<'_>, location: LocId) -> bool {
         self.catalogue.is_sellable(location)
             && within.is_none_or(|places| self.catalogue.is_within(location, places))
+    }
+
+    /// The SKU's levels a hold may take units from (see [`Engine::sells_from`]).
+    pub(super) fn levels_selling<'a>(
+        &'a self,
+        sku: SkuId,
+        within: Within<'a>,
+    ) -> impl Iterator<Item = &'a Level> + 'a {
+        self.stock
+            .levels(sku)
+            .iter()
+            .filter(move |l| self.sells_from(within, l.location))
     }
 
     /// Plans where every line is held, taking units only `within` those places (a
@@ -288,12 +297,7 @@ impl Engine {
                 let of_sku = || lines.iter().filter(move |l| l.0 == sku);
                 let requested = of_sku().map(|l| l.1).sum();
                 let available = if of_sku().any(|l| l.2.is_none()) {
-                    self.stock
-                        .levels(sku)
-                        .iter()
-                        .filter(|l| self.sells_from(within, l.location))
-                        .map(|l| self.available(sku, l.location, &none))
-                        .sum()
+                    self.levels_selling(sku, within).map(Level::available).sum()
                 } else {
                     let mut named: SmallVec<[LocId; 4]> = of_sku().filter_map(|l| l.2).collect();
                     named.sort_unstable();

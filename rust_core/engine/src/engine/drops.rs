@@ -64,10 +64,7 @@ impl Engine {
 
     fn sellable_on_hand(&self, sku: SkuId) -> u64 {
         let on_hand: i64 = self
-            .stock
-            .levels(sku)
-            .iter()
-            .filter(|l| self.catalogue.is_sellable(l.location))
+            .levels_selling(sku, None)
             .map(|l| l.on_hand.max(0))
             .sum();
         on_hand as u64
@@ -75,12 +72,7 @@ impl Engine {
 
     /// What the SKU's sellable locations have available, in all.
     fn sellable_available(&self, sku: SkuId) -> i64 {
-        self.stock
-            .levels(sku)
-            .iter()
-            .filter(|l| self.catalogue.is_sellable(l.location))
-            .map(Level::available)
-            .sum()
+        self.levels_selling(sku, None).map(Level::available).sum()
     }
 
     /// Whether a channel's buffer gives way to the SKU's drop pools at `now_ms`.

@@ -149,13 +149,10 @@ impl Engine {
     }
 
     fn channel_available(&self, sku: SkuId, channel: &Channel) -> i64 {
-        let within = channel.locations.as_deref();
         let (mut available, mut on_hand) = (0, 0);
-        for level in self.stock.levels(sku) {
-            if self.sells_from(within, level.location) {
-                available += level.available();
-                on_hand += level.on_hand;
-            }
+        for level in self.levels_selling(sku, channel.locations.as_deref()) {
+            available += level.available();
+            on_hand += level.on_hand;
         }
         (available - channel.buffer.units(on_hand)).max(0)
     }
