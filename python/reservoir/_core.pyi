@@ -285,8 +285,11 @@ class Engine:
         """Defines or replaces a drop (not logged: the `drops` table is its record). Pools
         over the SKU's sellable on-hand units are refused, except in mode `load` (recovery);
         mode `check` defines nothing."""
-    def drop_pools(self, code: str) -> list[tuple[str, int, int]] | None:
-        """A drop's pools: (channel, units, taken), or None for an unknown drop."""
+    def drop_state(
+        self, code: str, now_ms: int
+    ) -> tuple[str, list[tuple[str, int, int, int]]] | None:
+        """A drop at `now_ms`: its phase (not_started, fenced, spilled, ended) and its pools
+        as (channel, units, taken, unsold), or None for an unknown drop."""
     def available_to_hold(self, sku: str, channel: str | None, now_ms: int) -> int:
         """What a hold for `channel` (or none) may take of `sku` now, drop pools counted."""
     def load_pool_taken(self, drop: str, channel: str, taken: int) -> None: ...

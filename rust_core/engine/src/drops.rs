@@ -56,6 +56,17 @@ pub enum Phase {
     Ended,
 }
 
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::NotStarted => "not_started",
+            Phase::Fenced => "fenced",
+            Phase::Spilled => "spilled",
+            Phase::Ended => "ended",
+        }
+    }
+}
+
 impl Drop {
     pub fn phase(&self, now_ms: i64) -> Phase {
         if now_ms < self.starts_at_ms {
@@ -66,6 +77,15 @@ impl Drop {
             Phase::Spilled
         } else {
             Phase::Ended
+        }
+    }
+
+    /// A pool's units still set aside for its channel at `now_ms`: its free units until the
+    /// spill (before the start too: they will be fenced), none after.
+    pub fn unsold(&self, pool: &Pool, now_ms: i64) -> u64 {
+        match self.phase(now_ms) {
+            Phase::NotStarted | Phase::Fenced => pool.free(),
+            Phase::Spilled | Phase::Ended => 0,
         }
     }
 

@@ -511,13 +511,21 @@ impl Engine {
         result.map_err(|e| errors::to_py(py, e))
     }
 
-    /// A drop's pools: (channel, units, taken), or None for an unknown drop.
-    fn drop_pools(&self, code: &str) -> Option<Vec<(String, u64, u64)>> {
+    /// A drop at `now_ms`: its phase and its pools as (channel, units, taken, unsold), or
+    /// None for an unknown drop.
+    #[allow(clippy::type_complexity)]
+    fn drop_state(
+        &self,
+        code: &str,
+        now_ms: i64,
+    ) -> Option<(&'static str, Vec<(String, u64, u64, u64)>)> {
         self.inner.drop(code).map(|d| {
-            d.pools
+            let pools = d
+                .pools
                 .iter()
-                .map(|p| (p.channel.to_string(), p.units, p.taken))
-                .collect()
+                .map(|p| (p.channel.to_string(), p.units, p.taken, d.unsold(p, now_ms)))
+                .collect();
+            (d.phase(now_ms).as_str(), pools)
         })
     }
 

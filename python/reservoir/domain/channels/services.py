@@ -94,12 +94,13 @@ def channel_of(row: asyncpg.Record) -> Channel:
     )
 
 
-def unknown_channel(code: str) -> ProblemError:
+def unknown_channel(code: str, *, status: int = 404, field: str = "channel") -> ProblemError:
+    """No channel `code`: 404 for a read of it, 422 (naming `field`) for a write that names it."""
     return ProblemError(
-        404,
+        status,
         "unknown-channel",
         "Unknown channel",
         f"No channel {code!r}.",
-        field="channel",
+        field=field,
         channel=code,
     )

@@ -12,18 +12,17 @@ import logging
 
 import asyncpg
 
-from reservoir.domain.drops.services import phase_at, record_event
+from reservoir.domain.drops.services import record_event
 from reservoir.ledger.changes import SYSTEM_ACTOR
 from reservoir.ledger.write_path import WritePath
-from reservoir.lib.clock import now_ms, to_ms
+from reservoir.lib.clock import now_ms
 
 INTERVAL_S = 0.5
 logger = logging.getLogger("reservoir.drops")
 
 # drops with a transition not yet recorded
 PENDING = """
-SELECT d.code, d.starts_at, d.spill_at, d.ends_at,
-       coalesce(array_agg(e.event) FILTER (WHERE e.event IS NOT NULL), '{}') AS recorded
+SELECT d.code, coalesce(array_agg(e.event) FILTER (WHERE e.event IS NOT NULL), '{}') AS recorded
 FROM drops d LEFT JOIN drop_events e ON e.code = d.code AND e.event <> 'defined'
 GROUP BY d.code
 HAVING NOT coalesce(bool_or(e.event = 'ended'), false)
@@ -41,11 +40,14 @@ async def record_due(pool: asyncpg.Pool, write_path: WritePath, at_ms: int) -> i
     """Writes every transition due by `at_ms` and not yet written; returns how many."""
     written = 0
     async with pool.acquire() as conn:
-        for code, starts, spill, ends, recorded in await conn.fetch(PENDING):
-            phase = phase_at(to_ms(starts), to_ms(spill), to_ms(ends), at_ms)
-            for event in THROUGH[phase]:
+        for code, recorded in await conn.fetch(PENDING):
+            engine = write_path.reader()  # after each await: a rebuild may have replaced it
+            state = engine.drop_state(code, at_ms)
+            if state is None:  # not in the engine (yet): nothing to judge it by
+                continue
+            for event in THROUGH[state[0]]:
                 if event not in recorded:
-                    await record_event(conn, write_path.reader(), code, event, at_ms, SYSTEM_ACTOR)
+                    await record_event(conn, engine, code, event, at_ms, SYSTEM_ACTOR)
                     written += 1
     return written
 

@@ -7,13 +7,17 @@ import asyncpg
 import msgspec
 
 from reservoir import _core
+from reservoir.domain.channels.services import unknown_channel
 from reservoir.domain.drops.schemas import Drop, DropEvent, DropIn, PoolOut
 from reservoir.ledger.write_path import WritePath
+from reservoir.ledger.writer import LedgerUnavailable
 from reservoir.lib.clock import now_ms, rfc3339, to_datetime, to_ms
 from reservoir.lib.codes import check_code
 from reservoir.lib.errors import ProblemError, invalid_input
 
 POOLS_MAX = 100
+Times = tuple[int, int, int]  # starts_at, ends_at, spill_at in ms
+Pools = list[tuple[str, int]]  # (channel, units)
 COLUMNS = "code, sku, starts_at, ends_at, spill_at, per_buyer_max, pools, created_at, updated_at"
 UPSERT = f"""
 INSERT INTO drops AS d (code, sku, starts_at, ends_at, spill_at, per_buyer_max, pools)
@@ -27,11 +31,11 @@ INSERT_EVENT = """
 INSERT INTO drop_events (code, event, at, pools, actor) VALUES ($1, $2, $3, $4::jsonb, $5)
 ON CONFLICT DO NOTHING
 """
-PHASES = ("not_started", "fenced", "spilled", "ended")
 
 
-async def check_drop(conn: asyncpg.Connection, code: str, body: DropIn) -> None:
-    """What the engine does not judge: codes, time zones, known SKU and channels."""
+def check_drop(code: str, body: DropIn) -> None:
+    """What the engine does not judge: codes and time zones (it knows the SKUs and the
+    channels, and names the field of every other refusal)."""
     check_code(code, "code")
     check_code(body.sku, "sku")
     for name in ("starts_at", "ends_at", "spill_at"):
@@ -40,41 +44,36 @@ async def check_drop(conn: asyncpg.Connection, code: str, body: DropIn) -> None:
             raise invalid_input(name, f"`{name}` needs a time zone (e.g. 2026-12-24T09:00:00Z).")
     if len(body.pools) > POOLS_MAX:
         raise invalid_input("pools", f"At most {POOLS_MAX} pools.")
-    if await conn.fetchval("SELECT 1 FROM items WHERE sku = $1", body.sku) is None:
-        raise ProblemError(
-            422,
-            "unknown-sku",
-            "Unknown SKU",
-            f"SKU {body.sku!r} is not in the catalogue.",
-            field="sku",
-            sku=body.sku,
-        )
-    channels = {r[0] for r in await conn.fetch("SELECT code FROM channels")}
     for i, pool in enumerate(body.pools):
         check_code(pool.channel, f"pools[{i}].channel")
-        if channels and pool.channel not in channels:
-            raise ProblemError(
-                422,
-                "unknown-channel",
-                "Unknown channel",
-                f"Channel {pool.channel!r} is not defined.",
-                field=f"pools[{i}].channel",
-                channel=pool.channel,
-            )
+
+
+def check_in_engine(
+    write_path: WritePath, code: str, body: DropIn, times: Times, pools: Pools
+) -> None:
+    """The engine's judgement of the drop, defining nothing: an unknown SKU (422
+    `unknown-sku`), a bad window, pools over the stock; an undefined pool channel is named by
+    its place in `pools`."""
+    try:
+        write_path.define_drop(code, body.sku, *times, body.per_buyer_max, pools, check_only=True)
+    except _core.UnknownChannel as exc:
+        i = next(i for i, (channel, _) in enumerate(pools) if channel == exc.channel)
+        raise unknown_channel(exc.channel, status=422, field=f"pools[{i}].channel") from None
 
 
 async def put_drop(
     pool: asyncpg.Pool, write_path: WritePath, code: str, body: DropIn, actor: str
 ) -> tuple[Drop, bool]:
-    """Stores the drop and tells the engine in one transaction: an engine refusal (pools
-    over the stock, a bad window, a SKU in another drop) rolls the row back."""
+    """Has the engine judge the drop first (pools over the stock, a bad window, a SKU in
+    another drop: each refused naming its field, nothing written), then stores it, tells the
+    engine and records `defined` in one transaction."""
     spill = body.spill_at or body.ends_at
     pools = [(p.channel, p.units) for p in body.pools]
+    check_drop(code, body)
+    times = (to_ms(body.starts_at), to_ms(body.ends_at), to_ms(spill))
+    # before the row: the engine's refusals name the field, the table's constraints would not
+    check_in_engine(write_path, code, body, times, pools)
     async with pool.acquire() as conn, conn.transaction():
-        await check_drop(conn, code, body)
-        times = (to_ms(body.starts_at), to_ms(body.ends_at), to_ms(spill))
-        # the engine's refusals name the field; the table's constraints would not
-        write_path.define_drop(code, body.sku, *times, body.per_buyer_max, pools, check_only=True)
         # stored as the engine holds them, to the millisecond, so the two agree on which
         # side of `starts_at` a hold falls
         starts_at, ends_at, spill_at = (to_datetime(ms) for ms in times)
@@ -103,24 +102,19 @@ async def get_drop(pool: asyncpg.Pool, engine: _core.Engine, code: str) -> Drop 
         return drop_of(row, engine, await _events(conn, code))
 
 
-def phase_at(starts_ms: int, spill_ms: int, ends_ms: int, at_ms: int) -> str:
-    if at_ms < starts_ms:
-        return "not_started"
-    if at_ms < spill_ms:
-        return "fenced"
-    return "spilled" if at_ms < ends_ms else "ended"
-
-
-def pools_now(engine: _core.Engine, code: str, fenced: bool) -> list[PoolOut]:
-    return [
-        PoolOut(channel, units, taken, max(0, units - taken) if fenced else 0)
-        for channel, units, taken in engine.drop_pools(code) or []
-    ]
+def drop_state(engine: _core.Engine, code: str, at_ms: int) -> tuple[str, list[PoolOut]]:
+    """The drop's phase and pools at `at_ms`, as the engine judges holds by them; a drop the
+    catalogue has and the engine does not is the engine and the ledger disagreeing (503)."""
+    state = engine.drop_state(code, at_ms)
+    if state is None:
+        raise LedgerUnavailable(f"drop {code} is in the catalogue only")
+    phase, pools = state
+    return phase, [PoolOut(*pool) for pool in pools]
 
 
 def drop_of(row: asyncpg.Record, engine: _core.Engine, events: list[DropEvent]) -> Drop:
     starts, spill, ends = to_ms(row["starts_at"]), to_ms(row["spill_at"]), to_ms(row["ends_at"])
-    phase = phase_at(starts, spill, ends, now_ms())
+    phase, pools = drop_state(engine, row["code"], now_ms())
     return Drop(
         code=row["code"],
         sku=row["sku"],
@@ -128,7 +122,7 @@ def drop_of(row: asyncpg.Record, engine: _core.Engine, events: list[DropEvent]) 
         ends_at=rfc3339(ends),
         spill_at=rfc3339(spill),
         phase=phase,
-        pools=pools_now(engine, row["code"], phase in ("not_started", "fenced")),
+        pools=pools,
         events=events,
         created_at=rfc3339(to_ms(row["created_at"])),
         updated_at=rfc3339(to_ms(row["updated_at"])),
@@ -139,9 +133,10 @@ def drop_of(row: asyncpg.Record, engine: _core.Engine, events: list[DropEvent]) 
 async def record_event(
     conn: asyncpg.Connection, engine: _core.Engine, code: str, event: str, at_ms: int, actor: str
 ) -> None:
-    """Appends a transition with the pools as they stand (a time-driven one at most once)."""
-    fenced = event in ("defined", "started")
-    pools = [msgspec.structs.asdict(p) for p in pools_now(engine, code, fenced)]
+    """Appends a transition with the pools as they stand at `at_ms` (a time-driven one at
+    most once)."""
+    _, state = drop_state(engine, code, at_ms)
+    pools = [msgspec.structs.asdict(p) for p in state]
     pools_json = msgspec.json.encode(pools).decode()
     await conn.execute(INSERT_EVENT, code, event, to_datetime(at_ms), pools_json, actor)
 
