@@ -133,6 +133,19 @@ pub struct Engine {
     next_seq: ReservationSeq,
 }
 
+/// Each SKU `lines` ask for, once, in the order of its first line, with the units asked for
+/// it (the lines of one SKU summed): what the per-SKU checks of a hold judge.
+fn asked_per_sku(lines: &[ResolvedLine]) -> SmallVec<[(SkuId, i64); 4]> {
+    let mut asked: SmallVec<[(SkuId, i64); 4]> = SmallVec::new();
+    for &(sku, quantity, _) in lines {
+        match asked.iter_mut().find(|(s, _)| *s == sku) {
+            Some((_, total)) => *total += quantity,
+            None => asked.push((sku, quantity)),
+        }
+    }
+    asked
+}
+
 /// Ok, or `InsufficientStock` with the shortages found.
 fn refused_if_short(short: Vec<Shortage>) -> Result<()> {
     if short.is_empty() {
@@ -293,9 +306,8 @@ impl Engine {
             .collect()
     }
 
-    /// The shortage of `sku` when `lines` ask for more of it (summed) than `available`.
-    fn shortage(&self, sku: SkuId, lines: &[ResolvedLine], available: i64) -> Option<Shortage> {
-        let requested: i64 = lines.iter().filter(|l| l.0 == sku).map(|l| l.1).sum();
+    /// The shortage of `sku` when `requested` is more than `available`.
+    fn shortage(&self, sku: SkuId, requested: i64, available: i64) -> Option<Shortage> {
         (requested > available).then(|| Shortage {
             sku: self.catalogue.sku(sku).to_owned(),
             requested,

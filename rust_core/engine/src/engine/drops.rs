@@ -6,7 +6,7 @@ use crate::error::{EngineError, Result};
 use crate::ids::{ReservationSeq, SkuId};
 use crate::stock::Level;
 
-use super::{refused_if_short, Engine, ResolvedLine};
+use super::{asked_per_sku, refused_if_short, Engine, ResolvedLine};
 
 impl Engine {
     /// Defines or replaces a drop. Its pools' channels must be defined (once any channel
@@ -105,13 +105,10 @@ impl Engine {
             return Ok(());
         }
         let mut short = Vec::new();
-        for (i, &(sku, _, _)) in lines.iter().enumerate() {
+        for (sku, requested) in asked_per_sku(lines) {
             let Some(drop) = self.drops.of_sku(sku) else {
                 continue;
             };
-            if lines[..i].iter().any(|l| l.0 == sku) {
-                continue;
-            }
             match drop.phase(now_ms) {
                 Phase::NotStarted => {
                     return Err(EngineError::DropNotStarted {
@@ -123,22 +120,26 @@ impl Engine {
                 Phase::Fenced => {}
                 Phase::Spilled | Phase::Ended => continue,
             }
-            let fenced = i64::try_from(drop.fenced_from(channel, now_ms)).unwrap_or(i64::MAX);
-            let available = (self.sellable_available(sku) - fenced).max(0);
-            short.extend(self.shortage(sku, lines, available));
+            let available = self.hold_available(sku, channel, now_ms);
+            short.extend(self.shortage(sku, requested, available));
         }
         refused_if_short(short)
     }
 
     /// Units of `sku` a hold for `channel` (or none) may take now, drop pools counted.
     pub fn available_to_hold(&self, sku: &str, channel: Option<&str>, now_ms: i64) -> Result<i64> {
-        let id = self.catalogue.sku_id(sku)?;
+        Ok(self.hold_available(self.catalogue.sku_id(sku)?, channel, now_ms))
+    }
+
+    /// The SKU's available units at its sellable locations less what its drop fences for
+    /// other channels than `channel` at `now_ms`.
+    pub(super) fn hold_available(&self, sku: SkuId, channel: Option<&str>, now_ms: i64) -> i64 {
         let fenced = self
             .drops
-            .of_sku(id)
+            .of_sku(sku)
             .map_or(0, |d| d.fenced_from(channel, now_ms));
         let fenced = i64::try_from(fenced).unwrap_or(i64::MAX);
-        Ok((self.sellable_available(id) - fenced).max(0))
+        (self.sellable_available(sku) - fenced).max(0)
     }
 
     /// Recovery: what a pool's channel has taken (from the ledger).

@@ -10,7 +10,8 @@ use crate::log::Parties;
 use crate::reservation::{Hold, Lines, Status};
 
 use super::{
-    refused_if_short, Engine, HoldFor, LineRequest, Outcome, ReservationView, ResolvedLine,
+    asked_per_sku, refused_if_short, Engine, HoldFor, LineRequest, Outcome, ReservationView,
+    ResolvedLine,
 };
 
 impl Engine {
@@ -143,7 +144,7 @@ impl Engine {
             .get(channel)
             .ok_or_else(|| EngineError::UnknownChannel(channel.to_owned()))?;
         if self.fenced_by_drop(id, now_ms) {
-            return self.available_to_hold(sku, Some(channel), now_ms);
+            return Ok(self.hold_available(id, Some(channel), now_ms));
         }
         Ok(self.channel_available(id, rules))
     }
@@ -161,8 +162,7 @@ impl Engine {
     /// asked for would dip into the channel's safety buffer.
     fn check_channel(&self, channel: &Channel, lines: &[ResolvedLine], now_ms: i64) -> Result<()> {
         let within = channel.locations.as_deref();
-        let mut short = Vec::new();
-        for (i, &(sku, _, location)) in lines.iter().enumerate() {
+        for (i, &(_, _, location)) in lines.iter().enumerate() {
             if let Some(location) = location {
                 if !self.sells_from(within, location) && self.catalogue.is_sellable(location) {
                     return Err(EngineError::invalid(
@@ -171,13 +171,16 @@ impl Engine {
                     ));
                 }
             }
-            if channel.buffer == SafetyBuffer::NONE
-                || lines[..i].iter().any(|l| l.0 == sku)
-                || self.fenced_by_drop(sku, now_ms)
-            {
+        }
+        if channel.buffer == SafetyBuffer::NONE {
+            return Ok(());
+        }
+        let mut short = Vec::new();
+        for (sku, requested) in asked_per_sku(lines) {
+            if self.fenced_by_drop(sku, now_ms) {
                 continue; // a drop's pools replace the channel's buffer while fenced
             }
-            short.extend(self.shortage(sku, lines, self.channel_available(sku, channel)));
+            short.extend(self.shortage(sku, requested, self.channel_available(sku, channel)));
         }
         refused_if_short(short)
     }
@@ -188,18 +191,11 @@ impl Engine {
             return Ok(());
         }
         let id = self.buyers.id(buyer);
-        for (i, &(sku, _, _)) in lines.iter().enumerate() {
+        for (sku, requested) in asked_per_sku(lines) {
             let Some(max) = self.buyer_cap(sku, now_ms) else {
                 continue;
             };
-            if lines[..i].iter().any(|line| line.0 == sku) {
-                continue; // summed with the SKU's first line
-            }
-            let requested: u64 = lines
-                .iter()
-                .filter(|line| line.0 == sku)
-                .map(|line| line.1 as u64)
-                .sum();
+            let requested = requested as u64; // each line is at least 1
             let current = self.buyers.units(id, sku);
             if current + requested > max {
                 return Err(EngineError::BuyerLimit {
