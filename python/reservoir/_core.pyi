@@ -76,6 +76,24 @@ class BuyerLimit(ReservoirError):
     requested: int
     per_buyer_max: int
 
+class WaitlistEntryNotFound(ReservoirError):
+    """No waiting waitlist entry with this number (offered, left or never made)."""
+
+    entry: int
+
+class AlreadyWaiting(ReservoirError):
+    """The buyer already waits for this SKU, as `entry`; nothing was written."""
+
+    sku: str
+    buyer: str
+    entry: int
+
+class UnitsAvailable(ReservoirError):
+    """Nobody waits for the SKU and `available` units are there to hold: reserve them."""
+
+    sku: str
+    available: int
+
 # --- values -----------------------------------------------------------------------------------
 
 @final
@@ -85,6 +103,8 @@ class Limits:
     ttl_ms_max: int
     holds_max: int
     log_entries_max: int
+    offer_ttl_ms: int
+    waitlist_entries_max: int
     def __new__(
         cls,
         *,
@@ -93,6 +113,8 @@ class Limits:
         ttl_ms_max: int = 86_400_000,
         holds_max: int = 10_000_000,
         log_entries_max: int = 1_000_000,
+        offer_ttl_ms: int = 300_000,
+        waitlist_entries_max: int = 1_000_000,
     ) -> Limits: ...
 
 @final
@@ -180,6 +202,13 @@ class Batch:
     reservations: list[tuple[str, str, int | None]]
     # net change of every lot the batch touched (what `lot_levels` adds up)
     lot_deltas: list[LotLevelRow]
+    # waitlist entries joined: (entry, lsn, at_ms, sku, quantity, buyer, channel)
+    joins: list[tuple[int, int, int, str, int, str, str | None]]
+    # holds offered to waitlist entries: (entry, reservation_id, at_ms)
+    offers: list[tuple[int, str, int]]
+    # entries that left their waitlist without an offer: (entry, at_ms, reason), reason
+    # "cancelled" or "refused"
+    leaves: list[tuple[int, int, str]]
     def __len__(self) -> int: ...
 
 @final
@@ -303,6 +332,31 @@ class Engine:
         lifts it. Not logged: the catalogue (`items.per_buyer_max`) is its record."""
     def buyer_units(self, buyer: str, sku: str) -> int:
         """Units of `sku` the buyer has: held, committed and shipped."""
+    # waitlists
+    def join_waitlist(
+        self, sku: str, quantity: int, now_ms: int, *, buyer: str, channel: str | None = None
+    ) -> tuple[int, int, int]:
+        """Puts `buyer` on `sku`'s waitlist behind everyone waiting: (entry, lsn, position).
+        Units that come back are offered to the oldest entries as holds lasting
+        `Limits.offer_ttl_ms`."""
+    def leave_waitlist(self, entry: int, now_ms: int) -> int:
+        """Takes a waiting entry off its list; returns the LSN to answer at."""
+    def serve_waitlists(self, now_ms: int) -> int:
+        """Offers what time alone made holdable (a drop's start or spill); returns how many
+        offers were made."""
+    def waitlist_entry(self, entry: int) -> tuple[str, int, str, str | None, int] | None:
+        """A waiting entry: (sku, quantity, buyer, channel, position), or None."""
+    def waitlist(self, sku: str, limit: int = 100) -> list[tuple[int, int, str, str | None]]:
+        """Up to `limit` entries waiting for `sku`, oldest first: (entry, quantity, buyer,
+        channel)."""
+    def waitlisted_units(self, sku: str) -> int:
+        """Units the entries waiting for `sku` ask for."""
+    def waiting_count(self) -> int: ...
+    def load_waitlist_entry(
+        self, entry: int, sku: str, quantity: int, buyer: str, channel: str | None = None
+    ) -> None:
+        """Recovery: an entry still waiting (entries in id order)."""
+    def set_next_waitlist_entry(self, entry: int) -> None: ...
     def commit(self, reservation_id: str, now_ms: int) -> Outcome: ...
     def release(self, reservation_id: str, now_ms: int) -> Outcome: ...
     def extend(self, reservation_id: str, ttl_ms: int, now_ms: int) -> Outcome: ...

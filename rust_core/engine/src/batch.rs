@@ -97,7 +97,9 @@ pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> BatchSu
             Change::Receipt { .. }
             | Change::Adjustment { .. }
             | Change::Return { .. }
-            | Change::Transfer { .. } => {}
+            | Change::Transfer { .. }
+            | Change::Join(_)
+            | Change::Leave { .. } => {}
         }
     }
     summary

@@ -13,8 +13,10 @@ mod recovery;
 mod replay;
 mod reservations;
 mod stock;
+mod waitlists;
 
 pub use recovery::OpenLines;
+pub use waitlists::WaitlistJoin;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -32,6 +34,7 @@ use crate::log::{Change, ChangeLog};
 use crate::lots::{Age, LotId, LotTable};
 use crate::reservation::{Finished, Hold, Lines, Status};
 use crate::stock::StockTable;
+use crate::waitlists::{EntryId, Waitlists};
 
 /// One requested line of a reservation.
 #[derive(Debug, Clone, Copy)]
@@ -109,7 +112,12 @@ pub struct Snapshot {
     pub buyers: BTreeMap<(String, String), u64>,
     /// Units each drop pool's channel has taken: (drop, channel) -> taken.
     pub pools: BTreeMap<(String, String), u64>,
+    /// Waiting waitlist entries: id -> (sku, quantity, buyer, channel).
+    pub waitlists: BTreeMap<EntryId, WaitingState>,
 }
+
+/// A waiting waitlist entry by code: (sku, quantity, buyer, channel).
+pub type WaitingState = (String, i64, String, Option<String>);
 
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -126,6 +134,7 @@ pub struct Engine {
     drops: Drops,
     /// The drop pools each open hold took from, by SKU: (sku, channel).
     hold_pools: SeqMap<HoldPools>,
+    waitlists: Waitlists,
     finished: SeqMap<Finished>,
     finished_order: VecDeque<(u64, ReservationSeq)>,
     timers: ExpiryTimers,
@@ -186,6 +195,7 @@ impl Engine {
             hold_buyers: SeqMap::default(),
             drops: Drops::default(),
             hold_pools: SeqMap::default(),
+            waitlists: Waitlists::default(),
             finished: SeqMap::default(),
             finished_order: VecDeque::new(),
             timers: ExpiryTimers::default(),

@@ -56,6 +56,19 @@ pub enum EngineError {
         requested: u64,
         max: u64,
     },
+    /// No waiting waitlist entry with this number.
+    WaitlistEntryNotFound(u64),
+    /// The buyer already waits for this SKU (entry `entry`).
+    AlreadyWaiting {
+        sku: String,
+        buyer: String,
+        entry: u64,
+    },
+    /// Nobody waits for the SKU and its units are there to hold: reserve them instead.
+    UnitsAvailable {
+        sku: String,
+        available: i64,
+    },
 }
 
 impl EngineError {
@@ -80,6 +93,9 @@ impl EngineError {
             Self::Backpressure { .. } => "backpressure",
             Self::BuyerLimit { .. } => "buyer-limit",
             Self::DropNotStarted { .. } => "drop-not-started",
+            Self::WaitlistEntryNotFound(_) => "waitlist-entry-not-found",
+            Self::AlreadyWaiting { .. } => "already-waiting",
+            Self::UnitsAvailable { .. } => "units-available",
         }
     }
 }
@@ -134,6 +150,16 @@ impl fmt::Display for EngineError {
             } => write!(
                 f,
                 "at most {max} units of {sku:?} per buyer: this buyer has {current} and asked for {requested}"
+            ),
+            Self::WaitlistEntryNotFound(entry) => {
+                write!(f, "no waiting waitlist entry wl_{entry}")
+            }
+            Self::AlreadyWaiting { sku, entry, .. } => {
+                write!(f, "this buyer already waits for {sku:?} (wl_{entry})")
+            }
+            Self::UnitsAvailable { sku, available } => write!(
+                f,
+                "{available} units of {sku:?} are available and nobody waits: reserve them"
             ),
         }
     }

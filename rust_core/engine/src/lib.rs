@@ -19,6 +19,7 @@ pub mod log;
 pub mod lots;
 pub mod reservation;
 pub mod stock;
+pub mod waitlists;
 
 pub use batch::{summarize, BatchSummary, ReservationChange};
 pub use buyers::{validate_buyer, BuyerId, BUYER_BYTES_MAX};
@@ -26,7 +27,7 @@ pub use channels::{Channel, SafetyBuffer};
 pub use drops::{Drop, DropSpec, Phase, Pool};
 pub use engine::{
     Engine, HoldFor, LineRequest, LotsToShip, OpenLines, Outcome, PickedLots, ReservationView,
-    Snapshot,
+    Snapshot, WaitlistJoin,
 };
 pub use error::{EngineError, Result, Shortage};
 pub use ids::{
@@ -38,6 +39,7 @@ pub use log::{Change, Kind, LogEntry, LotTags, Parties, ShipLots};
 pub use lots::{Lot, LotId};
 pub use reservation::{Line, Lines, Status};
 pub use stock::{Level, LevelDelta};
+pub use waitlists::{Entry as WaitlistEntry, EntryId, LeaveReason};
 
 /// The crate's version.
 pub fn version() -> &'static str {

@@ -20,6 +20,10 @@ pub struct Limits {
     pub catalogue_entries_max: usize,
     /// Distinct lots (over all SKUs).
     pub lots_max: usize,
+    /// Entries waiting on waitlists at once (over all SKUs).
+    pub waitlist_entries_max: usize,
+    /// How long a waitlist offer (a hold made for the next entry) lasts, in milliseconds.
+    pub offer_ttl_ms: i64,
 }
 
 impl Default for Limits {
@@ -32,6 +36,8 @@ impl Default for Limits {
             log_entries_max: 1_000_000,
             catalogue_entries_max: 10_000_000,
             lots_max: 1_000_000,
+            waitlist_entries_max: 1_000_000,
+            offer_ttl_ms: 300_000,
         }
     }
 }
@@ -39,7 +45,7 @@ impl Default for Limits {
 impl Limits {
     /// Checks that every limit is usable: each at least 1, quantities at most [`QUANTITY_MAX`].
     pub fn validate(&self) -> crate::error::Result<()> {
-        let bounds: [(&str, u64, u64); 7] = [
+        let bounds: [(&str, u64, u64); 9] = [
             (
                 "lines_per_reservation_max",
                 self.lines_per_reservation_max as u64,
@@ -59,6 +65,16 @@ impl Limits {
                 u32::MAX as u64,
             ),
             ("lots_max", self.lots_max as u64, u32::MAX as u64),
+            (
+                "waitlist_entries_max",
+                self.waitlist_entries_max as u64,
+                u64::MAX,
+            ),
+            (
+                "offer_ttl_ms",
+                self.offer_ttl_ms.max(0) as u64,
+                i64::MAX as u64,
+            ),
         ];
         for (field, value, max) in bounds {
             if value < 1 || value > max {

@@ -9,6 +9,7 @@ use crate::ids::{LocId, ReservationSeq, SkuId};
 use crate::lots::{Lot, LotId};
 use crate::reservation::Lines;
 use crate::stock::LevelDelta;
+use crate::waitlists::{Entry, EntryId, LeaveReason};
 
 /// The lot of each shipped line (index-aligned with the lines; `None`: unlotted units).
 pub type LotTags = SmallVec<[Option<LotId>; 1]>;
@@ -23,6 +24,8 @@ pub type ShipLots = Option<Box<LotTags>>;
 pub struct Parties {
     pub channel: Option<Box<str>>,
     pub buyer: Option<Box<str>>,
+    /// The waitlist entry this hold was offered to (see [`crate::waitlists`]).
+    pub entry: Option<EntryId>,
 }
 
 /// What changed. A stock movement names the lot its units are in (`None`: unlotted).
@@ -103,6 +106,14 @@ pub enum Change {
         lots: ShipLots,
         fulfilled: bool,
     },
+    /// A buyer joined a SKU's waitlist (boxed: the entry is larger than most changes).
+    Join(Box<Entry>),
+    /// A waiting entry left its waitlist without an offer.
+    Leave {
+        entry: EntryId,
+        sku: SkuId,
+        reason: LeaveReason,
+    },
 }
 
 /// The ledger kind of each line a change writes (none for `Extend`).
@@ -165,7 +176,9 @@ impl Change {
             Change::Receipt { .. }
             | Change::Adjustment { .. }
             | Change::Return { .. }
-            | Change::Transfer { .. } => None,
+            | Change::Transfer { .. }
+            | Change::Join(_)
+            | Change::Leave { .. } => None,
             Change::Reserve { seq, .. }
             | Change::Commit { seq, .. }
             | Change::Release { seq, .. }
@@ -177,7 +190,8 @@ impl Change {
         }
     }
 
-    /// How many rows this change writes (ledger lines, or one reservation update).
+    /// How many rows this change writes (ledger lines, or one reservation or waitlist
+    /// entry update).
     pub fn row_count(&self) -> usize {
         match self {
             Change::Reserve { lines, .. }
@@ -193,7 +207,7 @@ impl Change {
     }
 
     /// Calls `f` with the ledger kind and each ledger line this change writes, in order
-    /// (none for `Extend`): (kind, sku, location, quantity, lot).
+    /// (none for `Extend`, `Join` and `Leave`): (kind, sku, location, quantity, lot).
     pub fn for_each_ledger_line(&self, mut f: impl FnMut(Kind, SkuId, LocId, i64, Option<LotId>)) {
         let (kind, lines) = match self {
             Change::Receipt {
@@ -254,7 +268,7 @@ impl Change {
             Change::Release { lines, .. } => (Kind::Release, lines),
             Change::Cancel { lines, .. } => (Kind::Cancel, lines),
             Change::Expire { lines, .. } => (Kind::Expire, lines),
-            Change::Extend { .. } => return,
+            Change::Extend { .. } | Change::Join(_) | Change::Leave { .. } => return,
         };
         for line in lines {
             f(

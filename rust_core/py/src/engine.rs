@@ -17,6 +17,9 @@ use crate::rows::{
     ShipLotsRow,
 };
 
+/// A waiting waitlist entry: (sku, quantity, buyer, channel, position).
+type WaitingRow = (String, i64, String, Option<String>, usize);
+
 #[pyclass(module = "reservoir._core")]
 pub(crate) struct Engine {
     pub(crate) inner: core::Engine,
@@ -564,6 +567,99 @@ impl Engine {
         self.inner
             .load_hold_pool(seq_of(reservation_id)?, sku, channel)
             .map_err(|e| errors::to_py(py, e))
+    }
+
+    /// Puts `buyer` on `sku`'s waitlist: (entry, lsn, position).
+    #[pyo3(signature = (sku, quantity, now_ms, *, buyer, channel=None))]
+    fn join_waitlist(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        quantity: i64,
+        now_ms: i64,
+        buyer: &str,
+        channel: Option<&str>,
+    ) -> PyResult<(u64, u64, usize)> {
+        let who = core::HoldFor {
+            channel,
+            buyer: Some(buyer),
+        };
+        let joined = self
+            .inner
+            .join_waitlist(sku, quantity, who, now_ms)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok((joined.entry, joined.lsn, joined.position))
+    }
+
+    fn leave_waitlist(&mut self, py: Python<'_>, entry: u64, now_ms: i64) -> PyResult<u64> {
+        self.inner
+            .leave_waitlist(entry, now_ms)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn serve_waitlists(&mut self, now_ms: i64) -> usize {
+        self.inner.serve_waitlists(now_ms)
+    }
+
+    /// A waiting entry: (sku, quantity, buyer, channel, position), or None.
+    fn waitlist_entry(&self, entry: u64) -> Option<WaitingRow> {
+        self.inner.waitlist_entry(entry).map(|(sku, e, position)| {
+            (
+                sku.to_owned(),
+                e.quantity,
+                e.buyer.to_string(),
+                e.channel.as_deref().map(str::to_owned),
+                position,
+            )
+        })
+    }
+
+    /// Up to `limit` entries waiting for `sku`, oldest first: (entry, quantity, buyer, channel).
+    #[pyo3(signature = (sku, limit=100))]
+    fn waitlist(
+        &self,
+        py: Python<'_>,
+        sku: &str,
+        limit: usize,
+    ) -> PyResult<Vec<(u64, i64, String, Option<String>)>> {
+        let queue = self.inner.waitlist(sku).map_err(|e| errors::to_py(py, e))?;
+        Ok(queue
+            .take(limit)
+            .map(|e| {
+                let channel = e.channel.as_deref().map(str::to_owned);
+                (e.id, e.quantity, e.buyer.to_string(), channel)
+            })
+            .collect())
+    }
+
+    /// Units the entries waiting for `sku` ask for.
+    fn waitlisted_units(&self, py: Python<'_>, sku: &str) -> PyResult<i64> {
+        self.inner
+            .waitlisted_units(sku)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn waiting_count(&self) -> usize {
+        self.inner.waiting_count()
+    }
+
+    #[pyo3(signature = (entry, sku, quantity, buyer, channel=None))]
+    fn load_waitlist_entry(
+        &mut self,
+        py: Python<'_>,
+        entry: u64,
+        sku: &str,
+        quantity: i64,
+        buyer: &str,
+        channel: Option<&str>,
+    ) -> PyResult<()> {
+        self.inner
+            .load_waitlist_entry(entry, sku, quantity, buyer, channel)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn set_next_waitlist_entry(&mut self, entry: u64) {
+        self.inner.set_next_waitlist_entry(entry);
     }
 
     #[pyo3(signature = (sku, per_buyer_max))]

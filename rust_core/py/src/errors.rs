@@ -73,6 +73,24 @@ create_exception!(
 );
 create_exception!(
     reservoir._core,
+    WaitlistEntryNotFound,
+    ReservoirError,
+    "No waiting waitlist entry with this id."
+);
+create_exception!(
+    reservoir._core,
+    AlreadyWaiting,
+    ReservoirError,
+    "The buyer already waits for this SKU."
+);
+create_exception!(
+    reservoir._core,
+    UnitsAvailable,
+    ReservoirError,
+    "Nobody waits for the SKU and its units are there to hold."
+);
+create_exception!(
+    reservoir._core,
     Backpressure,
     ReservoirError,
     "The ledger writer is behind."
@@ -93,6 +111,12 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Backpressure", py.get_type::<Backpressure>())?;
     m.add("BuyerLimit", py.get_type::<BuyerLimit>())?;
     m.add("DropNotStarted", py.get_type::<DropNotStarted>())?;
+    m.add(
+        "WaitlistEntryNotFound",
+        py.get_type::<WaitlistEntryNotFound>(),
+    )?;
+    m.add("AlreadyWaiting", py.get_type::<AlreadyWaiting>())?;
+    m.add("UnitsAvailable", py.get_type::<UnitsAvailable>())?;
     Ok(())
 }
 
@@ -111,6 +135,9 @@ pub fn to_py(py: Python<'_>, error: EngineError) -> PyErr {
         EngineError::Backpressure { .. } => Backpressure::new_err(message),
         EngineError::BuyerLimit { .. } => BuyerLimit::new_err(message),
         EngineError::DropNotStarted { .. } => DropNotStarted::new_err(message),
+        EngineError::WaitlistEntryNotFound(_) => WaitlistEntryNotFound::new_err(message),
+        EngineError::AlreadyWaiting { .. } => AlreadyWaiting::new_err(message),
+        EngineError::UnitsAvailable { .. } => UnitsAvailable::new_err(message),
     };
     let value = err.value(py);
     let set = || -> PyResult<()> {
@@ -160,6 +187,16 @@ pub fn to_py(py: Python<'_>, error: EngineError) -> PyErr {
                 value.setattr("current", *current)?;
                 value.setattr("requested", *requested)?;
                 value.setattr("per_buyer_max", *max)?;
+            }
+            EngineError::WaitlistEntryNotFound(entry) => value.setattr("entry", *entry)?,
+            EngineError::AlreadyWaiting { sku, buyer, entry } => {
+                value.setattr("sku", sku)?;
+                value.setattr("buyer", buyer)?;
+                value.setattr("entry", *entry)?;
+            }
+            EngineError::UnitsAvailable { sku, available } => {
+                value.setattr("sku", sku)?;
+                value.setattr("available", *available)?;
             }
         }
         Ok(())

@@ -14,19 +14,24 @@ pub(crate) struct Limits {
     ttl_ms_max: i64,
     holds_max: usize,
     log_entries_max: usize,
+    offer_ttl_ms: i64,
+    waitlist_entries_max: usize,
 }
 
 #[pymethods]
 impl Limits {
     #[new]
     #[pyo3(signature = (*, lines_per_reservation_max=100, quantity_per_line_max=1_000_000,
-        ttl_ms_max=86_400_000, holds_max=10_000_000, log_entries_max=1_000_000))]
+        ttl_ms_max=86_400_000, holds_max=10_000_000, log_entries_max=1_000_000,
+        offer_ttl_ms=300_000, waitlist_entries_max=1_000_000))]
     fn new(
         lines_per_reservation_max: usize,
         quantity_per_line_max: u64,
         ttl_ms_max: i64,
         holds_max: usize,
         log_entries_max: usize,
+        offer_ttl_ms: i64,
+        waitlist_entries_max: usize,
     ) -> PyResult<Self> {
         let limits = Self {
             lines_per_reservation_max,
@@ -34,6 +39,8 @@ impl Limits {
             ttl_ms_max,
             holds_max,
             log_entries_max,
+            offer_ttl_ms,
+            waitlist_entries_max,
         };
         core::Limits::from(&limits)
             .validate()
@@ -50,6 +57,8 @@ impl From<&Limits> for core::Limits {
             ttl_ms_max: l.ttl_ms_max,
             holds_max: l.holds_max,
             log_entries_max: l.log_entries_max,
+            offer_ttl_ms: l.offer_ttl_ms,
+            waitlist_entries_max: l.waitlist_entries_max,
             ..core::Limits::default()
         }
     }

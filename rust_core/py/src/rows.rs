@@ -100,12 +100,21 @@ pub(crate) struct Batch {
     reservations: Vec<(Str, Str, Option<i64>)>,
     /// net change of every lot the batch touched: (sku, location, lot, units)
     lot_deltas: Vec<LotLevelRow>,
+    /// waitlist entries joined: (entry, lsn, at_ms, sku, quantity, buyer, channel)
+    joins: Vec<JoinRow>,
+    /// holds offered to waitlist entries: (entry, reservation id, at_ms)
+    offers: Vec<(u64, Str, i64)>,
+    /// entries that left their waitlist without an offer: (entry, at_ms, reason)
+    leaves: Vec<(u64, i64, &'static str)>,
 }
+
+/// A waitlist entry joined: (entry, lsn, at_ms, sku, quantity, buyer, channel).
+pub(crate) type JoinRow = (u64, u64, i64, Str, i64, String, Option<String>);
 
 #[pymethods]
 impl Batch {
     fn __len__(&self) -> usize {
-        self.rows.len() + self.reservations.len()
+        self.rows.len() + self.reservations.len() + self.joins.len() + self.leaves.len()
     }
 }
 
@@ -236,7 +245,32 @@ impl Engine {
     pub(crate) fn batch(&self, py: Python<'_>, entries: Vec<core::LogEntry>) -> PyResult<Batch> {
         let summary = core::summarize(&entries);
         let mut rows = Vec::with_capacity(entries.len());
+        let (mut joins, mut offers, mut leaves) = (Vec::new(), Vec::new(), Vec::new());
         for entry in &entries {
+            match &entry.change {
+                core::Change::Join(e) => joins.push((
+                    e.id,
+                    entry.lsn,
+                    entry.at_ms,
+                    self.sku_code(py, e.sku),
+                    e.quantity,
+                    e.buyer.to_string(),
+                    e.channel.as_deref().map(str::to_owned),
+                )),
+                core::Change::Leave {
+                    entry: id, reason, ..
+                } => leaves.push((*id, entry.at_ms, reason.as_str())),
+                core::Change::Reserve {
+                    seq,
+                    parties: Some(parties),
+                    ..
+                } => {
+                    if let Some(id) = parties.entry {
+                        offers.push((id, id_str(py, *seq), entry.at_ms));
+                    }
+                }
+                _ => {}
+            }
             let id = entry.change.reservation().map(|seq| id_str(py, seq));
             let expires = match entry.change {
                 core::Change::Reserve { expires_at_ms, .. } => Some(expires_at_ms),
@@ -270,6 +304,9 @@ impl Engine {
             rows,
             level_deltas: self.level_delta_rows(py, &summary),
             lot_deltas: self.lot_delta_rows(py, &summary),
+            joins,
+            offers,
+            leaves,
             reservations: summary
                 .reservations
                 .iter()

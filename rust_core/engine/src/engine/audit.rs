@@ -66,12 +66,26 @@ impl Engine {
                     .map(|p| ((d.code.to_string(), p.channel.to_string()), p.taken))
             })
             .collect();
+        let waitlists = self
+            .waitlists
+            .entries()
+            .map(|e| {
+                let state = (
+                    c.sku(e.sku).to_owned(),
+                    e.quantity,
+                    e.buyer.to_string(),
+                    e.channel.as_deref().map(str::to_owned),
+                );
+                (e.id, state)
+            })
+            .collect();
         Snapshot {
             levels,
             open,
             lots,
             buyers,
             pools,
+            waitlists,
         }
     }
 

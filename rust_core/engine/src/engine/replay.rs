@@ -35,6 +35,11 @@ impl Engine {
                     channel: p.channel.as_deref(),
                     buyer: p.buyer.as_deref(),
                 });
+                if let Some(entry) = parties.as_deref().and_then(|p| p.entry) {
+                    self.waitlists
+                        .remove(entry)
+                        .expect("replayed offer to a waiting entry");
+                }
                 self.count_taken(*seq, who, lines, entry.at_ms);
                 let hold = Hold {
                     status: Status::Held,
@@ -94,6 +99,12 @@ impl Engine {
                     .get_mut(seq)
                     .expect("replayed move of an open order");
                 move_line(&mut hold.lines, *sku, *from, *to, *quantity as u32);
+            }
+            Change::Join(entry) => self.waitlists.push((**entry).clone()),
+            Change::Leave { entry, .. } => {
+                self.waitlists
+                    .remove(*entry)
+                    .expect("replayed leave of a waiting entry");
             }
             Change::Extend { seq, expires_at_ms } => {
                 let hold = &self.holds[seq];

@@ -8,6 +8,7 @@ use crate::ids::SkuId;
 use crate::log::Change;
 use crate::log::Parties;
 use crate::reservation::{Hold, Lines, Status};
+use crate::waitlists::EntryId;
 
 use super::{
     asked_per_sku, refused_if_short, Engine, HoldFor, LineRequest, Outcome, ReservationView,
@@ -43,7 +44,6 @@ impl Engine {
         who: HoldFor<'_>,
         now_ms: i64,
     ) -> Result<ReservationView> {
-        let buyer = who.buyer;
         self.check_log_room()?;
         if lines.is_empty() {
             return Err(EngineError::invalid("lines", "must have at least one line"));
@@ -55,26 +55,50 @@ impl Engine {
             });
         }
         self.check_ttl(ttl_ms)?;
+        self.check_hold_room()?;
+        if let Some(buyer) = who.buyer {
+            validate_buyer(buyer)?;
+        }
+        self.channels.for_hold(who.channel)?;
+        let resolved = self.resolve_lines(lines)?;
+        self.hold_resolved(&resolved, ttl_ms, who, None, now_ms)
+    }
+
+    pub(super) fn check_hold_room(&self) -> Result<()> {
         if self.holds.len() >= self.limits.holds_max {
             return Err(EngineError::LimitExceeded {
                 field: "holds".into(),
                 limit: self.limits.holds_max as u64,
             });
         }
-        if let Some(buyer) = buyer {
-            validate_buyer(buyer)?;
-        }
+        Ok(())
+    }
+
+    /// Holds lines already checked for shape (a known channel, known SKUs and locations):
+    /// the rules of drops, buyer caps, the channel and (for a hold that is not an offer to
+    /// waitlist entry `entry`) the SKU's waitlist, then allocation.
+    pub(super) fn hold_resolved(
+        &mut self,
+        resolved: &[ResolvedLine],
+        ttl_ms: i64,
+        who: HoldFor<'_>,
+        entry: Option<EntryId>,
+        now_ms: i64,
+    ) -> Result<ReservationView> {
+        let buyer = who.buyer;
         let channel = self.channels.for_hold(who.channel)?;
-        let resolved = self.resolve_lines(lines)?;
-        self.check_drops(who.channel, &resolved, now_ms)?;
+        self.check_drops(who.channel, resolved, now_ms)?;
         if let Some(buyer) = buyer {
-            self.check_buyer_caps(buyer, &resolved, now_ms)?;
+            self.check_buyer_caps(buyer, resolved, now_ms)?;
         }
         if let Some(channel) = channel {
-            self.check_channel(channel, &resolved, now_ms)?;
+            self.check_channel(channel, resolved, now_ms)?;
+        }
+        if entry.is_none() {
+            self.check_waitlists(who.channel, resolved, now_ms)?;
         }
         let within = channel.and_then(|c| c.locations.as_deref());
-        let allocated = self.allocate(&resolved, within)?;
+        let allocated = self.allocate(resolved, within)?;
 
         for line in &allocated {
             self.stock.entry(line.sku, line.location).reserved += i64::from(line.quantity);
@@ -99,10 +123,11 @@ impl Engine {
                 seq,
                 expires_at_ms,
                 lines: Lines::from_slice(&allocated),
-                parties: (who.channel.is_some() || buyer.is_some()).then(|| {
+                parties: (who.channel.is_some() || buyer.is_some() || entry.is_some()).then(|| {
                     Box::new(Parties {
                         channel: who.channel.map(Into::into),
                         buyer: buyer.map(Into::into),
+                        entry,
                     })
                 }),
             },
@@ -143,10 +168,23 @@ impl Engine {
             .channels
             .get(channel)
             .ok_or_else(|| EngineError::UnknownChannel(channel.to_owned()))?;
-        if self.fenced_by_drop(id, now_ms) {
-            return Ok(self.hold_available(id, Some(channel), now_ms));
+        Ok(self.free_for(id, Some(channel), Some(rules), now_ms))
+    }
+
+    /// Units of `sku` a hold for `channel` (its `rules`, when defined) may take at `now_ms`:
+    /// while the SKU's drop fences pools, the SKU's available units less the other channels'
+    /// unsold pools; otherwise what the channel's places have available less its buffer.
+    pub(super) fn free_for(
+        &self,
+        sku: SkuId,
+        channel: Option<&str>,
+        rules: Option<&Channel>,
+        now_ms: i64,
+    ) -> i64 {
+        match rules {
+            Some(rules) if !self.fenced_by_drop(sku, now_ms) => self.channel_available(sku, rules),
+            _ => self.hold_available(sku, channel, now_ms),
         }
-        Ok(self.channel_available(id, rules))
     }
 
     fn channel_available(&self, sku: SkuId, channel: &Channel) -> i64 {
@@ -186,7 +224,12 @@ impl Engine {
     }
 
     /// Refuses lines that would take `buyer` past a SKU's cap (lines of one SKU summed).
-    fn check_buyer_caps(&self, buyer: &str, lines: &[ResolvedLine], now_ms: i64) -> Result<()> {
+    pub(super) fn check_buyer_caps(
+        &self,
+        buyer: &str,
+        lines: &[ResolvedLine],
+        now_ms: i64,
+    ) -> Result<()> {
         if !self.buyers.has_caps() && self.drops.is_empty() {
             return Ok(());
         }
@@ -272,7 +315,10 @@ impl Engine {
                     seq,
                     lines: Lines::from_slice(&hold.lines),
                 };
-                Ok(self.finish(seq, hold, Status::Released, change, now_ms))
+                let waiting = self.waiting_skus(&hold.lines);
+                let outcome = self.finish(seq, hold, Status::Released, change, now_ms);
+                self.serve_waitlists_of(&waiting, now_ms);
+                Ok(outcome)
             }
             Status::Committed => {
                 let hold = self.holds.remove(&seq).expect("committed reservation");
@@ -284,7 +330,10 @@ impl Engine {
                     seq,
                     lines: Lines::from_slice(&hold.lines),
                 };
-                Ok(self.finish(seq, hold, Status::Released, change, now_ms))
+                let waiting = self.waiting_skus(&hold.lines);
+                let outcome = self.finish(seq, hold, Status::Released, change, now_ms);
+                self.serve_waitlists_of(&waiting, now_ms);
+                Ok(outcome)
             }
         }
     }
@@ -416,6 +465,8 @@ impl Engine {
             seq,
             lines: Lines::from_slice(&hold.lines),
         };
+        let waiting = self.waiting_skus(&hold.lines);
         self.finish(seq, hold, Status::Expired, change, now_ms);
+        self.serve_waitlists_of(&waiting, now_ms);
     }
 }

@@ -338,8 +338,8 @@ impl Engine {
         Ok(self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms))
     }
 
-    /// Applies a stock movement to its level (by the ledger fold) and logs it; returns the
-    /// LSN and the level after.
+    /// Applies a stock movement to its level (by the ledger fold) and logs it, then offers
+    /// what it freed to the SKU's waitlist; returns the LSN and the level after the movement.
     fn record_movement(
         &mut self,
         sku: SkuId,
@@ -349,6 +349,9 @@ impl Engine {
     ) -> (u64, Level) {
         self.apply_effects(&change);
         let lsn = self.log.append(now_ms, change);
-        (lsn, *self.stock.entry(sku, location))
+        let level = *self.stock.entry(sku, location);
+        // units that came in (or moved to where a waiting channel sells) go to the waitlist
+        self.serve_waitlist(sku, now_ms);
+        (lsn, level)
     }
 }
