@@ -70,7 +70,8 @@ class LedgerModel:
     def write_batch(self, args: tuple[Any, ...], fault: Fault | None) -> None:
         """Applies one batch atomically: everything is checked and staged first, then stored."""
         groups = decode(args)
-        last_lsn, first_lsn = args[bs.LOT_DELTAS.next - 1], args[bs.LOT_DELTAS.next]
+        last = bs.PARAMETER_GROUPS[-1].next
+        last_lsn, first_lsn = args[last - 1], args[last]
         problems = self._check(groups, last_lsn, first_lsn)
         if fault is Fault.DURING:
             raise InjectedFault("connection lost during the batch statement")
@@ -227,6 +228,9 @@ class LedgerModel:
             recovery.LOAD_DROPS: lambda: [],
             recovery.LOAD_POOL_TAKEN: lambda: [],
             recovery.LOAD_HOLD_POOLS: lambda: [],
+            # this simulation makes no waitlist entries (the engine's own simulation does)
+            recovery.LOAD_WAITING: lambda: [],
+            "SELECT coalesce(max(id), 0) + 1 FROM waitlist_entries": lambda: [(1,)],
             "SELECT sku, location, on_hand, reserved, committed FROM inventory_levels": lambda: [
                 (*key, *level) for key, level in self.levels.items()
             ],
@@ -286,7 +290,9 @@ class LedgerModel:
 
 def decode(args: tuple[Any, ...]) -> dict[bs.Arrays, list[dict[str, Any]]]:
     """The statement's arguments as rows named by their columns, group by group."""
-    expected = bs.LOT_DELTAS.next + 2  # the groups' columns, then $last_lsn, $first_lsn, $epoch
+    expected = (
+        bs.PARAMETER_GROUPS[-1].next + 2
+    )  # the groups' columns, then $last_lsn, $first_lsn, $epoch
     assert len(args) == expected, f"WRITE_BATCH got {len(args)} arguments, expected {expected}"
     groups: dict[bs.Arrays, list[dict[str, Any]]] = {}
     for group in bs.PARAMETER_GROUPS:

@@ -102,6 +102,9 @@ def test_the_exception_hierarchy() -> None:
         "BuyerLimit": ["ReservoirError"],
         "UnknownChannel": ["ReservoirError"],
         "DropNotStarted": ["ReservoirError"],
+        "WaitlistEntryNotFound": ["ReservoirError"],
+        "AlreadyWaiting": ["ReservoirError"],
+        "UnitsAvailable": ["ReservoirError"],
     }
     assert _core.ReservoirError.__bases__ == (Exception,)
 
@@ -189,6 +192,10 @@ def sample_instances() -> dict[str, list[Any]]:
     e.expire_due(NOW + 10)
     batches = [e.drain(1_000), e.drain(1_000)]  # the second is empty
     errors: list[BaseException] = []
+    waits = _core.Engine()
+    waits.define_sku("S0")
+    waits.define_location("L0")
+    waits.receive("S0", "L0", 1, NOW)
     tiny = _core.Engine(_core.Limits(log_entries_max=1, lines_per_reservation_max=1))
     tiny.define_sku("S0")
     tiny.define_location("L0")
@@ -207,6 +214,13 @@ def sample_instances() -> dict[str, list[Any]]:
             e.reserve([("S0", 2, None)], 1_000, NOW, buyer="b1"),
         ),
         lambda: (e.define_channel("web"), e.reserve([("S0", 1, None)], 1_000, NOW, channel="pos")),
+        lambda: waits.join_waitlist("S0", 1, NOW, buyer="b1"),
+        lambda: (
+            waits.reserve([("S0", 1, None)], 1_000, NOW),
+            waits.join_waitlist("S0", 1, NOW, buyer="b1"),
+            waits.join_waitlist("S0", 1, NOW, buyer="b1"),
+        ),
+        lambda: waits.leave_waitlist(99, NOW),
         lambda: (
             e.define_drop("D1", "S0", NOW + 10, NOW + 20),
             e.reserve([("S0", 1, None)], 1_000, NOW),

@@ -19,6 +19,7 @@ from reservoir.domain.reservations.rates import ReserveRates
 from reservoir.ledger.changes import ChangeMeta, IdempotencyRecord
 from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import Identity
+from reservoir.lib.errors import PROBLEM_MEDIA_TYPE
 from reservoir.lib.idempotency import (
     HEADER,
     IdempotencyKeys,
@@ -34,8 +35,10 @@ REPLAYED = {"Idempotent-Replayed": "true"}
 
 def answer(body: bytes, status_code: int, headers: dict[str, str] | None = None) -> ASGIResponse:
     """An already-encoded JSON answer, handed to the ASGI server as is (Litestar's Response
-    object would be converted into this per request)."""
-    return ASGIResponse(body=body, status_code=status_code, media_type=JSON, headers=headers)
+    object would be converted into this per request). A write answered with an error status
+    (a refused hold that joined a waitlist) answers a problem."""
+    media_type = PROBLEM_MEDIA_TYPE if status_code >= 400 else JSON
+    return ASGIResponse(body=body, status_code=status_code, media_type=media_type, headers=headers)
 
 
 class _Path(Protocol):

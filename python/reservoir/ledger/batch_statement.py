@@ -93,10 +93,38 @@ LOT_DELTAS = Arrays(
     ("lot", "text"),
     ("units", "int8"),
 )
-LAST_LSN = f"${LOT_DELTAS.next}::int8"
-FIRST_LSN = f"${LOT_DELTAS.next + 1}::int8"
-EPOCH = f"${LOT_DELTAS.next + 2}::int8"  # the writer's fencing token (ledger/fencing.py)
-PARAMETER_GROUPS = (ROWS, LEVELS, CREATED, LINES, CHANGED, ANSWERS, LOT_DELTAS)
+JOINS = Arrays(
+    LOT_DELTAS.next,
+    ("id", "int8"),
+    ("lsn", "int8"),
+    ("at_ms", "int8"),
+    ("sku", "text"),
+    ("quantity", "int8"),
+    ("buyer", "text"),
+    ("channel", "text"),
+    ("owner", "text"),
+    ("callback", "text"),
+)
+OFFERS = Arrays(
+    JOINS.next,
+    ("entry", "int8"),
+    ("reservation_id", "text"),
+    ("at_ms", "int8"),
+)
+LEAVES = Arrays(
+    OFFERS.next,
+    ("entry", "int8"),
+    ("at_ms", "int8"),
+    ("reason", "text"),
+)
+LAST_LSN = f"${LEAVES.next}::int8"
+FIRST_LSN = f"${LEAVES.next + 1}::int8"
+EPOCH = f"${LEAVES.next + 2}::int8"  # the writer's fencing token (ledger/fencing.py)
+PARAMETER_GROUPS = (
+    *(ROWS, LEVELS, CREATED, LINES, CHANGED, ANSWERS, LOT_DELTAS),
+    *(JOINS, OFFERS, LEAVES),
+)
+WAITLIST_TOPIC = "waitlist"
 
 WRITE_BATCH = f"""
 WITH rows AS (
@@ -135,12 +163,57 @@ WITH rows AS (
         reserved = l.reserved + EXCLUDED.reserved,
         committed = l.committed + EXCLUDED.committed,
         updated_at = EXCLUDED.updated_at
+), joined AS (
+    SELECT * FROM {JOINS.unnest()} AS t({JOINS.columns()})
+), offered AS (
+    SELECT * FROM {OFFERS.unnest()} AS t({OFFERS.columns()})
+), waitlist_left AS (
+    SELECT * FROM {LEAVES.unnest()} AS t({LEAVES.columns()})
+), offer_entries AS (
+    -- each offer with its entry: joined in an earlier batch, or in this one (a statement's
+    -- own inserts are invisible to it, so those come from the array)
+    SELECT o.entry, o.reservation_id, o.at_ms, w.sku, w.quantity, w.buyer, w.channel,
+           w.owner, w.callback
+    FROM offered o JOIN (
+        SELECT id, sku, quantity, buyer, channel, owner, callback FROM joined
+        UNION ALL
+        SELECT id, sku, quantity, buyer, channel, owner, callback FROM waitlist_entries
+        WHERE id IN (SELECT entry FROM offered)
+    ) w ON w.id = o.entry
+), new_entries AS (
+    INSERT INTO waitlist_entries (id, sku, quantity, buyer, channel, owner, callback,
+                                  created_at, lsn, reservation_id, offered_at, ended_at,
+                                  end_reason)
+    SELECT j.id, j.sku, j.quantity, j.buyer, j.channel, j.owner, j.callback,
+           {_ms("j.at_ms")}, j.lsn, o.reservation_id, {_ms("o.at_ms")}, {_ms("l.at_ms")},
+           l.reason
+    FROM joined j LEFT JOIN offered o ON o.entry = j.id LEFT JOIN waitlist_left l ON l.entry = j.id
+), entries_offered AS (
+    UPDATE waitlist_entries w SET reservation_id = o.reservation_id, offered_at = {_ms("o.at_ms")}
+    FROM offered o WHERE w.id = o.entry
+), entries_left AS (
+    UPDATE waitlist_entries w SET ended_at = {_ms("l.at_ms")}, end_reason = l.reason
+    FROM waitlist_left l WHERE w.id = l.entry
+), created_rows AS (
+    SELECT * FROM {CREATED.unnest()} AS t({CREATED.columns()})
 ), created AS (
+    -- an offer's reservation belongs to its entry's key, buyer and channel
     INSERT INTO reservations (id, seq, status, expires_at, created_at, updated_at, channel,
                               reference, commit_reference, owner, buyer, lsn)
-    SELECT id, seq, status, {_ms("expires_ms")}, {_ms("created_ms")}, now(), channel,
-           reference, commit_reference, owner, buyer, {LAST_LSN}
-    FROM {CREATED.unnest()} AS t({CREATED.columns()})
+    SELECT t.id, t.seq, t.status, {_ms("t.expires_ms")}, {_ms("t.created_ms")}, now(),
+           coalesce(t.channel, e.channel), t.reference, t.commit_reference,
+           coalesce(t.owner, e.owner), coalesce(t.buyer, e.buyer), {LAST_LSN}
+    FROM created_rows t LEFT JOIN offer_entries e ON e.reservation_id = t.id
+), waitlist_event AS (
+    INSERT INTO outbox (lsn, topic, payload)
+    SELECT {LAST_LSN}, '{WAITLIST_TOPIC}', jsonb_build_object('offers', jsonb_agg(
+        jsonb_build_object(
+            'entry', 'wl_' || e.entry, 'reservation_id', e.reservation_id, 'at_ms', e.at_ms,
+            'sku', e.sku, 'quantity', e.quantity, 'buyer', e.buyer, 'channel', e.channel,
+            'callback', e.callback, 'expires_at_ms', t.expires_ms)
+        ORDER BY e.entry))
+    FROM offer_entries e JOIN created_rows t ON t.id = e.reservation_id
+    HAVING count(*) > 0
 ), created_lines AS (
     INSERT INTO reservation_lines ({LINES.columns()})
     SELECT * FROM {LINES.unnest()}
@@ -203,6 +276,9 @@ async def store_batch(
             [(r.owner, r.key, r.request_hash, r.status_code, r.body) for r in records], ANSWERS
         ),
         LOT_DELTAS: _columns(batch.lot_deltas, LOT_DELTAS),
+        JOINS: _columns(_join_rows(batch, metas), JOINS),
+        OFFERS: _columns(batch.offers, OFFERS),
+        LEAVES: _columns(batch.leaves, LEAVES),
     }
     args = [column for group in PARAMETER_GROUPS for column in arrays[group]]
     try:
@@ -269,6 +345,18 @@ def _ledger_columns(
 
 
 Rows = list[tuple[Any, ...]]
+
+
+def _join_rows(batch: _core.Batch, metas: Mapping[int, ChangeMeta]) -> Rows:
+    """The waitlist entries the batch adds (JOINS' columns), with their key and callback."""
+    rows: Rows = []
+    for entry, lsn, at_ms, sku, quantity, buyer, channel in batch.joins:
+        meta = metas.get(lsn)
+        join = meta.waitlist if meta else None
+        owner = join.owner if join else (meta.actor if meta else None)
+        callback = join.callback if join else None
+        rows.append((entry, lsn, at_ms, sku, quantity, buyer, channel, owner, callback))
+    return rows
 
 
 def _reservation_rows(

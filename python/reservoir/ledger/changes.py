@@ -18,6 +18,14 @@ class NewReservation:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitlistJoin:
+    """The parts of a new waitlist entry the engine does not keep."""
+
+    owner: str
+    callback: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
     """The first answer to a write sent with an `Idempotency-Key`, stored with its effect."""
 
@@ -38,6 +46,7 @@ class ChangeMeta:
     # an unlotted receipt's expiry date (a lot's travels with the engine's rows)
     expires_on: date | None = None
     reservation: NewReservation | None = None
+    waitlist: WaitlistJoin | None = None
     commit_reference: str | None = None
     idempotency: IdempotencyRecord | None = None
 

@@ -1,7 +1,8 @@
 """Carries ledger events from the Postgres outbox to a Redis stream.
 
 Each ledger transaction writes one outbox row (all its changes) in the same transaction, so
-an event exists exactly when its change is durable. This relay publishes them in order to
+an event exists exactly when its change is durable, and one more (topic `waitlist`) when it
+offers units to waitlist entries. This relay publishes them in order to
 the stream `reservoir:events`, one stream entry per change, then marks the row published.
 Delivery is at least once (a crash between XADD and the mark repeats a row): consumers
 deduplicate by `lsn` + `sku` + `location` + `kind` + `lot` (one pick may ship two lots of
@@ -40,15 +41,39 @@ DELETE FROM outbox WHERE published_at < now() - interval '{PUBLISHED_RETENTION}'
 """
 
 
+OFFER_FIELDS = (
+    "entry",
+    "reservation_id",
+    "at_ms",
+    "sku",
+    "quantity",
+    "buyer",
+    "channel",
+    "callback",
+    "expires_at_ms",
+)
+OFFER_KIND = "waitlist.offered"
+
+
 def stream_entries(payload: dict[str, Any]) -> list[dict[str, str]]:
-    """One stream entry per change of an outbox row (Redis field values are strings)."""
-    return [
+    """One stream entry per change of an outbox row, and one per waitlist offer (kind
+    `waitlist.offered`, deduplicated by `entry`). Redis field values are strings."""
+    entries = [
         {
             name: "" if value is None else str(value)
             for name, value in zip(CHANGE_FIELDS, change, strict=True)
         }
-        for change in payload["changes"]
+        for change in payload.get("changes", ())
     ]
+    for offer in payload.get("offers", ()):
+        entry = {"kind": OFFER_KIND}
+        entry.update({name: _field(offer.get(name)) for name in OFFER_FIELDS})
+        entries.append(entry)
+    return entries
+
+
+def _field(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 async def publish_once(pool: asyncpg.Pool, redis: Any) -> int:

@@ -53,6 +53,12 @@ LOAD_CHANNELS = "SELECT code, safety_buffer_units, safety_buffer_percent, locati
 # SKUs with their per-buyer caps.
 LOAD_ITEMS = "SELECT sku, per_buyer_max FROM items"
 
+# Waitlist entries still waiting (no offer, not left), in arrival order.
+LOAD_WAITING = """
+SELECT id, sku, quantity, buyer, channel FROM waitlist_entries
+WHERE reservation_id IS NULL AND ended_at IS NULL ORDER BY id
+"""
+
 # Lots with their age (expiry as a day number), then their units per level.
 LOAD_LOTS = "SELECT sku, lot, expires_on - DATE '1970-01-01', first_lsn FROM lots"
 LOAD_LOT_UNITS = "SELECT sku, location, lot, on_hand FROM lot_levels WHERE on_hand > 0"
@@ -119,6 +125,11 @@ async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engi
             engine.load_pool_taken(code, channel, max(0, taken))
         for rid, sku, channel in await conn.fetch(LOAD_HOLD_POOLS):
             engine.load_hold_pool(rid, sku, channel)
+        for entry, sku, quantity, buyer, channel in await conn.fetch(LOAD_WAITING):
+            engine.load_waitlist_entry(entry, sku, quantity, buyer, channel)
+        engine.set_next_waitlist_entry(
+            await conn.fetchval("SELECT coalesce(max(id), 0) + 1 FROM waitlist_entries")
+        )
         engine.set_next_reservation_seq(
             await conn.fetchval("SELECT coalesce(max(seq), 0) + 1 FROM reservations")
         )

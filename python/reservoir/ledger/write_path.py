@@ -48,6 +48,7 @@ def engine_limits(settings: Settings) -> _core.Limits:
         lines_per_reservation_max=settings.lines_per_reservation_max,
         quantity_per_line_max=settings.quantity_per_line_max,
         ttl_ms_max=settings.ttl_seconds_max * 1000,
+        offer_ttl_ms=settings.offer_ttl_seconds * 1000,
     )
 
 
@@ -204,6 +205,7 @@ class WritePath:
         assert self._engine is not None and self._writer is not None
         while self._engine.expire_due(now_ms(), EXPIRIES_PER_TICK_MAX):
             pass
+        self._engine.serve_waitlists(now_ms())
         await self._writer.flush()
 
     async def _tick_expiry(self) -> None:
@@ -212,9 +214,13 @@ class WritePath:
             await asyncio.sleep(interval)
             if not self.accepting or self._engine is None or self._writer is None:
                 continue
-            expired = self._engine.expire_due(now_ms(), EXPIRIES_PER_TICK_MAX)
+            now = now_ms()
+            expired = self._engine.expire_due(now, EXPIRIES_PER_TICK_MAX)
+            # what time alone makes holdable (a drop starting or spilling) goes to waitlists
+            offered = self._engine.serve_waitlists(now)
             if expired:
                 _EXPIRED.inc(expired)
+            if expired or offered:
                 self._writer.wake()
 
     def _on_lock_lost(self, _lock: LedgerLock) -> None:

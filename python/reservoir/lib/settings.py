@@ -51,6 +51,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # holds per second (a burst of the same size) per API key and per buyer; None: no limit
     reserve_rate_per_key: Annotated[float, msgspec.Meta(gt=0)] | None = None
     reserve_rate_per_buyer: Annotated[float, msgspec.Meta(gt=0)] | None = None
+    # how long a waitlist offer (a hold made for the next entry when units come back) lasts
+    offer_ttl_seconds: Annotated[int, msgspec.Meta(ge=1, le=TTL_SECONDS_MAX)] = 300
     # the group-commit writer
     flush_interval_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 2
     batch_rows_max: Positive = 5_000

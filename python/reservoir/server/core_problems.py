@@ -56,6 +56,43 @@ def _drop_not_started(exc: Exception) -> ProblemError:
     )
 
 
+def _waitlist_entry_not_found(exc: Exception) -> ProblemError:
+    entry = f"wl_{getattr(exc, 'entry', '')}"
+    return ProblemError(
+        404,
+        "waitlist-entry-not-found",
+        "Waitlist entry not found",
+        f"No waitlist entry {entry!r}.",
+        entry=entry,
+    )
+
+
+def _already_waiting(exc: Exception) -> ProblemError:
+    sku, entry = getattr(exc, "sku", None), f"wl_{getattr(exc, 'entry', '')}"
+    return ProblemError(
+        409,
+        "already-waiting",
+        "Already waiting",
+        f"This buyer already waits for {sku!r} as {entry}; nothing was written.",
+        field="buyer",
+        sku=sku,
+        entry=entry,
+    )
+
+
+def _units_available(exc: Exception) -> ProblemError:
+    sku, available = getattr(exc, "sku", None), getattr(exc, "available", None)
+    return ProblemError(
+        409,
+        "units-available",
+        "Units available",
+        f"{available} units of {sku!r} are available and nobody waits for them: reserve them "
+        "instead (POST /v1/reservations); nothing was written.",
+        sku=sku,
+        available=available,
+    )
+
+
 def _shortage(item: Any) -> dict[str, Any]:
     if isinstance(item, tuple | list) and len(item) == 3:
         sku, requested, available = item
@@ -149,6 +186,9 @@ _CORE_CLASSES: tuple[tuple[type[Exception], Callable[[Exception], ProblemError]]
     (_core.InsufficientStock, _insufficient_stock),
     (_core.BuyerLimit, _buyer_limit),
     (_core.DropNotStarted, _drop_not_started),
+    (_core.WaitlistEntryNotFound, _waitlist_entry_not_found),
+    (_core.AlreadyWaiting, _already_waiting),
+    (_core.UnitsAvailable, _units_available),
     (_core.UnknownSku, _unknown_sku),
     (_core.UnknownLocation, _unknown_location),
     (_core.UnknownChannel, _unknown_channel),

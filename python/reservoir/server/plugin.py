@@ -36,6 +36,7 @@ from reservoir.domain.entries.controllers import LedgerController
 from reservoir.domain.picklists.controllers import PickListController
 from reservoir.domain.reservations.controllers import ReservationController
 from reservoir.domain.stock.controllers import StockController
+from reservoir.domain.waitlists.controllers import WaitlistController, WaitlistEntryController
 from reservoir.lib import metrics
 from reservoir.lib.api_keys import load_api_keys
 from reservoir.lib.settings import Settings
@@ -63,6 +64,8 @@ def api_route_handlers() -> list[Any]:
         LocationController,
         ChannelController,
         DropController,
+        WaitlistController,
+        WaitlistEntryController,
         LedgerController,
         StockController,
         ReservationController,

@@ -21,6 +21,9 @@ class ReserveIn(msgspec.Struct, forbid_unknown_fields=True):
     # whose units these are (an opaque id: a hashed customer or device id); counted toward
     # the per-buyer cap of each SKU over all of the buyer's reservations
     buyer: str | None = None
+    # refused for lack of stock: the buyer joins the SKU's waitlist instead (one SKU, no
+    # location, a buyer); the 409 carries the entry
+    waitlist: bool = False
 
 
 class CommitIn(msgspec.Struct, forbid_unknown_fields=True):

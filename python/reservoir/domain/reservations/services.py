@@ -11,6 +11,7 @@ from litestar.response.base import ASGIResponse
 
 from reservoir import _core
 from reservoir.domain.reservations.schemas import LineOut, ReservationOut, ReserveIn
+from reservoir.domain.waitlists import services as waitlists
 from reservoir.domain.writes import WriteRequest, Writes, Written
 from reservoir.ledger.changes import ChangeMeta, NewReservation
 from reservoir.lib.auth import Identity, sees
@@ -81,6 +82,7 @@ async def hold(
     lines = engine_lines(data, writes.settings)
     ttl_ms = check_ttl(writes.settings, data.ttl_seconds)
     channel = hold_channel(caller, data.channel)
+    waits = waitlists.waitlist_request(lines, data.buyer) if data.waitlist else None
     write_path = writes.write_path
     rates = writes.reserve_rates
 
@@ -90,7 +92,15 @@ async def hold(
         rates.check(caller.key_id, data.buyer)
         now = now_ms()
         engine = write_path.engine()
-        held = engine.reserve(lines, ttl_ms, now, channel=channel, buyer=data.buyer)
+        try:
+            held = engine.reserve(lines, ttl_ms, now, channel=channel, buyer=data.buyer)
+        except _core.InsufficientStock as refused:
+            if waits is None or data.buyer is None:
+                raise
+            entry, lsn, meta = waitlists.join_entry(
+                engine, caller, waits[0], waits[1], data.buyer, channel, None, now
+            )
+            return Written(409, waitlists.waitlisted_problem(refused, entry), lsn, meta)
         body = render(
             held.id,
             "held",
