@@ -118,6 +118,8 @@ async def test_units_that_come_back_go_to_the_waitlist_in_order(shop, db):
         assert [e["id"] for e in queue["entries"]] == [first["id"], second["id"]]
         # nobody overtakes them: a fresh hold finds nothing
         assert hold(shop_a, 1).status_code == 409
+        levels = shop_a.get(f"/v1/availability/{SKU}").json()
+        assert (levels["available"], levels["waitlisted"]) == (0, 2)
 
         # a cart is released: its unit is offered to the first entry, as a hold of its own
         assert shop_a.post(f"/v1/reservations/{cart_1['id']}/release").status_code == 200

@@ -49,6 +49,10 @@ class Availability(msgspec.Struct, omit_defaults=True):
     # units less its safety buffer)
     channel: str | None = None
     available_to_channel: int | None = None
+    # units the SKU's waitlist entries wait for (absent: nobody waits): while anyone waits,
+    # units that come back are offered to them first, and a fresh hold may take only what
+    # is available beyond these
+    waitlisted: int = 0
 
 
 def availability(
@@ -90,6 +94,7 @@ def availability(
         locations=locations,
         channel=channel,
         available_to_channel=to_channel,
+        waitlisted=engine.waitlisted_units(sku),
     )
 
 
