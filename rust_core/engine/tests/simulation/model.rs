@@ -1,10 +1,14 @@
-//! The simulation's model: on-hand counts from movements, reservations as plain records.
+//! The simulation's model: on-hand counts from movements, reservations as plain records,
+//! waitlists as the entries still waiting (in id order, which is arrival order).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use reservoir_engine::{ReservationSeq, Status};
 
-use crate::{DROP_SKU, LOCATIONS, LOTS, SKUS};
+use crate::{
+    CHANNEL_BUFFER, CHANNEL_LOCATIONS, DROP_SKU, DROP_SPILLS, DROP_STARTS, LOCATIONS, LOTS, POOL,
+    SKUS,
+};
 
 #[derive(Debug, Clone)]
 pub struct ModelHold {
@@ -15,6 +19,15 @@ pub struct ModelHold {
     /// Made by the channel while the drop's pool was fenced: its drop-SKU units count
     /// against the pool until they come back unsold.
     pub pooled: bool,
+}
+
+/// A buyer waiting for units of a SKU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelEntry {
+    pub sku: &'static str,
+    pub quantity: i64,
+    pub buyer: &'static str,
+    pub channel: Option<&'static str>,
 }
 
 /// The simple model: on-hand counts from movements, reservations as plain records.
@@ -33,6 +46,10 @@ pub struct Model {
     pub buyer_units: BTreeMap<(String, String), u64>,
     /// Units of the drop SKU the channel's pooled holds have (held, committed, shipped).
     pub pool_taken: i64,
+    /// Waitlist entries still waiting, by id: a SKU's queue is its entries in id order.
+    pub waiting: BTreeMap<u64, ModelEntry>,
+    /// Entries that ever joined (ids run from 1).
+    pub joined: u64,
 }
 
 impl Model {
@@ -50,6 +67,70 @@ impl Model {
             }
         }
         (on_hand, reserved, committed)
+    }
+
+    /// Units of `sku` a hold for `channel` (or none) may take at `now`: while the drop's
+    /// pool is fenced, the SKU's available units everywhere less (for others than the
+    /// channel) the pool's unsold units; else, for the channel, what its locations have
+    /// available less its buffer, and for no channel what every location has available.
+    pub fn free_for(&self, sku: &str, channel: Option<&str>, now: i64) -> i64 {
+        let fenced = sku == DROP_SKU && (DROP_STARTS..DROP_SPILLS).contains(&now);
+        match channel {
+            Some(_) if !fenced => {
+                let there: i64 = CHANNEL_LOCATIONS
+                    .iter()
+                    .map(|loc| self.available(sku, loc))
+                    .sum();
+                (there - CHANNEL_BUFFER).max(0)
+            }
+            _ => {
+                let everywhere: i64 = LOCATIONS
+                    .iter()
+                    .map(|(loc, _)| self.available(sku, loc))
+                    .sum();
+                let fenced_off = match channel {
+                    None if fenced => (POOL - self.pool_taken).max(0),
+                    _ => 0,
+                };
+                (everywhere - fenced_off).max(0)
+            }
+        }
+    }
+
+    /// Units an offer (any hold) for `channel` can take at `now`: at most `free_for`, and
+    /// for the channel at most what its own locations have available, where its holds take
+    /// units from. The two differ only while the drop's pool is fenced, when the engine's
+    /// figure for the channel counts every location (see `Sim::check_waitlists`).
+    pub fn offerable(&self, sku: &str, channel: Option<&str>, now: i64) -> i64 {
+        let free = self.free_for(sku, channel, now);
+        match channel {
+            Some(_) => free.min(
+                CHANNEL_LOCATIONS
+                    .iter()
+                    .map(|loc| self.available(sku, loc))
+                    .sum(),
+            ),
+            None => free,
+        }
+    }
+
+    /// The next entry to be offered units of `sku`.
+    pub fn head<'a>(&'a self, sku: &'a str) -> Option<(u64, &'a ModelEntry)> {
+        self.queue(sku).next()
+    }
+
+    /// The entries waiting for `sku`, oldest first.
+    pub fn queue<'a>(&'a self, sku: &'a str) -> impl Iterator<Item = (u64, &'a ModelEntry)> + 'a {
+        self.waiting
+            .iter()
+            .filter(move |(_, e)| e.sku == sku)
+            .map(|(&id, e)| (id, e))
+    }
+
+    /// Units the entries waiting for `sku` ask for: fresh holds may take only what is free
+    /// beyond them.
+    pub fn waiting_units(&self, sku: &str) -> i64 {
+        self.queue(sku).map(|(_, e)| e.quantity).sum()
     }
 
     pub fn available(&self, sku: &str, loc: &str) -> i64 {
@@ -173,6 +254,28 @@ impl Model {
             .collect();
         order.sort();
         order.into_iter().map(|(_, a, loc)| (loc, -a)).collect()
+    }
+
+    /// Records a new hold: its units count toward its buyer and, when `pooled`, its drop-SKU
+    /// units against the channel's pool.
+    pub fn hold(&mut self, seq: ReservationSeq, hold: ModelHold) {
+        if let Some(b) = hold.buyer {
+            for (s, _, q) in &hold.lines {
+                *self
+                    .buyer_units
+                    .entry((b.to_owned(), s.clone()))
+                    .or_default() += *q as u64;
+            }
+        }
+        if hold.pooled {
+            self.pool_taken += hold
+                .lines
+                .iter()
+                .filter(|l| l.0 == DROP_SKU)
+                .map(|l| l.2)
+                .sum::<i64>();
+        }
+        self.holds.insert(seq, hold);
     }
 
     /// Records that an open reservation reached a final state.
