@@ -84,7 +84,10 @@ impl Engine {
         let hold = self.holds.get_mut(&seq).expect("committed reservation");
         move_line(&mut hold.lines, sku_id, from_id, to_id, quantity as u32);
         let lines = Lines::from_slice(&hold.lines);
-        Ok(self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms))
+        let outcome = self.logged(seq, Status::Committed, expires_at_ms, lines, change, now_ms);
+        // the units freed at `from` may be where a waiting entry's channel sells
+        self.serve_waitlist(sku_id, now_ms);
+        Ok(outcome)
     }
 
     /// Moves `quantity` committed units of an order's line at `from` to the first location

@@ -173,7 +173,8 @@ impl Engine {
 
     /// Units of `sku` a hold for `channel` (its `rules`, when defined) may take at `now_ms`:
     /// while the SKU's drop fences pools, the SKU's available units less the other channels'
-    /// unsold pools; otherwise what the channel's places have available less its buffer.
+    /// unsold pools, and at most what the channel's places have available (where its holds
+    /// take units from); otherwise what the channel's places have available less its buffer.
     pub(super) fn free_for(
         &self,
         sku: SkuId,
@@ -183,6 +184,16 @@ impl Engine {
     ) -> i64 {
         match rules {
             Some(rules) if !self.fenced_by_drop(sku, now_ms) => self.channel_available(sku, rules),
+            Some(Channel {
+                locations: Some(places),
+                ..
+            }) => {
+                let there: i64 = self
+                    .levels_selling(sku, Some(places))
+                    .map(|level| level.available())
+                    .sum();
+                self.hold_available(sku, channel, now_ms).min(there)
+            }
             _ => self.hold_available(sku, channel, now_ms),
         }
     }

@@ -117,11 +117,18 @@ impl Engine {
     /// Offers units of `sku` to its oldest waiting entries, each its whole quantity as a hold
     /// for its buyer and channel lasting `offer_ttl_ms`, until the oldest one left cannot be
     /// held (too few units, a drop not started, the log or the holds full: it stays first).
-    /// An entry whose hold the rules refuse otherwise (its buyer's cap) leaves the list.
+    /// An entry whose hold the rules refuse otherwise when units are there for it (its
+    /// buyer's cap) leaves the list.
     /// Returns how many offers were made.
     pub(super) fn serve_waitlist(&mut self, sku: SkuId, now_ms: i64) -> usize {
         let mut offers = 0;
         while let Some(head) = self.waitlists.head(sku).cloned() {
+            // too few units for it: it keeps its place (a buyer at the cap is judged only
+            // when units are there for the turn, as the cap may have room by then)
+            let rules = head.channel.as_deref().and_then(|c| self.channels.get(c));
+            if self.free_for(sku, head.channel.as_deref(), rules, now_ms) < head.quantity {
+                break;
+            }
             match self.offer(&head, now_ms) {
                 Ok(()) => {
                     self.waitlists.remove(head.id);

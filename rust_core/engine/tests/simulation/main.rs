@@ -98,12 +98,6 @@ struct WaitStats {
     offers: u64,
     cancelled: u64,
     refused: u64,
-    /// Steps after which `servable_waitlist` named a head that no offer can serve (the
-    /// known bug described at `Sim::check_waitlists`).
-    unservable_named: u64,
-    /// Reallocations after which a head could be served but was not (the known bug
-    /// described at `Sim::reallocate`).
-    unserved_after_reallocate: u64,
 }
 
 fn new_engine() -> Engine {
@@ -580,15 +574,12 @@ impl Sim {
     /// The waitlists equal the model's, and no SKU has a head entry that could be served
     /// now (units free for its channel, its buyer within the cap): an offer is made as soon
     /// as units are there. Checked with the model's figures and by the engine's own read.
-    ///
-    /// Known engine bug, tolerated here and only here: while the drop's pool is fenced, the
-    /// engine's figure of the drop SKU's units free for the channel counts every location,
-    /// yet the channel's holds (offers too) take units only at its own locations. With the
-    /// units elsewhere, a channel entry at the head cannot be offered them, and
-    /// `servable_waitlist` still names it. The model judges by what an offer can take.
     fn check_waitlists(&mut self) {
-        let engine_says = self.engine.servable_waitlist(self.now);
-        let mut explained = false;
+        if let Some((sku, entry)) = self.engine.servable_waitlist(self.now) {
+            self.fail(format!(
+                "entry {entry} of {sku} could be served but was not (engine's read)"
+            ));
+        }
         for sku in SKUS {
             let got: Vec<u64> = self.engine.waitlist(sku).unwrap().map(|e| e.id).collect();
             let want: Vec<u64> = self.model.queue(sku).map(|(id, _)| id).collect();
@@ -603,27 +594,12 @@ impl Sim {
             };
             let capped = sku == CAPPED_SKU
                 && self.model.units_of(head.buyer, sku) + head.quantity as u64 > PER_BUYER_MAX;
-            let free = self.model.offerable(sku, head.channel, self.now);
+            let free = self.model.free_for(sku, head.channel, self.now);
             if !capped && free >= head.quantity {
                 self.fail(format!(
                     "entry {id} {head:?} still waits with {free} units free for it"
                 ));
             }
-            let figure = self.model.free_for(sku, head.channel, self.now);
-            let named = engine_says
-                .as_ref()
-                .is_some_and(|(s, entry)| s == sku && *entry == id);
-            if named && !capped && figure >= head.quantity {
-                explained = true; // the engine's figure, not units an offer can take
-            }
-        }
-        if let Some((sku, entry)) = engine_says {
-            if !explained {
-                self.fail(format!(
-                    "entry {entry} of {sku} could be served but was not (engine's read)"
-                ));
-            }
-            self.wait.stats.unservable_named += 1;
         }
         for (b, &buyer) in BUYERS.iter().enumerate() {
             let want = self.model.units_of(buyer, CAPPED_SKU);

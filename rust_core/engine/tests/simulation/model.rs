@@ -69,20 +69,19 @@ impl Model {
         (on_hand, reserved, committed)
     }
 
-    /// Units of `sku` a hold for `channel` (or none) may take at `now`: while the drop's
-    /// pool is fenced, the SKU's available units everywhere less (for others than the
-    /// channel) the pool's unsold units; else, for the channel, what its locations have
-    /// available less its buffer, and for no channel what every location has available.
+    /// Units of `sku` a hold (or an offer) for `channel` (or none) may take at `now`: while
+    /// the drop's pool is fenced, the SKU's available units everywhere less (for others than
+    /// the channel) the pool's unsold units, and for the channel at most what its locations
+    /// have available; else, for the channel, what its locations have available less its
+    /// buffer, and for no channel what every location has available.
     pub fn free_for(&self, sku: &str, channel: Option<&str>, now: i64) -> i64 {
         let fenced = sku == DROP_SKU && (DROP_STARTS..DROP_SPILLS).contains(&now);
+        let there: i64 = CHANNEL_LOCATIONS
+            .iter()
+            .map(|loc| self.available(sku, loc))
+            .sum();
         match channel {
-            Some(_) if !fenced => {
-                let there: i64 = CHANNEL_LOCATIONS
-                    .iter()
-                    .map(|loc| self.available(sku, loc))
-                    .sum();
-                (there - CHANNEL_BUFFER).max(0)
-            }
+            Some(_) if !fenced => (there - CHANNEL_BUFFER).max(0),
             _ => {
                 let everywhere: i64 = LOCATIONS
                     .iter()
@@ -92,25 +91,14 @@ impl Model {
                     None if fenced => (POOL - self.pool_taken).max(0),
                     _ => 0,
                 };
-                (everywhere - fenced_off).max(0)
+                let free = (everywhere - fenced_off).max(0);
+                // a channel's holds take units only at its places, fenced or not
+                if channel.is_some() {
+                    free.min(there)
+                } else {
+                    free
+                }
             }
-        }
-    }
-
-    /// Units an offer (any hold) for `channel` can take at `now`: at most `free_for`, and
-    /// for the channel at most what its own locations have available, where its holds take
-    /// units from. The two differ only while the drop's pool is fenced, when the engine's
-    /// figure for the channel counts every location (see `Sim::check_waitlists`).
-    pub fn offerable(&self, sku: &str, channel: Option<&str>, now: i64) -> i64 {
-        let free = self.free_for(sku, channel, now);
-        match channel {
-            Some(_) => free.min(
-                CHANNEL_LOCATIONS
-                    .iter()
-                    .map(|loc| self.available(sku, loc))
-                    .sum(),
-            ),
-            None => free,
         }
     }
 

@@ -422,14 +422,6 @@ impl Sim {
             return;
         }
         result.unwrap_or_else(|e| self.fail(format!("reallocate: {e}")));
-        // Known engine bug, worked around here: moving an order's units away from where the
-        // channel sells frees units there, but `reallocate` offers them to no waiting entry
-        // (`servable_waitlist` then names one). The sim serves the waitlists after it, as a
-        // caller would have to; the offers that makes are checked like any other.
-        let named = self.engine.servable_waitlist(self.now);
-        if named.is_some_and(|(s, _)| s == sku) && self.engine.serve_waitlists(self.now) > 0 {
-            self.wait.stats.unserved_after_reallocate += 1;
-        }
         let lines = &mut self.model.holds.get_mut(&seq).unwrap().lines;
         let mut left = take;
         for line in lines.iter_mut().filter(|l| l.0 == sku && l.1 == from) {
