@@ -1,5 +1,6 @@
-"""The checks of a run in their order: right after the load, once every hold's TTL + 2 s
-has passed (API and ledger), then `reservoir verify` live, stopped, and after a restart."""
+"""The checks of a run in their order: right after the load; then (drop scenarios) the
+entries still waiting are cancelled; once every hold's and offer's TTL + 2 s has passed (API
+and ledger); then `reservoir verify` live, stopped, and after a restart."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from stock_checks import (
     check_receipts,
 )
 from verify import run_verify, verify_supports_server
+from waitlist_checks import cancel_waiting, check_waitlist
 
 EXPIRY_GRACE_S = 2.0
 
@@ -53,9 +55,19 @@ async def checks_at_end_of_load(run: Run, touched: list[str]) -> list[Check]:
     return checks
 
 
-async def wait_for_expiry(rec: Records, load: LoadResult, ttl: int) -> None:
-    """Until every TTL + 2 s has passed."""
-    deadline = max(rec.latest_expiry, load.ended_at + ttl) + EXPIRY_GRACE_S
+async def end_waitlists(run: Run, info: dict[str, Any]) -> float:
+    """Once the load is over, cancels the waitlist entries still waiting (nobody is left to
+    take their offers); the time by which the last offer made lapses (0: no waitlist)."""
+    if not run.config.get("waitlist"):
+        return 0.0
+    info["cancelled"] = await cancel_waiting(run, run.config["drop_sku"])
+    print(f"   cancelled the {info['cancelled']} waitlist entries still waiting")
+    return time.time() + run.config["offer_ttl_s"]
+
+
+async def wait_for_expiry(rec: Records, load: LoadResult, ttl: int, until: float = 0.0) -> None:
+    """Until every TTL (and offer, `until`) + 2 s has passed."""
+    deadline = max(rec.latest_expiry, load.ended_at + ttl, until) + EXPIRY_GRACE_S
     wait = deadline - time.time()
     if wait > 0:
         print(
@@ -104,6 +116,8 @@ async def _checks_with_ledger(
         checks.append(check)
     if "drop_code" in run.config:
         checks += await check_drop_pools(conn, run.config, info)
+    if run.config.get("waitlist"):
+        checks += await check_waitlist(conn, run, rec, info)
     checks.append(check_commit_answers(rec))
     exact = not any(k.endswith(" 0") for k in load.statuses) and not any(
         h.unanswered() for h in rec.holds.values()

@@ -15,6 +15,15 @@ JSON line per event to the run's record file (`records.jsonl`):
     {"e": "receipt",  "ref", "sku", "loc", "qty", "st"}
     {"e": "psent",    "list"}  then  {"e": "pick", "list", "st", "stops": [[rid, sku, loc, qty]]}
 
+Waitlists (drop scenarios, drop_cart.py):
+
+    {"e": "wjoin",    "entry", "sku", "buyer", "qty", "pos", "via": "hold"|"direct", "t"}
+                      the buyer joined: a 409 with `waitlist_entry`, or a 201 to a direct join
+    {"e": "wwait",    "entry", "sku", "buyer"}    409 `already-waiting`: the entry it names
+    {"e": "wseen",    "entry", "st", "rid", "t"}   a poll of the entry saw a new status
+    {"e": "hold", ..., "entry", "read": status}   an offer the buyer saw, read back (GET)
+                      before it acts on it; then `commit` / `abandon` lines as for any hold
+
 A status 0 means no answer (transport error or timeout): the outcome is unknown, and the
 runner accepts either outcome for it. Counts of every answer by (request name, status) go
 to `statuses.json` when Locust quits.
@@ -132,15 +141,33 @@ def read_availability(user: Any, sku: str) -> dict | None:
         return None
 
 
-def reserve(
+def record_hold(held: dict, entry: str | None = None) -> None:
+    """A hold the client knows of (a 201 to a reserve, or an offer for waitlist `entry` it
+    read back, with the status it read)."""
+    event: dict[str, Any] = {
+        "e": "hold",
+        "id": held["id"],
+        "lines": [[ln["sku"], ln.get("location"), ln["quantity"]] for ln in held["lines"]],
+        "exp": held["expires_at"],
+        "t": time.time(),
+    }
+    if entry is not None:
+        event |= {"entry": entry, "read": held.get("status")}
+    RECORD.write(**event)
+
+
+def reserve_or_refusal(
     user: Any,
     lines: list[tuple[str, int]],
     ttl_seconds: int,
     buyer: str | None = None,
     channel: str = "loadtest",
-) -> dict | None:
-    """A hold of `lines` ((sku, quantity)) for `buyer` on `channel`; the body on 201, None
-    on 409 (sold out, the buyer's cap reached, a drop not started) or an error."""
+    waitlist: bool = False,
+) -> tuple[dict | None, dict | None]:
+    """A hold of `lines` ((sku, quantity)) for `buyer` on `channel` (with `waitlist`: the
+    buyer waits when refused for lack of stock): (the body on 201, None), or (None, the
+    problem body on 409: sold out, maybe with the `waitlist_entry` joined; `already-waiting`;
+    the buyer's cap reached; a drop not started), or (None, None) on an error."""
     body: dict[str, Any] = {
         "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines],
         "ttl_seconds": ttl_seconds,
@@ -148,6 +175,8 @@ def reserve(
     }
     if buyer is not None:
         body["buyer"] = buyer
+    if waitlist:
+        body["waitlist"] = True
     with user.client.post(
         "/v1/reservations",
         json=body,
@@ -157,19 +186,28 @@ def reserve(
     ) as r:
         if r.status_code == 201:
             held = r.json()
-            RECORD.write(
-                e="hold",
-                id=held["id"],
-                lines=[[ln["sku"], ln.get("location"), ln["quantity"]] for ln in held["lines"]],
-                exp=held["expires_at"],
-                t=time.time(),
-            )
-            return held
+            record_hold(held)
+            return held, None
         if r.status_code == 409:
             r.success()  # sold out: the expected answer, not an error
-            return None
+            try:
+                return None, r.json()
+            except ValueError:
+                return None, {}
         _fail(r, "reserve")
-        return None
+        return None, None
+
+
+def reserve(
+    user: Any,
+    lines: list[tuple[str, int]],
+    ttl_seconds: int,
+    buyer: str | None = None,
+    channel: str = "loadtest",
+) -> dict | None:
+    """A hold of `lines` ((sku, quantity)) for `buyer` on `channel`; the body on 201, None
+    on 409 (sold out, the buyer's cap reached, a drop not started) or an error."""
+    return reserve_or_refusal(user, lines, ttl_seconds, buyer, channel)[0]
 
 
 # the server's clock at receipt (docs/api.md): a starved client sends late, so time-dependent
@@ -234,15 +272,20 @@ def read_reservation(user: Any, rid: str) -> None:
 
 
 def buyer_journey(
-    user: Any, lines: list[tuple[str, int]], buyer: str | None = None, channel: str = "loadtest"
-) -> None:
-    """Reserve `lines` (for `buyer`, on `channel`); then, after a short think, commit
-    (commit_share), release (release_share) or walk away so the hold expires; some commits
-    are cancelled."""
+    user: Any,
+    lines: list[tuple[str, int]],
+    buyer: str | None = None,
+    channel: str = "loadtest",
+    waitlist: bool = False,
+) -> dict | None:
+    """Reserve `lines` (for `buyer`, on `channel`; with `waitlist`, waiting when refused for
+    lack of stock); then, after a short think, commit (commit_share), release (release_share)
+    or walk away so the hold expires; some commits are cancelled. The problem body when the
+    hold was refused (409), else None."""
     ttl = int(CONFIG["ttl_seconds"])
-    held = reserve(user, lines, ttl, buyer, channel)
+    held, refusal = reserve_or_refusal(user, lines, ttl, buyer, channel, waitlist)
     if held is None:
-        return
+        return refusal
     rid = held["id"]
     if random.random() < CONFIG.get("read_after_ack_share", 0.0):
         read_reservation(user, rid)
@@ -258,6 +301,7 @@ def buyer_journey(
         release(user, rid)
     else:
         abandon(rid)
+    return None
 
 
 # --- warehouse calls --------------------------------------------------------------------------

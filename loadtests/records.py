@@ -28,6 +28,8 @@ class Hold:
     # (op, status, status in the body, when the server received it): the server's clock
     # from the answer's Reservoir-Received-At, else (no answer) the client's send time
     answers: list[tuple[str, int, str | None, float]] = field(default_factory=list)
+    entry: str | None = None  # an offer: the waitlist entry it was made for
+    read: str | None = None  # an offer: its status when its buyer read it
 
     @property
     def units(self) -> int:
@@ -73,8 +75,26 @@ class Hold:
 
 
 @dataclass
+class Entry:
+    """A waitlist entry a buyer was told of: joined (its cart follows it), or named by an
+    `already-waiting` answer to another of the buyer's carts."""
+
+    id: str
+    sku: str
+    buyer: str
+    qty: int | None = None  # None: only named by `already-waiting`
+    position: int | None = None
+    via: str | None = None  # "hold" (a refused hold that asked to wait) or "direct"
+    # statuses its cart's polls saw, in order, with the offer's reservation when offered
+    seen: list[str] = field(default_factory=list)
+    offer: str | None = None
+
+
+@dataclass
 class Records:
     holds: dict[str, Hold] = field(default_factory=dict)
+    entries: dict[str, Entry] = field(default_factory=dict)
+    already_waiting: int = 0  # 409 already-waiting answers
     receipts: dict[str, dict[str, Any]] = field(default_factory=dict)
     receipts_sent: dict[str, dict[str, Any]] = field(default_factory=dict)
     picks: list[dict[str, Any]] = field(default_factory=list)
@@ -100,7 +120,11 @@ class Records:
         kind = ev.get("e")
         if kind == "hold":
             lines = [(s, loc, int(q)) for s, loc, q in ev["lines"]]
-            self.holds[ev["id"]] = Hold(ev["id"], lines, _ts(ev["exp"]), ev["t"])
+            self.holds[ev["id"]] = Hold(
+                ev["id"], lines, _ts(ev["exp"]), ev["t"], entry=ev.get("entry"), read=ev.get("read")
+            )
+        elif kind in ("wjoin", "wwait", "wseen"):
+            self._add_entry_event(kind, ev)
         elif kind in HOLD_EVENTS:
             self._add_hold_event(kind, ev)
         elif kind == "rsent":
@@ -111,6 +135,26 @@ class Records:
             self.picks_sent[ev["list"]] = ev["stops"]
         elif kind == "pick":
             self.picks.append(ev)
+
+    def _add_entry_event(self, kind: str, ev: dict[str, Any]) -> None:
+        eid = ev["entry"]
+        if kind == "wjoin":
+            self.entries[eid] = Entry(
+                eid, ev["sku"], ev["buyer"], int(ev["qty"]), ev.get("pos"), ev.get("via")
+            )
+        elif kind == "wwait":
+            self.already_waiting += 1
+            self.entries.setdefault(eid, Entry(eid, ev["sku"], ev["buyer"]))
+        elif eid in self.entries:
+            entry = self.entries[eid]
+            entry.seen.append(ev["st"])
+            entry.offer = ev.get("rid") or entry.offer
+        else:
+            self.bad_lines += 1  # a status of an entry never joined
+
+    def offers(self) -> list[Hold]:
+        """The offers the buyers saw (and read back), as holds."""
+        return [h for h in self.holds.values() if h.entry is not None]
 
     def _add_hold_event(self, kind: str, ev: dict[str, Any]) -> None:
         hold = self.holds.get(ev["id"])

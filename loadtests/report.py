@@ -74,7 +74,8 @@ def _load_lines(run: Run, load: LoadResult, rec: Records, command: str, database
     requests, holds = answers.requests, answers.holds
     seconds = max(1.0, float(args.duration))
     reserve = load.stats.get("reserve")
-    committed = sum(1 for h in rec.holds.values() if h.allowed_statuses() == {"committed"})
+    fresh = [h for h in rec.holds.values() if h.entry is None]  # not offers
+    committed = sum(1 for h in fresh if h.allowed_statuses() == {"committed"})
     return [
         "",
         f"reservoir load test: {run.scenario.name}"
@@ -87,7 +88,7 @@ def _load_lines(run: Run, load: LoadResult, rec: Records, command: str, database
         f"  requests     {requests} ({requests / seconds:.0f}/s)   "
         + ", ".join(f"{name} {n}" for name, n in sorted(answers.by_name.items())),
         f"  holds (201)  {holds} acknowledged ({holds / seconds:.0f}/s); {committed} committed,"
-        f" {sum(1 for h in rec.holds.values() if h.abandoned)} abandoned",
+        f" {sum(1 for h in fresh if h.abandoned)} abandoned",
         f"  409s         {answers.by_status[409]}   ("
         + ", ".join(f"{k} {v}" for k, v in sorted(st.items()) if k.endswith(" 409"))
         + ")",
@@ -167,6 +168,10 @@ def build_report(
         lines.append(f"  buyers       {info['buyers']}")
     if info.get("pools"):
         lines.append(f"  pools        {info['pools']}")
+    if info.get("waitlist"):
+        lines.append(f"  waitlist     {info['waitlist']}")
+    if info.get("offer_lag"):
+        lines.append(f"  offer lag    {info['offer_lag']}")
     lines += _warehouse_lines(run, rec) + _note_lines(run, info) + _check_lines(checks, out)
     return {
         "scenario": run.scenario.name,
@@ -198,6 +203,8 @@ def build_report(
             "wall_s": load.wall_s,
         },
         "sell_out": info.get("sell_out"),
+        "buyers": info.get("buyers"),
+        "waitlist": info.get("waitlist_figures"),
         "checks": [c.__dict__ for c in checks],
         "notes": run.notes,
         "passed": all(c.ok for c in checks),

@@ -12,12 +12,14 @@ in a fresh data dir), --fresh-database (create a new database on the server of
 --keep (keep the data dir and the fresh database), --server-env K=V (extra settings for
 `reservoir serve`), --picklists auto|on|off (warehouse), --no-restart-check. See README.md.
 
-Steps: start `reservoir serve` (fresh data dir; random API keys) and wait for /readyz; seed
-the catalogue and stock through the API; run Locust headless in a subprocess (1 process: on
-a 2-core machine it competes with the service for CPU); wait until every hold's TTL + 2 s
-has passed; check the invariants through the API and the ledger; run `reservoir verify
---server` (when the CLI has it), stop the service, run `reservoir verify`; restart it and
-compare availability (the engine recovered from the ledger equals the engine before).
+Steps: start `reservoir serve` (fresh data dir; random API keys; the scenario's settings,
+e.g. a 3 s offer TTL for the drops' waitlists) and wait for /readyz; seed the catalogue and
+stock through the API; run Locust headless in a subprocess (1 process: on a 2-core machine
+it competes with the service for CPU); cancel the waitlist entries still waiting (drop
+scenarios); wait until every hold's (and offer's) TTL + 2 s has passed; check the
+invariants through the API and the ledger; run `reservoir verify --server` (when the CLI
+has it), stop the service, run `reservoir verify`; restart it and compare availability (the
+engine recovered from the ledger equals the engine before).
 Prints a report (also report.txt / report.json in the run dir) and exits 1 if any invariant
 fails, 2 if the run could not be made.
 """
@@ -42,6 +44,7 @@ from check_phases import (
     checks_after_expiry,
     checks_at_end_of_load,
     checks_of_verify_and_restart,
+    end_waitlists,
     touched_skus,
     wait_for_expiry,
 )
@@ -50,7 +53,7 @@ from errors import RunError
 from locust_run import run_locust
 from records import Records
 from report import build_report, write_report
-from scenarios import SCENARIOS, Run, Scenario
+from scenarios import SCENARIOS, Run, Scenario, server_env
 from service import Service, clean_env
 
 ROLES = ("storefront", "warehouse", "admin")
@@ -87,13 +90,13 @@ class Parts:
     passed: bool = False
 
 
-def new_service(ws: Workspace, dsn: str | None, server_env: list[str]) -> Service:
+def new_service(ws: Workspace, dsn: str | None, settings: dict[str, str]) -> Service:
     env = clean_env(
         RESERVOIR_DATABASE_URL=dsn,
         RESERVOIR_DATA_DIR=str(ws.data_dir),
         RESERVOIR_API_KEYS=",".join(f"{r}:{k}" for r, k in ws.keys.items()),
         RESERVOIR_LOG_LEVEL="warning",
-        **dict(kv.split("=", 1) for kv in server_env),
+        **settings,
     )
     return Service(env=env, data_dir=ws.data_dir, log_dir=ws.out)
 
@@ -150,8 +153,9 @@ async def run_scenario(
     rec = Records.load(ws.out / "records.jsonl")
     touched = touched_skus(run, rec)
     checks: list[Check] = await checks_at_end_of_load(run, touched)
-    await wait_for_expiry(rec, load, args.ttl)
     info: dict[str, Any] = {}
+    offers_lapse_by = await end_waitlists(run, info)
+    await wait_for_expiry(rec, load, args.ttl, offers_lapse_by)
     after_expiry, levels = await checks_after_expiry(run, rec, load, touched, dsn, info)
     checks += after_expiry
     checks += await checks_of_verify_and_restart(run, service, dsn, ws.data_dir, touched, levels)
@@ -187,12 +191,15 @@ async def main_async(args: argparse.Namespace) -> int:
     scenario = SCENARIOS[args.scenario]
     ws = Workspace.create(args.out)
     db = await Database.prepare(args.database_url, args.fresh_database, ws.tag)
-    service = new_service(ws, db.dsn, args.server_env)
+    settings = server_env(scenario, args.server_env)
+    service = new_service(ws, db.dsn, settings)
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)  # clean up too
     print(f"== {scenario.name}: {scenario.summary}")
     print(f"   run dir {ws.out}; database: {db.note}")
+    if settings:
+        print("   serve settings: " + " ".join(f"{k}={v}" for k, v in settings.items()))
     parts = Parts()
     try:
         return await run_scenario(scenario, args, ws, db, service, parts)

@@ -67,6 +67,33 @@ class Scenario:
     duration_s: int
     seed: Callable[[Run], Awaitable[None]]
     summary: str
+    # settings of `reservoir serve` for this scenario (`--server-env` overrides them)
+    server_env: dict[str, str] = field(default_factory=dict)
+
+
+OFFER_TTL_ENV = "RESERVOIR_OFFER_TTL_SECONDS"
+OFFER_TTL_DEFAULT_S = 300  # the server's default
+# the drop scenarios' waitlists: offers that lapse within the run, so they pass on
+WAITLIST_ENV = {OFFER_TTL_ENV: "3"}
+
+
+def server_env(scenario: Scenario, extra: list[str]) -> dict[str, str]:
+    """The scenario's serve settings, then `--server-env K=V` ones over them."""
+    return scenario.server_env | dict(kv.split("=", 1) for kv in extra)
+
+
+def waitlist_config(run: Run) -> dict[str, Any]:
+    """What the drop carts need for the waitlist (drop_cart.py) and the checks for offers."""
+    offer_ttl = server_env(run.scenario, run.args.server_env).get(OFFER_TTL_ENV)
+    return {
+        "waitlist": True,
+        "waitlist_share": 0.8,  # of the holds a cart without an entry tries, ask to wait
+        "direct_join_share": 0.5,  # after a product page with nothing free for the cart
+        "poll_s": [0.5, 1.0],  # a cart following its entry polls it this often
+        "offer_think_s": [0.2, 1.0],
+        "offer_commit_share": 0.7,  # the rest of the offers seen are left to expire
+        "offer_ttl_s": int(offer_ttl) if offer_ttl else OFFER_TTL_DEFAULT_S,
+    }
 
 
 async def seed_flash_drop(run: Run) -> None:
@@ -81,6 +108,7 @@ async def seed_flash_drop(run: Run) -> None:
     run.config |= {"drop_sku": sku, "commit_share": 0.7, "page_view_share": 0.25}
     # fewer buyers than carts: about half the buyers shop in two or more carts at once
     run.config |= {"per_buyer_max": cap, "buyers": max(1, run.args.users * 2 // 3)}
+    run.config |= waitlist_config(run)
     run.config["probe_path"] = f"/v1/availability/{sku}"
 
 
@@ -114,6 +142,7 @@ async def seed_drop_pools(run: Run) -> None:
     run.config |= {"drop_sku": sku, "drop_code": code, "drop_units": units}
     run.config |= {"commit_share": 0.7, "page_view_share": 0.25, "per_buyer_max": 2}
     run.config |= {"buyers": max(1, run.args.users * 2 // 3)}
+    run.config |= waitlist_config(run)
     run.config["probe_path"] = f"/v1/availability/{sku}"
 
 
@@ -197,7 +226,9 @@ SCENARIOS = {
             500,
             60,
             seed_flash_drop,
-            "1,000 units of one SKU; buyers reserve 1-2, commit 70 % or abandon",
+            "1,000 units of one SKU; buyers reserve 1-2, commit 70 % or abandon, 2 per"
+            " buyer; refused buyers wait, offers (3 s) committed 70 %",
+            WAITLIST_ENV,
         ),
         Scenario(
             "drop-pools",
@@ -206,7 +237,9 @@ SCENARIOS = {
             500,
             60,
             seed_drop_pools,
-            "a drop: 1,000 units, pools web 400 / app 300 until 60 % in, 2 per buyer",
+            "a drop: 1,000 units, pools web 400 / app 300 until 60 % in, 2 per buyer;"
+            " refused buyers wait, offers (3 s) committed 70 %",
+            WAITLIST_ENV,
         ),
         Scenario(
             "checkout-mix",
