@@ -100,13 +100,19 @@ async def _change(
     (e.g. releasing a released reservation), else 409."""
     write_path = writes.write_path
 
-    def apply() -> Written:
+    async def apply() -> Written:
         try:
             out = operation(write_path.engine())
         except _core.ReservationNotFound:
-            status = _settled(stored, allowed=settled_ok)
+            settled = stored
+            if stored.status not in services.FINAL_STATUSES:
+                # read while the change that ended it (an expiry) was not durable yet; the
+                # engine forgets a finished reservation only once it is, so the ledger has
+                # it now (this path changed nothing: awaiting here is safe)
+                settled, _ = await services.fetch(writes.pool, stored.id, caller)
+            status = _settled(settled, allowed=settled_ok)
             return Written(
-                200, services.render_stored(stored, status, lines or []), 0, changed=False
+                200, services.render_stored(settled, status, lines or []), 0, changed=False
             )
         body = services.render_outcome(out, stored)
         return Written(200, body, out.lsn, meta, changed=out.changed)
