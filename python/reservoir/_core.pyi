@@ -332,6 +332,36 @@ class Engine:
         lifts it. Not logged: the catalogue (`items.per_buyer_max`) is its record."""
     def buyer_units(self, buyer: str, sku: str) -> int:
         """Units of `sku` the buyer has: held, committed and shipped."""
+    # inbound: receipts of several lines, transfers in transit, write-offs, units on the way
+    def receive_lines(
+        self, lines: Sequence[tuple[str, str, int, str | None, int | None]], now_ms: int
+    ) -> list[tuple[int, LevelRow]]:
+        """Receives every line or none: (sku, location, quantity, lot, expires_on as a day
+        number); each line's (lsn, level after). A field at fault is `lines[i].<field>`."""
+    def ship_transit(
+        self, lines: Sequence[tuple[str, str, str, int, str | None]], now_ms: int
+    ) -> list[int]:
+        """Ships (sku, from, to, quantity, lot) lines, all or none: the units leave `from`
+        (only units nobody holds: InsufficientStock) and are in transit to `to`. The LSNs."""
+    def arrive_transit(
+        self, lines: Sequence[tuple[str, str, int, str | None]], now_ms: int
+    ) -> list[int]:
+        """(sku, to, quantity, lot) units that arrived: out of transit, into on_hand."""
+    def lose_transit(
+        self, lines: Sequence[tuple[str, str, int, str | None]], now_ms: int
+    ) -> list[int]:
+        """(sku, to, quantity, lot) units that never arrived: out of transit."""
+    def write_off(
+        self, sku: str, location: str, quantity: int, now_ms: int, *, lot: str | None = None
+    ) -> tuple[int, LevelRow]:
+        """Returned units written off: a `write_off` entry; no level moves."""
+    def set_incoming(self, sku: str, location: str, units: int) -> None:
+        """What open purchase orders still bring of `sku` to `location` (not logged)."""
+    def clear_incoming(self, sku: str) -> None: ...
+    def load_in_transit(self, sku: str, location: str, units: int) -> None:
+        """Recovery: units in transit to `location` (the ledger's fold)."""
+    def inbound(self, sku: str) -> list[tuple[str, bool, int, int]]:
+        """Units on their way: (location, sellable, incoming, in_transit), by location."""
     # waitlists
     def join_waitlist(
         self, sku: str, quantity: int, now_ms: int, *, buyer: str, channel: str | None = None

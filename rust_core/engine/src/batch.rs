@@ -98,6 +98,10 @@ pub fn summarize<'a>(entries: impl IntoIterator<Item = &'a LogEntry>) -> BatchSu
             | Change::Adjustment { .. }
             | Change::Return { .. }
             | Change::Transfer { .. }
+            | Change::Transit { .. }
+            | Change::Arrive { .. }
+            | Change::Lose { .. }
+            | Change::WriteOff { .. }
             | Change::Join(_)
             | Change::Leave { .. } => {}
         }

@@ -13,13 +13,16 @@ mod recovery;
 mod replay;
 mod reservations;
 mod stock;
+mod transit;
 mod waitlists;
 
 pub use recovery::OpenLines;
+pub use transit::{Inbound, ReceiptLine, ShipLine, TransitLine};
 pub use waitlists::WaitlistJoin;
 
 use std::collections::{BTreeMap, VecDeque};
 
+use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use crate::buyers::{BuyerId, Buyers};
@@ -114,6 +117,8 @@ pub struct Snapshot {
     pub pools: BTreeMap<(String, String), u64>,
     /// Waiting waitlist entries: id -> (sku, quantity, buyer, channel).
     pub waitlists: BTreeMap<EntryId, WaitingState>,
+    /// Units in transit per (sku, destination).
+    pub in_transit: BTreeMap<(String, String), i64>,
 }
 
 /// A waiting waitlist entry by code: (sku, quantity, buyer, channel).
@@ -135,6 +140,9 @@ pub struct Engine {
     /// The drop pools each open hold took from, by SKU: (sku, channel).
     hold_pools: SeqMap<HoldPools>,
     waitlists: Waitlists,
+    /// Units on their way to each level: incoming on purchase orders, in transit on
+    /// transfers (beside the levels: few levels have any).
+    inbound: FxHashMap<(SkuId, LocId), Inbound>,
     finished: SeqMap<Finished>,
     finished_order: VecDeque<(u64, ReservationSeq)>,
     timers: ExpiryTimers,
@@ -196,6 +204,7 @@ impl Engine {
             drops: Drops::default(),
             hold_pools: SeqMap::default(),
             waitlists: Waitlists::default(),
+            inbound: FxHashMap::default(),
             finished: SeqMap::default(),
             finished_order: VecDeque::new(),
             timers: ExpiryTimers::default(),
@@ -330,6 +339,7 @@ impl Engine {
         let (stock, lots) = (&mut self.stock, &mut self.lots);
         change.for_each_effect(|s, l, delta| stock.apply(s, l, delta));
         change.for_each_lot_effect(|s, l, lot, units| lots.apply(s, l, lot, units));
+        self.apply_transit(change);
     }
 
     fn remove_timer(&mut self, expires_at_ms: i64, slot: u32) {

@@ -26,8 +26,8 @@ pub use buyers::{validate_buyer, BuyerId, BUYER_BYTES_MAX};
 pub use channels::{Channel, SafetyBuffer};
 pub use drops::{Drop, DropSpec, Phase, Pool};
 pub use engine::{
-    Engine, HoldFor, LineRequest, LotsToShip, OpenLines, Outcome, PickedLots, ReservationView,
-    Snapshot, WaitlistJoin,
+    Engine, HoldFor, Inbound, LineRequest, LotsToShip, OpenLines, Outcome, PickedLots, ReceiptLine,
+    ReservationView, ShipLine, Snapshot, TransitLine, WaitlistJoin,
 };
 pub use error::{EngineError, Result, Shortage};
 pub use ids::{

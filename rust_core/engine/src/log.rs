@@ -106,6 +106,36 @@ pub enum Change {
         lots: ShipLots,
         fulfilled: bool,
     },
+    /// Units shipped on a transfer: they leave `from` (a `transit_out` line) and are in
+    /// transit to `to` (a `transit` line, which moves no level).
+    Transit {
+        sku: SkuId,
+        from: LocId,
+        to: LocId,
+        quantity: i64,
+        lot: Option<LotId>,
+    },
+    /// Units of a transfer that arrived at `to` (`transit_in`): out of transit, on hand.
+    Arrive {
+        sku: SkuId,
+        to: LocId,
+        quantity: i64,
+        lot: Option<LotId>,
+    },
+    /// Units of a transfer that never arrived at `to` (`transit_lost`): out of transit.
+    Lose {
+        sku: SkuId,
+        to: LocId,
+        quantity: i64,
+        lot: Option<LotId>,
+    },
+    /// Returned units written off (`write_off`): recorded, never in stock.
+    WriteOff {
+        sku: SkuId,
+        location: LocId,
+        quantity: i64,
+        lot: Option<LotId>,
+    },
     /// A buyer joined a SKU's waitlist (boxed: the entry is larger than most changes).
     Join(Box<Entry>),
     /// A waiting entry left its waitlist without an offer.
@@ -130,6 +160,11 @@ pub enum Kind {
     Return,
     TransferOut,
     TransferIn,
+    TransitOut,
+    Transit,
+    TransitIn,
+    TransitLost,
+    WriteOff,
 }
 
 impl Kind {
@@ -146,6 +181,11 @@ impl Kind {
             Kind::Return => "return",
             Kind::TransferOut => "transfer_out",
             Kind::TransferIn => "transfer_in",
+            Kind::TransitOut => "transit_out",
+            Kind::Transit => "transit",
+            Kind::TransitIn => "transit_in",
+            Kind::TransitLost => "transit_lost",
+            Kind::WriteOff => "write_off",
         }
     }
 
@@ -153,8 +193,13 @@ impl Kind {
     /// The verifier's SQL folds the same way.
     pub fn effect(self, quantity: i64) -> LevelDelta {
         let (on_hand, reserved, committed) = match self {
-            Kind::Receipt | Kind::Adjustment | Kind::Return | Kind::TransferIn => (quantity, 0, 0),
-            Kind::TransferOut => (-quantity, 0, 0),
+            Kind::Receipt
+            | Kind::Adjustment
+            | Kind::Return
+            | Kind::TransferIn
+            | Kind::TransitIn => (quantity, 0, 0),
+            Kind::TransferOut | Kind::TransitOut => (-quantity, 0, 0),
+            Kind::Transit | Kind::TransitLost | Kind::WriteOff => (0, 0, 0),
             Kind::Reserve => (0, quantity, 0),
             Kind::Release | Kind::Expire => (0, -quantity, 0),
             Kind::Commit => (0, -quantity, quantity),
@@ -167,6 +212,15 @@ impl Kind {
             committed,
         }
     }
+
+    /// What one ledger line of this kind does to the units in transit to its location.
+    pub fn in_transit(self, quantity: i64) -> i64 {
+        match self {
+            Kind::Transit => quantity,
+            Kind::TransitIn | Kind::TransitLost => -quantity,
+            _ => 0,
+        }
+    }
 }
 
 impl Change {
@@ -177,6 +231,10 @@ impl Change {
             | Change::Adjustment { .. }
             | Change::Return { .. }
             | Change::Transfer { .. }
+            | Change::Transit { .. }
+            | Change::Arrive { .. }
+            | Change::Lose { .. }
+            | Change::WriteOff { .. }
             | Change::Join(_)
             | Change::Leave { .. } => None,
             Change::Reserve { seq, .. }
@@ -200,7 +258,7 @@ impl Change {
             | Change::Cancel { lines, .. }
             | Change::Expire { lines, .. }
             | Change::Ship { lines, .. } => lines.len(),
-            Change::Transfer { .. } => 2,
+            Change::Transfer { .. } | Change::Transit { .. } => 2,
             Change::Reallocate { .. } => 3,
             _ => 1,
         }
@@ -239,6 +297,34 @@ impl Change {
                 f(Kind::TransferOut, *sku, *from, *quantity, *lot);
                 return f(Kind::TransferIn, *sku, *to, *quantity, *lot);
             }
+            Change::Transit {
+                sku,
+                from,
+                to,
+                quantity,
+                lot,
+            } => {
+                f(Kind::TransitOut, *sku, *from, *quantity, *lot);
+                return f(Kind::Transit, *sku, *to, *quantity, *lot);
+            }
+            Change::Arrive {
+                sku,
+                to,
+                quantity,
+                lot,
+            } => return f(Kind::TransitIn, *sku, *to, *quantity, *lot),
+            Change::Lose {
+                sku,
+                to,
+                quantity,
+                lot,
+            } => return f(Kind::TransitLost, *sku, *to, *quantity, *lot),
+            Change::WriteOff {
+                sku,
+                location,
+                quantity,
+                lot,
+            } => return f(Kind::WriteOff, *sku, *location, *quantity, *lot),
             Change::Reallocate {
                 sku,
                 from,

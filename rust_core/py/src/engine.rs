@@ -19,6 +19,23 @@ use crate::rows::{
 
 /// A waiting waitlist entry: (sku, quantity, buyer, channel, position).
 type WaitingRow = (String, i64, String, Option<String>, usize);
+/// A receipt line: (sku, location, quantity, lot, expires_on as a day number).
+type ReceiptRow = (
+    PyBackedStr,
+    PyBackedStr,
+    i64,
+    Option<PyBackedStr>,
+    Option<i32>,
+);
+/// A transfer line at its destination: (sku, to, quantity, lot).
+type TransitRow = (PyBackedStr, PyBackedStr, i64, Option<PyBackedStr>);
+
+fn transit_lines(lines: &[TransitRow]) -> Vec<core::TransitLine<'_>> {
+    lines
+        .iter()
+        .map(|(sku, to, quantity, lot)| (&**sku, &**to, *quantity, lot.as_deref()))
+        .collect()
+}
 
 #[pyclass(module = "reservoir._core")]
 pub(crate) struct Engine {
@@ -567,6 +584,144 @@ impl Engine {
         self.inner
             .load_hold_pool(seq_of(reservation_id)?, sku, channel)
             .map_err(|e| errors::to_py(py, e))
+    }
+
+    /// Receives every line or none: [(sku, location, quantity, lot, expires_on)]; each
+    /// line's (lsn, level after).
+    fn receive_lines(
+        &mut self,
+        py: Python<'_>,
+        lines: Vec<ReceiptRow>,
+        now_ms: i64,
+    ) -> PyResult<Vec<(u64, LevelRow)>> {
+        let requests: Vec<core::ReceiptLine<'_>> = lines
+            .iter()
+            .map(|(sku, location, quantity, lot, expires_on)| {
+                (&**sku, &**location, *quantity, lot.as_deref(), *expires_on)
+            })
+            .collect();
+        let moved = self
+            .inner
+            .receive_lines(&requests, now_ms)
+            .map_err(|e| errors::to_py(py, e))?;
+        Ok(moved
+            .into_iter()
+            .zip(&requests)
+            .map(|((lsn, level), line)| {
+                let sku = self.inner.catalogue().sku_id(line.0).expect("received SKU");
+                (lsn, self.level_row(sku, &level))
+            })
+            .collect())
+    }
+
+    /// Ships a transfer, every line or none: [(sku, from, to, quantity, lot)]; the LSNs.
+    fn ship_transit(
+        &mut self,
+        py: Python<'_>,
+        lines: Vec<(
+            PyBackedStr,
+            PyBackedStr,
+            PyBackedStr,
+            i64,
+            Option<PyBackedStr>,
+        )>,
+        now_ms: i64,
+    ) -> PyResult<Vec<u64>> {
+        let requests: Vec<core::ShipLine<'_>> = lines
+            .iter()
+            .map(|(sku, from, to, quantity, lot)| {
+                (&**sku, &**from, &**to, *quantity, lot.as_deref())
+            })
+            .collect();
+        self.inner
+            .ship_transit(&requests, now_ms)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    /// Units of a transfer that arrived: [(sku, to, quantity, lot)]; the LSNs.
+    fn arrive_transit(
+        &mut self,
+        py: Python<'_>,
+        lines: Vec<TransitRow>,
+        now_ms: i64,
+    ) -> PyResult<Vec<u64>> {
+        let requests = transit_lines(&lines);
+        self.inner
+            .arrive_transit(&requests, now_ms)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    /// Units of a transfer that never arrived: [(sku, to, quantity, lot)]; the LSNs.
+    fn lose_transit(
+        &mut self,
+        py: Python<'_>,
+        lines: Vec<TransitRow>,
+        now_ms: i64,
+    ) -> PyResult<Vec<u64>> {
+        let requests = transit_lines(&lines);
+        self.inner
+            .lose_transit(&requests, now_ms)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    #[pyo3(signature = (sku, location, quantity, now_ms, *, lot=None))]
+    fn write_off(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        location: &str,
+        quantity: i64,
+        now_ms: i64,
+        lot: Option<&str>,
+    ) -> PyResult<(u64, LevelRow)> {
+        let moved = self.inner.write_off(sku, location, quantity, lot, now_ms);
+        self.movement(py, sku, moved)
+    }
+
+    fn set_incoming(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        location: &str,
+        units: i64,
+    ) -> PyResult<()> {
+        self.inner
+            .set_incoming(sku, location, units)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn clear_incoming(&mut self, py: Python<'_>, sku: &str) -> PyResult<()> {
+        self.inner
+            .clear_incoming(sku)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    fn load_in_transit(
+        &mut self,
+        py: Python<'_>,
+        sku: &str,
+        location: &str,
+        units: i64,
+    ) -> PyResult<()> {
+        self.inner
+            .load_in_transit(sku, location, units)
+            .map_err(|e| errors::to_py(py, e))
+    }
+
+    /// Units on their way to each location of `sku`: [(location, sellable, incoming,
+    /// in_transit)], by location.
+    fn inbound(&self, py: Python<'_>, sku: &str) -> PyResult<Vec<(String, bool, i64, i64)>> {
+        let rows = self.inner.inbound(sku).map_err(|e| errors::to_py(py, e))?;
+        let c = self.inner.catalogue();
+        let mut out: Vec<(String, bool, i64, i64)> = rows
+            .into_iter()
+            .map(|(location, i)| {
+                let code = c.location(location).to_owned();
+                (code, c.is_sellable(location), i.incoming, i.in_transit)
+            })
+            .collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
     }
 
     /// Puts `buyer` on `sku`'s waitlist: (entry, lsn, position).

@@ -79,6 +79,15 @@ impl Engine {
                 (e.id, state)
             })
             .collect();
+        let in_transit = self
+            .inbound
+            .iter()
+            .filter(|(_, i)| i.in_transit != 0)
+            .map(|(&(sku, location), i)| {
+                let key = (c.sku(sku).to_owned(), c.location(location).to_owned());
+                (key, i.in_transit)
+            })
+            .collect();
         Snapshot {
             levels,
             open,
@@ -86,6 +95,7 @@ impl Engine {
             buyers,
             pools,
             waitlists,
+            in_transit,
         }
     }
 

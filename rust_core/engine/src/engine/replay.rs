@@ -23,7 +23,11 @@ impl Engine {
             Change::Receipt { .. }
             | Change::Adjustment { .. }
             | Change::Return { .. }
-            | Change::Transfer { .. } => {}
+            | Change::Transfer { .. }
+            | Change::Transit { .. }
+            | Change::Arrive { .. }
+            | Change::Lose { .. }
+            | Change::WriteOff { .. } => {}
             Change::Reserve {
                 seq,
                 expires_at_ms,

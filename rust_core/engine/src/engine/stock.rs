@@ -43,7 +43,7 @@ impl Engine {
 
     /// A receipt's lot: a known one (whose expiry date it may repeat, not change), or a new
     /// one to define (not yet defined: the receipt may still be refused).
-    fn receipt_lot(
+    pub(super) fn receipt_lot(
         &self,
         sku: SkuId,
         code: &str,
@@ -104,7 +104,7 @@ impl Engine {
     /// Refuses to take `units` of `lot` (`None`: unlotted) from a level that has fewer,
     /// naming `field` (`unlotted_field` when unlotted units are short: where the caller
     /// should have named a lot).
-    fn check_lot_units(
+    pub(super) fn check_lot_units(
         &self,
         sku: SkuId,
         location: LocId,
@@ -340,7 +340,7 @@ impl Engine {
 
     /// Applies a stock movement to its level (by the ledger fold) and logs it, then offers
     /// what it freed to the SKU's waitlist; returns the LSN and the level after the movement.
-    fn record_movement(
+    pub(super) fn record_movement(
         &mut self,
         sku: SkuId,
         location: LocId,

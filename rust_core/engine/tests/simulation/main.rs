@@ -369,7 +369,9 @@ impl Sim {
                 | Change::Adjustment { sku, .. }
                 | Change::Return { sku, .. }
                 | Change::Transfer { sku, .. }
+                | Change::Arrive { sku, .. }
                 | Change::Reallocate { sku, .. } => freed.push(*sku),
+                Change::Transit { .. } | Change::Lose { .. } | Change::WriteOff { .. } => {}
                 Change::Release { seq, lines }
                 | Change::Cancel { seq, lines }
                 | Change::Expire { seq, lines } => {
