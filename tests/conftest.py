@@ -42,7 +42,7 @@ import pytest_asyncio
 from faults.service import free_port, reservoir_command, spawn_serve
 
 T = TypeVar("T")
-ROLES = ("storefront", "warehouse", "admin")
+ROLES = ("storefront", "warehouse", "purchasing", "admin")
 READY_TIMEOUT_S = 60.0
 
 

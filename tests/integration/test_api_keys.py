@@ -85,7 +85,7 @@ def test_the_first_start_prints_each_new_key_once_and_keeps_only_hashes(file_key
     server = file_keys_server
     log = server.log()
     printed = dict(re.findall(r"new API key for role (\w+) \(shown only this once\): (\S+)", log))
-    assert set(printed) == {"storefront", "warehouse", "admin"}
+    assert set(printed) == {"storefront", "warehouse", "purchasing", "admin"}
     path = server.data_dir / "api-keys.json"
     assert f"their hashes are kept in {path.resolve()}" in log
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

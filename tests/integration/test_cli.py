@@ -145,7 +145,7 @@ async def test_the_embedded_default(
     server.keys = dict(
         re.findall(r"new API key for role (\w+) \(shown only this once\): (\S+)", server.log())
     )
-    assert set(server.keys) == {"storefront", "warehouse", "admin"}
+    assert set(server.keys) == {"storefront", "warehouse", "purchasing", "admin"}
     assert "API keys generated (one per role); their hashes are kept in" in server.log()
     stored = keys_file.read_text()
     async with server.async_client("admin") as admin:

@@ -230,6 +230,8 @@ class LedgerModel:
             recovery.LOAD_HOLD_POOLS: lambda: [],
             # this simulation makes no waitlist entries (the engine's own simulation does)
             recovery.LOAD_WAITING: lambda: [],
+            recovery.LOAD_IN_TRANSIT: lambda: [],
+            recovery.LOAD_INCOMING: lambda: [],
             "SELECT coalesce(max(id), 0) + 1 FROM waitlist_entries": lambda: [(1,)],
             "SELECT sku, location, on_hand, reserved, committed FROM inventory_levels": lambda: [
                 (*key, *level) for key, level in self.levels.items()

@@ -41,6 +41,7 @@ ROWS = Arrays(
     ("actor", "text"),
     ("lot", "text"),
     ("expires_on", "int4"),  # a day number
+    ("note", "text"),
 )
 LEVELS = Arrays(
     ROWS.next,
@@ -131,9 +132,9 @@ WITH rows AS (
     SELECT * FROM {ROWS.unnest()} WITH ORDINALITY AS t({ROWS.columns()}, ord)
 ), ledger AS (
     INSERT INTO ledger_entries (lsn, at, sku, location, kind, quantity, reference_type,
-                                reference_id, actor, lot, expires_on)
+                                reference_id, actor, lot, expires_on, note)
     SELECT lsn, {_ms("at_ms")}, sku, location, kind, quantity, reference_type, reference_id,
-           actor, lot, DATE '1970-01-01' + expires_on
+           actor, lot, DATE '1970-01-01' + expires_on, note
     FROM rows ORDER BY ord
 ), new_lots AS (
     INSERT INTO lots (sku, lot, expires_on, first_lsn)
@@ -317,9 +318,11 @@ def _ledger_columns(
     ref_types: list[str | None] = []
     ref_ids: list[str | None] = []
     actors: list[str] = []
+    notes: list[str | None] = []
     for i, (lsn, rid) in enumerate(zip(lsns, rids, strict=True)):
         meta = metas.get(lsn)
         actors.append(meta.actor if meta else SYSTEM_ACTOR)
+        notes.append(meta.note if meta else None)
         if rid is not None:
             ref_types.append("reservation")
             ref_ids.append(rid)
@@ -340,6 +343,7 @@ def _ledger_columns(
         "actor": actors,
         "lot": lots,
         "expires_on": expires,
+        "note": notes,
     }
     return [by_name[name] for name in ROWS.names]
 

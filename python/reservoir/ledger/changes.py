@@ -48,6 +48,8 @@ class ChangeMeta:
     reservation: NewReservation | None = None
     waitlist: WaitlistJoin | None = None
     commit_reference: str | None = None
+    # a line's note (a damaged receipt's "box crushed"), stored with its ledger entries
+    note: str | None = None
     idempotency: IdempotencyRecord | None = None
 
 

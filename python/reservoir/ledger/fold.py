@@ -20,9 +20,19 @@ FOLD: Final[dict[str, tuple[int, int, int]]] = {
     "commit": (0, -1, 1),
     "cancel": (0, 0, -1),
     "ship": (-1, 0, -1),
+    "transit_out": (-1, 0, 0),
+    "transit": (0, 0, 0),
+    "transit_in": (1, 0, 0),
+    "transit_lost": (0, 0, 0),
+    "write_off": (0, 0, 0),
 }
+# Units in transit to a location (per SKU and destination), beside the level: shipped on a
+# transfer (`transit`), then arrived (`transit_in`) or lost (`transit_lost`).
+IN_TRANSIT: Final[dict[str, int]] = {"transit": 1, "transit_in": -1, "transit_lost": -1}
 
 KINDS: Final[tuple[str, ...]] = tuple(FOLD)
+# the kinds that move no level: their entries may stand at a location without a level row
+UNFOLDED: Final[tuple[str, ...]] = tuple(k for k, effect in FOLD.items() if effect == (0, 0, 0))
 
 
 def fold_sql(column: int, quantity: str = "quantity", kind: str = "kind") -> str:

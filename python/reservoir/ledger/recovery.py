@@ -59,6 +59,22 @@ SELECT id, sku, quantity, buyer, channel FROM waitlist_entries
 WHERE reservation_id IS NULL AND ended_at IS NULL ORDER BY id
 """
 
+# Units in transit per SKU and destination: shipped on a transfer, not arrived or lost yet.
+LOAD_IN_TRANSIT = """
+SELECT sku, location,
+       sum(CASE kind WHEN 'transit' THEN quantity ELSE -quantity END)::int8 AS units
+FROM ledger_entries WHERE kind IN ('transit', 'transit_in', 'transit_lost')
+GROUP BY sku, location
+HAVING sum(CASE kind WHEN 'transit' THEN quantity ELSE -quantity END) <> 0
+"""
+# What open purchase orders still bring, per SKU and warehouse.
+LOAD_INCOMING = """
+SELECT r.sku, p.warehouse, sum(greatest(r.ordered - r.accepted - r.rejected, 0))::int8
+FROM purchase_order_line_receipts r JOIN purchase_orders p ON p.id = r.purchase_order
+WHERE p.state = 'open'
+GROUP BY r.sku, p.warehouse
+"""
+
 # Lots with their age (expiry as a day number), then their units per level.
 LOAD_LOTS = "SELECT sku, lot, expires_on - DATE '1970-01-01', first_lsn FROM lots"
 LOAD_LOT_UNITS = "SELECT sku, location, lot, on_hand FROM lot_levels WHERE on_hand > 0"
@@ -125,6 +141,10 @@ async def rebuild_engine(pool: asyncpg.Pool, limits: _core.Limits) -> _core.Engi
             engine.load_pool_taken(code, channel, max(0, taken))
         for rid, sku, channel in await conn.fetch(LOAD_HOLD_POOLS):
             engine.load_hold_pool(rid, sku, channel)
+        for sku, location, units in await conn.fetch(LOAD_IN_TRANSIT):
+            engine.load_in_transit(sku, location, units)
+        for sku, warehouse, units in await conn.fetch(LOAD_INCOMING):
+            engine.set_incoming(sku, warehouse, units)
         for entry, sku, quantity, buyer, channel in await conn.fetch(LOAD_WAITING):
             engine.load_waitlist_entry(entry, sku, quantity, buyer, channel)
         engine.set_next_waitlist_entry(

@@ -24,8 +24,13 @@ LEDGER_KINDS = (
     "transfer_out",
     "transfer_in",
     "return",
+    "transit_out",
+    "transit",
+    "transit_in",
+    "transit_lost",
+    "write_off",
 )
-LOCATION_KINDS = ("warehouse", "zone", "aisle", "rack", "bin")
+LOCATION_KINDS = ("warehouse", "zone", "aisle", "rack", "bin", "quarantine")
 RESERVATION_STATUSES = ("held", "committed", "released", "expired", "fulfilled")
 
 APPEND_ONLY_TRIGGER = "ledger_entries_append_only"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from reservoir.lib.codes import is_valid_code
 from reservoir.lib.settings import Settings
 
-ROLES = ("storefront", "warehouse", "admin")
+ROLES = ("storefront", "warehouse", "purchasing", "admin")
 ADMIN = "admin"
 logger = logging.getLogger("reservoir.auth")
 

@@ -53,6 +53,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     reserve_rate_per_buyer: Annotated[float, msgspec.Meta(gt=0)] | None = None
     # how long a waitlist offer (a hold made for the next entry when units come back) lasts
     offer_ttl_seconds: Annotated[int, msgspec.Meta(ge=1, le=TTL_SECONDS_MAX)] = 300
+    # how far past the ordered quantity a purchase order line may be received, in percent
+    receipt_tolerance_percent: Annotated[float, msgspec.Meta(ge=0, le=1000)] = 0.0
     # the group-commit writer
     flush_interval_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 2
     batch_rows_max: Positive = 5_000

@@ -64,7 +64,7 @@ CHANGE_TEMPLATE = PATH + "/{{reservation_id}}/{}"  # as Litestar names the route
 RESERVE_ROLES = frozenset({"storefront", ADMIN})
 AVAILABILITY = "/v1/availability/"
 AVAILABILITY_TEMPLATE = "/v1/availability/{sku}"  # as Litestar names the route
-AVAILABILITY_ROLES = frozenset({"storefront", "warehouse", ADMIN})
+AVAILABILITY_ROLES = frozenset({"storefront", "warehouse", "purchasing", ADMIN})
 JSON = "application/json"
 SOLD_OUT_CACHE_MAX = 4096
 

@@ -31,11 +31,14 @@ from reservoir.domain.admin import AdminController
 from reservoir.domain.availability.controllers import AvailabilityController
 from reservoir.domain.catalogue.controllers import ItemController, LocationController
 from reservoir.domain.channels.controllers import ChannelController
+from reservoir.domain.discrepancies.controllers import DiscrepancyController
 from reservoir.domain.drops.controllers import DropController
 from reservoir.domain.entries.controllers import LedgerController
 from reservoir.domain.picklists.controllers import PickListController
+from reservoir.domain.purchasing.controllers import PurchaseOrderController, SupplierController
 from reservoir.domain.reservations.controllers import ReservationController
 from reservoir.domain.stock.controllers import StockController
+from reservoir.domain.transfers.controllers import TransferController
 from reservoir.domain.waitlists.controllers import WaitlistController, WaitlistEntryController
 from reservoir.lib import metrics
 from reservoir.lib.api_keys import load_api_keys
@@ -66,6 +69,10 @@ def api_route_handlers() -> list[Any]:
         DropController,
         WaitlistController,
         WaitlistEntryController,
+        SupplierController,
+        PurchaseOrderController,
+        TransferController,
+        DiscrepancyController,
         LedgerController,
         StockController,
         ReservationController,

@@ -36,6 +36,10 @@ class LocationAvailability(msgspec.Struct, omit_defaults=True):
     # the lots of the on-hand units, oldest first (absent: none are in lots); holds and
     # orders promise units of the location, not of a lot
     lots: list[LotUnits] | None = None
+    # units on their way here, never in `available`: open purchase orders' units not
+    # received yet (at a warehouse), and units shipped on a transfer to here
+    incoming: int = 0
+    in_transit: int = 0
 
 
 class Availability(msgspec.Struct, omit_defaults=True):
@@ -53,6 +57,10 @@ class Availability(msgspec.Struct, omit_defaults=True):
     # units that come back are offered to them first, and a fresh hold may take only what
     # is available beyond these
     waitlisted: int = 0
+    # units on their way (never in `available`): open purchase orders' units not received
+    # yet, and units shipped on transfers and not arrived, over all locations
+    incoming: int = 0
+    in_transit: int = 0
 
 
 def availability(
@@ -78,6 +86,7 @@ def availability(
         )
         for level in sorted(levels, key=lambda level: level.location)
     ]
+    _add_inbound(engine, sku, locations)
     sellable = [loc for loc in locations if loc.sellable]
     to_channel = None
     if channel is not None:
@@ -95,7 +104,25 @@ def availability(
         channel=channel,
         available_to_channel=to_channel,
         waitlisted=engine.waitlisted_units(sku),
+        incoming=sum(loc.incoming for loc in locations),
+        in_transit=sum(loc.in_transit for loc in locations),
     )
+
+
+def _add_inbound(engine: _core.Engine, sku: str, locations: list[LocationAvailability]) -> None:
+    """Sets each location's incoming and in-transit units, listing a location that has only
+    units on their way (kept sorted by code)."""
+    inbound = engine.inbound(sku)
+    if not inbound:
+        return
+    by_code = {loc.location: loc for loc in locations}
+    for code, sellable, incoming, in_transit in inbound:
+        row = by_code.get(code)
+        if row is None:
+            row = by_code[code] = LocationAvailability(code, 0, 0, 0, 0, sellable)
+            locations.append(row)
+        row.incoming, row.in_transit = incoming, in_transit
+    locations.sort(key=lambda loc: loc.location)
 
 
 def _lots(engine: _core.Engine, sku: str, location: str) -> list[LotUnits] | None:
@@ -110,7 +137,7 @@ def _lots(engine: _core.Engine, sku: str, location: str) -> list[LotUnits] | Non
 class AvailabilityController(Controller):
     path = "/v1/availability"
     tags = ["availability"]
-    before_request = requires_role("storefront", "warehouse")
+    before_request = requires_role("storefront", "warehouse", "purchasing")
 
     @get(
         "/{sku:path}",

@@ -22,7 +22,7 @@ from reservoir.lib.codes import path_code
 from reservoir.lib.errors import ProblemError
 from reservoir.lib.openapi import AUTHED, BODY, problem_responses
 
-ANY_ROLE = requires_role("storefront", "warehouse")
+ANY_ROLE = requires_role("storefront", "warehouse", "purchasing")
 ADMIN_ONLY = requires_role("admin")
 PUT_PROBLEMS = problem_responses(*AUTHED, *BODY, 503)
 GET_PROBLEMS = problem_responses(*AUTHED, 400, 404, 503)

@@ -9,7 +9,7 @@ import msgspec
 
 from reservoir.lib.bounds import GridNumber, PerBuyerMax
 
-LocationKind = Literal["warehouse", "zone", "aisle", "rack", "bin"]
+LocationKind = Literal["warehouse", "zone", "aisle", "rack", "bin", "quarantine"]
 
 
 class ItemIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -20,7 +20,7 @@ from reservoir.lib.bodies import StrictBody
 from reservoir.lib.codes import path_code
 from reservoir.lib.openapi import AUTHED, BODY, problem_responses
 
-ANY_ROLE = requires_role("storefront", "warehouse")
+ANY_ROLE = requires_role("storefront", "warehouse", "purchasing")
 ADMIN_ONLY = requires_role("admin")
 
 

@@ -10,6 +10,7 @@ from litestar.params import JSONBody
 from litestar.response.base import ASGIResponse
 
 from reservoir import _core
+from reservoir.domain.stock import returns
 from reservoir.domain.stock.schemas import (
     AdjustmentIn,
     LevelOut,
@@ -147,26 +148,11 @@ class StockController(Controller):
         data: JSONBody[ReturnIn],
         writes: NamedDependency[Writes],
     ) -> ASGIResponse:
-        """Take back units a customer returned, into `on_hand` at a location (put returns
-        into a non-sellable location to inspect them first, then transfer them)."""
-        caller = request.auth
-        check_text("reference", data.reference)
-        check_text("reason", data.reason)
-        check_text("lot", data.lot)
-        write_path = writes.write_path
-
-        def apply() -> Written:
-            lsn, level = write_path.engine().return_units(
-                data.sku, data.location, data.quantity, now_ms(), lot=data.lot
-            )
-            meta = ChangeMeta(
-                caller.actor,
-                reference_type="return",
-                reference_id=data.reference or data.reason or transaction_id(lsn),
-            )
-            return Written(201, _movement(lsn, level, lot=data.lot), lsn, meta)
-
-        return await writes.perform(request, caller, apply)
+        """Take back units a customer returned, by `condition`: `resellable` into `on_hand`
+        at the location, `damaged` into its warehouse's quarantine (not sellable),
+        `write_off` recorded and never in stock. With `reservation`, at most what that order
+        shipped comes back (422 naming `quantity`)."""
+        return await returns.take_return(writes, request, request.auth, data)
 
     @post(
         "/transfers",

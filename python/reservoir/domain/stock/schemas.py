@@ -4,6 +4,7 @@ only a receipt brings a new lot in, with its `expires_on`."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 import msgspec
 
@@ -34,6 +35,11 @@ class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
     reference: str | None = None
     reason: str | None = None
     lot: str | None = None
+    # resellable: into on_hand at `location` (sellable stock); damaged: into the quarantine of
+    # the location's warehouse (not sellable); write_off: recorded, never in stock
+    condition: Literal["resellable", "damaged", "write_off"] = "resellable"
+    # the order the units come back from: at most what it shipped may come back
+    reservation: str | None = None
 
 
 class TransferIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -73,3 +79,5 @@ class MovementOut(msgspec.Struct, omit_defaults=True):
     delta: int | None = None
     shortfall: int | None = None
     lot: str | None = None
+    condition: str | None = None  # a return's
+    reservation: str | None = None  # the order a return comes from

@@ -74,7 +74,7 @@ class WaitlistController(Controller):
     @get(
         "/{sku:path}",
         summary="A SKU's waitlist: entries and units waiting, the caller's entries in order",
-        responses=problem_responses(*AUTHED, 400, 404, 503),
+        responses=problem_responses(*AUTHED, 400, 404, 422, 503),
     )
     async def read_waitlist(
         self,
