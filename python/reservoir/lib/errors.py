@@ -97,3 +97,28 @@ def backpressure() -> ProblemError:
         "The ledger writer is behind; retry shortly.",
         headers={"Retry-After": "1"},
     )
+
+
+def unknown_sku(sku: str, field: str = "sku", *, status: int = 422) -> ProblemError:
+    """A SKU that is not in the catalogue: 422 when a write names it (`field`), 404 for a
+    read of it."""
+    return ProblemError(
+        status,
+        "unknown-sku",
+        "Unknown SKU",
+        f"SKU {sku!r} is not in the catalogue.",
+        field=field,
+        sku=sku,
+    )
+
+
+def unknown_location(code: str, field: str = "location", *, status: int = 422) -> ProblemError:
+    """A location that is not defined, as `unknown_sku`."""
+    return ProblemError(
+        status,
+        "unknown-location",
+        "Unknown location",
+        f"Location {code!r} is not defined.",
+        field=field,
+        location=code,
+    )

@@ -39,7 +39,7 @@ from reservoir.ledger.changes import ChangeMeta
 from reservoir.lib.auth import Identity
 from reservoir.lib.clock import day_number, now_ms
 from reservoir.lib.codes import check_code
-from reservoir.lib.errors import ProblemError, invalid_input
+from reservoir.lib.errors import ProblemError, invalid_input, unknown_location, unknown_sku
 from reservoir.lib.text import NAME_LENGTH_MAX, check_text
 
 encode = msgspec.json.Encoder().encode
@@ -279,14 +279,7 @@ async def _check_order_refs(conn: asyncpg.Connection, body: PurchaseOrderIn) -> 
             field="supplier",
         )
     if not await conn.fetchval("SELECT true FROM locations WHERE code = $1", body.warehouse):
-        raise ProblemError(
-            422,
-            "unknown-location",
-            "Unknown location",
-            f"Location {body.warehouse!r} is not defined.",
-            field="warehouse",
-            location=body.warehouse,
-        )
+        raise unknown_location(body.warehouse, "warehouse")
     known = {
         r[0]
         for r in await conn.fetch(
@@ -295,14 +288,7 @@ async def _check_order_refs(conn: asyncpg.Connection, body: PurchaseOrderIn) -> 
     }
     for i, line in enumerate(body.lines):
         if line.sku not in known:
-            raise ProblemError(
-                422,
-                "unknown-sku",
-                "Unknown SKU",
-                f"SKU {line.sku!r} is not in the catalogue.",
-                field=f"lines[{i}].sku",
-                sku=line.sku,
-            )
+            raise unknown_sku(line.sku, f"lines[{i}].sku")
 
 
 async def refresh_incoming(writes: Writes, skus: list[str]) -> None:
@@ -420,14 +406,7 @@ def _plan(
     plan = []
     for i, line in enumerate(body.lines):
         if not engine.has_sku(line.sku):
-            raise ProblemError(
-                422,
-                "unknown-sku",
-                "Unknown SKU",
-                f"SKU {line.sku!r} is not in the catalogue.",
-                field=f"lines[{i}].sku",
-                sku=line.sku,
-            )
+            raise unknown_sku(line.sku, f"lines[{i}].sku")
         ordered = lines.get(line.sku)
         if ordered is None:
             outcome = "wrong_item"

@@ -21,7 +21,7 @@ from reservoir.ledger.changes import ChangeMeta
 from reservoir.lib.auth import Identity
 from reservoir.lib.clock import now_ms
 from reservoir.lib.codes import check_code
-from reservoir.lib.errors import ProblemError, invalid_input
+from reservoir.lib.errors import ProblemError, invalid_input, unknown_location
 from reservoir.lib.text import check_text
 
 encode = msgspec.json.Encoder().encode
@@ -83,14 +83,7 @@ async def take_return(
                 warehouse = await warehouse_of(conn, data.location)
         if data.condition != "resellable":
             if warehouse is None:
-                raise ProblemError(
-                    422,
-                    "unknown-location",
-                    "Unknown location",
-                    f"Location {data.location!r} is not defined.",
-                    field="location",
-                    location=data.location,
-                )
+                raise unknown_location(data.location)
             location = await quarantine_of(writes.pool, write_path, warehouse)
         engine = write_path.engine()
         if data.condition == "write_off":

@@ -29,7 +29,7 @@ from reservoir.ledger.changes import ChangeMeta
 from reservoir.lib.auth import Identity
 from reservoir.lib.clock import now_ms
 from reservoir.lib.codes import check_code
-from reservoir.lib.errors import ProblemError, invalid_input
+from reservoir.lib.errors import ProblemError, invalid_input, unknown_location, unknown_sku
 from reservoir.lib.text import check_text
 
 encode = msgspec.json.Encoder().encode
@@ -138,24 +138,10 @@ async def create(
     engine = writes.write_path.reader()
     for field, code in (("from", body.from_location), ("to", body.to_location)):
         if not engine.has_location(code):
-            raise ProblemError(
-                422,
-                "unknown-location",
-                "Unknown location",
-                f"Location {code!r} is not defined.",
-                field=field,
-                location=code,
-            )
+            raise unknown_location(code, field)
     for i, line in enumerate(body.lines):
         if not engine.has_sku(line.sku):
-            raise ProblemError(
-                422,
-                "unknown-sku",
-                "Unknown SKU",
-                f"SKU {line.sku!r} is not in the catalogue.",
-                field=f"lines[{i}].sku",
-                sku=line.sku,
-            )
+            raise unknown_sku(line.sku, f"lines[{i}].sku")
 
     async def apply(conn: asyncpg.Connection) -> Written:
         number = await conn.fetchval("SELECT nextval('transfer_numbers')")

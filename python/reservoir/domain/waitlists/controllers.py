@@ -28,16 +28,12 @@ from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import AuthedRequest, requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.codes import check_code, path_code
-from reservoir.lib.errors import ProblemError
+from reservoir.lib.errors import ProblemError, unknown_sku
 from reservoir.lib.openapi import AUTHED, BODY, problem_responses
 
 STOREFRONT = requires_role("storefront")
 ENTRIES_SUFFIX = "/entries"
 LIMIT_MAX = 1000
-
-
-def _unknown_sku(sku: str) -> ProblemError:
-    return ProblemError(404, "unknown-sku", "Unknown SKU", f"SKU {sku!r} is not in the catalogue.")
 
 
 class WaitlistController(Controller):
@@ -91,7 +87,7 @@ class WaitlistController(Controller):
         try:
             return await services.waitlist(pool, write_path.reader(), code, request.auth, limit)
         except _core.UnknownSku:
-            raise _unknown_sku(code) from None
+            raise unknown_sku(code, status=404) from None
 
 
 class WaitlistEntryController(Controller):

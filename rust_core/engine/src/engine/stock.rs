@@ -190,16 +190,32 @@ impl Engine {
         lot: Option<&str>,
         now_ms: i64,
     ) -> Result<(u64, Level)> {
+        self.movement_of(sku, location, quantity, lot, now_ms, |sku, location, lot| {
+            Change::Return {
+                sku,
+                location,
+                quantity,
+                lot,
+            }
+        })
+    }
+
+    /// A movement of `quantity` units of a known `lot` (or unlotted) at one level, checked,
+    /// then logged as the change `make` builds (a return, a write-off).
+    pub(super) fn movement_of(
+        &mut self,
+        sku: &str,
+        location: &str,
+        quantity: i64,
+        lot: Option<&str>,
+        now_ms: i64,
+        make: impl FnOnce(SkuId, LocId, Option<LotId>) -> Change,
+    ) -> Result<(u64, Level)> {
         self.check_log_room()?;
         self.check_quantity("quantity", quantity)?;
         let (sku, location) = self.resolve(sku, location)?;
         let lot = self.known_lot(sku, lot, "lot")?;
-        let change = Change::Return {
-            sku,
-            location,
-            quantity,
-            lot,
-        };
+        let change = make(sku, location, lot);
         Ok(self.record_movement(sku, location, change, now_ms))
     }
 

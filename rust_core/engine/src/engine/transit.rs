@@ -165,26 +165,34 @@ impl Engine {
     /// Units of a shipped transfer that arrived at `to`: out of transit, into `on_hand` (and
     /// the line's lot). Every line or none; more than is in transit to `to` is refused.
     pub fn arrive_transit(&mut self, lines: &[TransitLine<'_>], now_ms: i64) -> Result<Vec<u64>> {
-        let changes = self.transit_ends(lines, |sku, to, quantity, lot| Change::Arrive {
+        self.end_transit(lines, now_ms, |sku, to, quantity, lot| Change::Arrive {
             sku,
             to,
             quantity,
             lot,
-        })?;
-        Ok(changes
-            .into_iter()
-            .map(|change| self.record_transit(change, now_ms))
-            .collect())
+        })
     }
 
     /// Units of a shipped transfer that never arrived at `to`: out of transit, and gone.
     pub fn lose_transit(&mut self, lines: &[TransitLine<'_>], now_ms: i64) -> Result<Vec<u64>> {
-        let changes = self.transit_ends(lines, |sku, to, quantity, lot| Change::Lose {
+        self.end_transit(lines, now_ms, |sku, to, quantity, lot| Change::Lose {
             sku,
             to,
             quantity,
             lot,
-        })?;
+        })
+    }
+
+    /// Ends units' transit to their destination, every line or none: each line checked
+    /// (at most what is in transit to `to`, lines of one destination summed), then logged
+    /// as the change `make` builds.
+    fn end_transit(
+        &mut self,
+        lines: &[TransitLine<'_>],
+        now_ms: i64,
+        make: impl Fn(SkuId, LocId, i64, Option<LotId>) -> Change,
+    ) -> Result<Vec<u64>> {
+        let changes = self.transit_ends(lines, make)?;
         Ok(changes
             .into_iter()
             .map(|change| self.record_transit(change, now_ms))
@@ -249,17 +257,14 @@ impl Engine {
         lot: Option<&str>,
         now_ms: i64,
     ) -> Result<(u64, Level)> {
-        self.check_log_room()?;
-        self.check_quantity("quantity", quantity)?;
-        let (sku, location) = self.resolve(sku, location)?;
-        let lot = self.known_lot(sku, lot, "lot")?;
-        let change = Change::WriteOff {
-            sku,
-            location,
-            quantity,
-            lot,
-        };
-        Ok(self.record_movement(sku, location, change, now_ms))
+        self.movement_of(sku, location, quantity, lot, now_ms, |sku, location, lot| {
+            Change::WriteOff {
+                sku,
+                location,
+                quantity,
+                lot,
+            }
+        })
     }
 
     /// Sets the units open purchase orders still bring of `sku` to `location` (the service
