@@ -190,14 +190,19 @@ impl Engine {
         lot: Option<&str>,
         now_ms: i64,
     ) -> Result<(u64, Level)> {
-        self.movement_of(sku, location, quantity, lot, now_ms, |sku, location, lot| {
-            Change::Return {
+        self.movement_of(
+            sku,
+            location,
+            quantity,
+            lot,
+            now_ms,
+            |sku, location, lot| Change::Return {
                 sku,
                 location,
                 quantity,
                 lot,
-            }
-        })
+            },
+        )
     }
 
     /// A movement of `quantity` units of a known `lot` (or unlotted) at one level, checked,

@@ -257,14 +257,19 @@ impl Engine {
         lot: Option<&str>,
         now_ms: i64,
     ) -> Result<(u64, Level)> {
-        self.movement_of(sku, location, quantity, lot, now_ms, |sku, location, lot| {
-            Change::WriteOff {
+        self.movement_of(
+            sku,
+            location,
+            quantity,
+            lot,
+            now_ms,
+            |sku, location, lot| Change::WriteOff {
                 sku,
                 location,
                 quantity,
                 lot,
-            }
-        })
+            },
+        )
     }
 
     /// Sets the units open purchase orders still bring of `sku` to `location` (the service
