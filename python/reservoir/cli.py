@@ -1,4 +1,4 @@
-"""The `reservoir` command: serve, migrate, verify, keys.
+"""The `reservoir` command: serve, migrate, verify, reconcile, keys.
 
 Settings come from `RESERVOIR_*` variables (see reservoir/lib/settings.py). Exit status: 0 on
 success, 1 when the command ran and failed (lock held, ledger differs, database unreachable),
@@ -65,6 +65,23 @@ def _parser() -> argparse.ArgumentParser:
         " key of RESERVOIR_API_KEYS)",
     )
     verify.set_defaults(run=verify_command)
+    reconcile = sub.add_parser(
+        "reconcile",
+        help="send an outside count file (CSV) to the server, print the discrepancies;"
+        " exit 1 if any is flagged",
+    )
+    reconcile.add_argument(
+        "--from",
+        dest="count_file",
+        required=True,
+        metavar="FILE|URL",
+        help="CSV with the header sku,location,quantity,source,counted_at",
+    )
+    reconcile.add_argument("--source", help="where the counts come from (default: the file name)")
+    reconcile.add_argument("--server", default="http://127.0.0.1:8000", metavar="URL")
+    reconcile.add_argument("--threshold-units", type=int, default=1, metavar="N")
+    reconcile.add_argument("--threshold-percent", type=float, metavar="P")
+    reconcile.set_defaults(run=reconcile_command)
     keys = sub.add_parser(
         "keys", help="list, create or revoke API keys (the key file keeps only their hashes)"
     )
@@ -246,13 +263,99 @@ async def _engine_differences(url: str, settings: Settings) -> list[str]:
 
 
 def _admin_key(settings: Settings) -> str | None:
-    key = os.environ.get(ADMIN_KEY_VARIABLE, "").strip()
+    return _role_key(settings, ADMIN_KEY_VARIABLE, "admin")
+
+
+def _role_key(settings: Settings, variable: str, *roles: str) -> str | None:
+    """The key in `variable`, else the first key of one of `roles` in RESERVOIR_API_KEYS."""
+    key = os.environ.get(variable, "").strip()
     if key:
         return key
     if settings.api_keys is not None:
-        admin_keys = parse_api_keys(settings.api_keys).keys_for("admin")
-        return admin_keys[0] if admin_keys else None
+        configured = parse_api_keys(settings.api_keys)
+        for role in roles:
+            keys = configured.keys_for(role)
+            if keys:
+                return keys[0]
     return None
+
+
+# --- reconcile --------------------------------------------------------------------------------
+
+WAREHOUSE_KEY_VARIABLE = "RESERVOIR_WAREHOUSE_KEY"
+DISCREPANCIES_SHOWN_MAX = 20
+
+
+def _read_counts(source: str) -> bytes:
+    """The count file's bytes, from a path or an http(s) URL, with a progress bar."""
+    import urllib.request
+
+    from rich.progress import Progress
+
+    chunks: list[bytes] = []
+    with Progress(transient=True) as progress:
+        if source.startswith(("http://", "https://")):
+            stream = urllib.request.urlopen(source, timeout=60)
+            total = int(stream.headers.get("Content-Length") or 0) or None
+        else:
+            stream = open(source, "rb")  # noqa: SIM115 (closed below)
+            total = os.fstat(stream.fileno()).st_size
+        task = progress.add_task(f"reading {source}", total=total)
+        with stream:
+            while chunk := stream.read(1 << 20):
+                chunks.append(chunk)
+                progress.advance(task, len(chunk))
+    return b"".join(chunks)
+
+
+def reconcile_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Posts the counts as CSV and prints the reconciliation's summary and discrepancies."""
+    import httpx
+
+    key = _role_key(settings, WAREHOUSE_KEY_VARIABLE, "warehouse", "admin")
+    if key is None:
+        return _fail(
+            f"no warehouse API key: set {WAREHOUSE_KEY_VARIABLE}"
+            " (`reservoir keys create --role warehouse` makes one)",
+            EXIT_CONFIG,
+        )
+    try:
+        body = _read_counts(args.count_file)
+    except OSError as exc:
+        return _fail(f"cannot read {args.count_file}: {exc}", EXIT_CONFIG)
+    params: dict[str, str] = {
+        "source": args.source or os.path.basename(args.count_file) or "counts",
+        "threshold_units": str(args.threshold_units),
+    }
+    if args.threshold_percent is not None:
+        params["threshold_percent"] = str(args.threshold_percent)
+    lines = body.count(b"\n") - 1
+    print(f"sending {lines:,} lines to {args.server} ...", flush=True)
+    try:
+        response = httpx.post(
+            f"{args.server}/v1/reconciliations",
+            content=body,
+            params=params,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "text/csv"},
+            timeout=600,
+        )
+    except httpx.HTTPError as exc:
+        return _fail(f"cannot reach the server: {exc!r}", EXIT_FAILED)
+    if response.status_code != 201:
+        return _fail(f"refused ({response.status_code}): {response.text[:2000]}", EXIT_FAILED)
+    rec = response.json()
+    print(
+        f"{rec['id']} from {rec['source']}: {rec['lines']:,} lines, "
+        f"{len(rec['discrepancies']):,}{'+' if rec.get('next') else ''} differ from the ledger, "
+        f"{rec['flagged']:,} flagged"
+    )
+    for line in rec["discrepancies"][:DISCREPANCIES_SHOWN_MAX]:
+        mark = "!" if line["flagged"] else " "
+        print(
+            f" {mark} line {line['line_no']}: {line['sku']} at {line.get('location') or '(all)'}"
+            f" counted {line['counted']}, ledger {line['expected']} ({line['difference']:+d})"
+        )
+    return EXIT_FAILED if rec["flagged"] else EXIT_OK
 
 
 # --- keys -------------------------------------------------------------------------------------

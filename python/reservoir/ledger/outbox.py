@@ -65,6 +65,16 @@ def stream_entries(payload: dict[str, Any]) -> list[dict[str, str]]:
         }
         for change in payload.get("changes", ())
     ]
+    summary = payload.get("reconciliation")
+    if summary is not None:  # a reconciliation with flagged lines: one entry, its summary
+        entries.append(
+            {
+                "kind": summary["event"],
+                "reconciliation": str(summary["id"]),
+                "source": str(summary["source"]),
+                "flagged": str(summary["flagged"]),
+            }
+        )
     for offer in payload.get("offers", ()):
         entry = {"kind": OFFER_KIND}
         entry.update({name: _field(offer.get(name)) for name in OFFER_FIELDS})

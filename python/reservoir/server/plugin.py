@@ -36,6 +36,7 @@ from reservoir.domain.drops.controllers import DropController
 from reservoir.domain.entries.controllers import LedgerController
 from reservoir.domain.picklists.controllers import PickListController
 from reservoir.domain.purchasing.controllers import PurchaseOrderController, SupplierController
+from reservoir.domain.reconciliations.controllers import ReconciliationController
 from reservoir.domain.reservations.controllers import ReservationController
 from reservoir.domain.stock.controllers import StockController
 from reservoir.domain.transfers.controllers import TransferController
@@ -73,6 +74,7 @@ def api_route_handlers() -> list[Any]:
         PurchaseOrderController,
         TransferController,
         DiscrepancyController,
+        ReconciliationController,
         LedgerController,
         StockController,
         ReservationController,
