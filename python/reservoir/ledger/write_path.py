@@ -27,6 +27,7 @@ import asyncpg
 from reservoir import _core
 from reservoir.ledger.changes import ChangeMeta, IdempotencyRecord
 from reservoir.ledger.fencing import LedgerFenced, bump_epoch
+from reservoir.ledger.level_feed import LevelFeed, skus_of
 from reservoir.ledger.lock import LedgerLock, LedgerLockedError
 from reservoir.ledger.recovery import rebuild_engine
 from reservoir.ledger.writer import LedgerUnavailable, LedgerWriter
@@ -75,6 +76,8 @@ class WritePath:
         self._ticker: asyncio.Task[None] | None = None
         self._rebuilding: asyncio.Task[None] | None = None
         self.accepting = False
+        # the live availability feed (`GET /v1/availability/stream`), fed by durable batches
+        self.feed = LevelFeed(queue_max=settings.stream_queue_max, streams_max=settings.streams_max)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -91,6 +94,7 @@ class WritePath:
             flush_interval_ms=self._settings.flush_interval_ms,
             on_failure=self._on_write_failure,
             epoch=self.epoch,
+            on_durable=self._durable_batch,
         )
         self._writer.start()
         self._engine = engine
@@ -101,6 +105,7 @@ class WritePath:
 
     async def stop(self) -> None:
         self.accepting = False
+        self.feed.close()
         for task in (self._ticker, self._rebuilding):
             if task is not None:
                 task.cancel()
@@ -196,6 +201,10 @@ class WritePath:
         )
 
     # --- internals ----------------------------------------------------------------------------
+
+    def _durable_batch(self, batch: _core.Batch) -> None:
+        if self._engine is not None and batch.level_deltas:
+            self.feed.publish(self._engine, skus_of(batch), batch.last_lsn)
 
     def _accept(self, accepting: bool, reason: str = "") -> None:
         self.accepting = accepting

@@ -50,6 +50,7 @@ class LedgerWriter:
         flush_interval_ms: int,
         on_failure: Callable[[BaseException], Any],
         epoch: int,
+        on_durable: Callable[[_core.Batch], None] | None = None,
     ) -> None:
         self._pool = pool
         self._engine = engine
@@ -57,6 +58,7 @@ class LedgerWriter:
         self._batch_rows_max = batch_rows_max
         self._gather_s = flush_interval_ms / 1000
         self._on_failure = on_failure
+        self._on_durable = on_durable  # told of each batch once it is committed
         self._metas: dict[int, ChangeMeta] = {}
         self._loose: list[tuple[IdempotencyRecord, asyncio.Future[None]]] = []
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
@@ -221,6 +223,8 @@ class LedgerWriter:
         if batch.last_lsn:
             self.durable_lsn = batch.last_lsn
             engine.prune_finished(batch.last_lsn)
+            if self._on_durable is not None:
+                self._on_durable(batch)
         _BATCHES.inc()
         _ROWS.inc(len(batch.rows))
         self._answer([future for _, future in loose])

@@ -55,6 +55,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     offer_ttl_seconds: Annotated[int, msgspec.Meta(ge=1, le=TTL_SECONDS_MAX)] = 300
     # how far past the ordered quantity a purchase order line may be received, in percent
     receipt_tolerance_percent: Annotated[float, msgspec.Meta(ge=0, le=1000)] = 0.0
+    # live availability streams open at once, and events one may fall behind before it is
+    # dropped
+    streams_max: Annotated[int, msgspec.Meta(ge=1)] = 1_000
+    stream_queue_max: Annotated[int, msgspec.Meta(ge=1)] = 1_000
     # the group-commit writer
     flush_interval_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 2
     batch_rows_max: Positive = 5_000

@@ -63,6 +63,7 @@ PATH_PREFIX = PATH + "/"
 CHANGE_TEMPLATE = PATH + "/{{reservation_id}}/{}"  # as Litestar names the routes
 RESERVE_ROLES = frozenset({"storefront", ADMIN})
 AVAILABILITY = "/v1/availability/"
+STREAM = "/v1/availability/stream"  # the live feed: Litestar's route
 AVAILABILITY_TEMPLATE = "/v1/availability/{sku}"  # as Litestar names the route
 AVAILABILITY_ROLES = frozenset({"storefront", "warehouse", "purchasing", ADMIN})
 JSON = "application/json"
@@ -132,7 +133,12 @@ class HotPath:
             if method == "POST" and path.startswith(PATH_PREFIX):
                 await self.change(scope, receive, send)
                 return
-            if method == "GET" and path.startswith(AVAILABILITY) and not scope["query_string"]:
+            if (
+                method == "GET"
+                and path.startswith(AVAILABILITY)
+                and not scope["query_string"]
+                and path != STREAM
+            ):
                 await self.read_availability(scope, receive, send)
                 return
         await self.app(scope, receive, send)

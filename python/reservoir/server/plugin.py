@@ -29,6 +29,7 @@ from litestar.plugins import InitPluginProtocol
 
 from reservoir.domain.admin import AdminController
 from reservoir.domain.availability.controllers import AvailabilityController
+from reservoir.domain.availability.stream import AvailabilityStreamController
 from reservoir.domain.catalogue.controllers import ItemController, LocationController
 from reservoir.domain.channels.controllers import ChannelController
 from reservoir.domain.discrepancies.controllers import DiscrepancyController
@@ -75,6 +76,7 @@ def api_route_handlers() -> list[Any]:
         TransferController,
         DiscrepancyController,
         ReconciliationController,
+        AvailabilityStreamController,
         LedgerController,
         StockController,
         ReservationController,

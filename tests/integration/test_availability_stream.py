@@ -1,0 +1,104 @@
+"""The live availability stream (issue 14): two clients watch a SKU while holds come and go;
+one disconnects and resumes with Last-Event-ID; both see every change exactly once and in
+order, and the last levels equal the availability read. Real HTTP against `reservoir serve`
+on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+import pytest
+from tests.integration.stock_helpers import stock
+
+SKU, BIN = "STREAM-SKU", "STREAM-BIN"
+CHANGES = 40
+
+
+@pytest.fixture(scope="module")
+def shop(server):
+    stock(server, SKU, BIN, 1000)
+    return server
+
+
+async def read_events(
+    client: httpx.AsyncClient, into: list[dict[str, Any]], *, stop_after: int, cursor: str | None
+) -> None:
+    """Reads SSE events (`event`, `id`, parsed `data`) into `into` until `stop_after`."""
+    headers = {"Last-Event-ID": cursor} if cursor else {}
+    async with client.stream(
+        "GET", "/v1/availability/stream", params={"skus": SKU}, headers=headers
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        event: dict[str, Any] = {}
+        async for line in response.aiter_lines():
+            if not line:
+                if "data" in event:
+                    into.append(event)
+                    if len(into) >= stop_after:
+                        return
+                event = {}
+                continue
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "data":
+                event["data"] = json.loads(value)
+            elif name in ("event", "id"):
+                event[name] = value
+
+
+async def make_changes(client: httpx.AsyncClient, count: int) -> None:
+    for _ in range(count):
+        held = await client.post("/v1/reservations", json={"lines": [{"sku": SKU, "quantity": 1}]})
+        assert held.status_code == 201, held.text
+        if held.json()["id"][-1] in "02468":
+            await client.post(f"/v1/reservations/{held.json()['id']}/release")
+
+
+async def test_two_streams_see_every_change_once_and_in_order_across_a_resume(shop):
+    async with (
+        shop.async_client("storefront", timeout=30) as watcher,
+        shop.async_client("storefront", timeout=30) as other,
+        shop.async_client("storefront", timeout=30) as writer,
+    ):
+        whole: list[dict[str, Any]] = []
+        first_half: list[dict[str, Any]] = []
+        steady = asyncio.create_task(read_events(watcher, whole, stop_after=10**9, cursor=None))
+        part = asyncio.create_task(read_events(other, first_half, stop_after=15, cursor=None))
+        await asyncio.sleep(0.5)  # both connected
+        await make_changes(writer, CHANGES)
+        await asyncio.wait_for(part, 30)
+        # the second client is gone; changes go on; it comes back with its last id
+        await make_changes(writer, CHANGES // 2)
+        second_half: list[dict[str, Any]] = []
+        resume = asyncio.create_task(
+            read_events(other, second_half, stop_after=10**9, cursor=first_half[-1]["id"])
+        )
+        await make_changes(writer, CHANGES // 2)
+        levels = (await writer.get(f"/v1/availability/{SKU}")).json()
+        await asyncio.sleep(1.0)  # the last batch's events reach both streams
+        steady.cancel()
+        resume.cancel()
+
+    assert whole[0]["event"] == "reset" and first_half[0]["event"] == "reset"
+    start = whole[0]["data"]["seq"]
+    seen = [e["data"]["seq"] for e in whole[1:]]
+    assert seen == list(range(start + 1, start + 1 + len(seen))), "gap-free and in order"
+    resumed = [e["data"]["seq"] for e in first_half[1:] + second_half]
+    assert second_half[0]["event"] == "levels", "a resume, not a reset"
+    assert resumed == seen[: len(resumed)], "the same events, exactly once"
+    assert len(resumed) == len(seen)
+    last = whole[-1]["data"]
+    assert (last["reserved"], last["available"]) == (levels["reserved"], levels["available"])
+
+
+async def test_bad_requests_name_the_field(shop):
+    async with shop.async_client("storefront") as client:
+        assert (await client.get("/v1/availability/stream")).status_code == 400
+        unknown = await client.get("/v1/availability/stream", params={"skus": "NOPE"})
+        assert unknown.status_code == 404 and unknown.json()["field"] == "skus"
+        bad = await client.get("/v1/availability/stream", params={"skus": "bad code!"})
+        assert bad.status_code == 400 and bad.json()["field"] == "skus"
