@@ -7,11 +7,20 @@
 //! entry of its SKU still waiting, in a step where units of that SKU came back (or its
 //! queue moved), for the entry's whole quantity, buyer and channel, and the model takes it
 //! as a hold; and no SKU is left with a head entry the units free could serve (the model's
-//! judgement and `Engine::servable_waitlist` both). Periodically the drained log is replayed
-//! into a replica that must equal the engine, waitlists included. A failure names its seed:
+//! judgement and `Engine::servable_waitlist` both). Stock also comes in on receipts of
+//! several lines (all or none; damaged units to the quarantine, a non-sellable location, and
+//! released from it later), leaves on transfers in transit (only units nobody holds), and
+//! arrives or is lost; customer returns come back into stock or are written off. After every
+//! step the units in transit per (SKU, destination) equal the model's and are in no level
+//! (never available), and each SKU's `on_hand` (every location) plus units in transit changed
+//! by exactly what the step's ledger lines of receipts, returns, adjustments, ships and
+//! transit losses say: transfers, transit and reservations move units, never make or lose
+//! any. Periodically the drained log is replayed into a replica that must equal the engine,
+//! waitlists and units in transit included. A failure names its seed:
 //! rerun one with `SIM_SEED=<seed> cargo test --release --test simulation` (add
 //! `SIM_TRACE=1` to print each step's operation and log, `SIM_STATS=1` for how much of the
-//! waitlists each seed exercised; both on stderr, so with `-- --nocapture`).
+//! waitlists and of inbound stock each seed exercised; both on stderr, so with
+//! `-- --nocapture`).
 
 mod model;
 mod ops;
@@ -21,7 +30,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use reservoir_engine::{
-    Change, DropSpec, Engine, EngineError, LeaveReason, Limits, Line, LogEntry, Parties,
+    Change, DropSpec, Engine, EngineError, Kind, LeaveReason, Limits, Line, LogEntry, Parties,
     ReservationSeq, SafetyBuffer, SkuId, Status,
 };
 
@@ -29,6 +38,8 @@ use model::{Model, ModelHold};
 
 const SKUS: [&str; 3] = ["S0", "S1", "S2"];
 const LOCATIONS: [(&str, bool); 4] = [("L0", true), ("L1", true), ("L2", true), ("QC", false)];
+/// The quarantine: the non-sellable location damaged units are received into.
+const QUARANTINE: &str = "QC";
 /// Lot codes the simulation receives, each with its expiry day (the same for every SKU).
 const LOTS: [(&str, Option<i32>); 3] = [("A", Some(100)), ("B", Some(50)), ("C", None)];
 /// Buyers the simulation reserves for (a third of holds have none); S0 is capped per buyer.
@@ -68,6 +79,28 @@ struct Sim {
     /// `SIM_TRACE` is set: print each step's operation (`last_op`, as drawn) and log.
     trace: bool,
     last_op: u32,
+    /// Each SKU's units (the engine's `on_hand` everywhere plus its units in transit) after
+    /// the previous step, and what the step's ledger lines say they changed by.
+    units: [i64; SKUS.len()],
+    moved: [i64; SKUS.len()],
+    inbound: InboundStats,
+}
+
+/// How much of inbound stock a run exercised.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct InboundStats {
+    pub receipts: u64,
+    pub receipts_refused: u64,
+    pub quarantined: u64,
+    pub released: u64,
+    pub shipped: u64,
+    pub ships_short: u64,
+    pub ships_refused: u64,
+    pub arrived: u64,
+    pub arrivals_refused: u64,
+    pub lost: u64,
+    pub returned: u64,
+    pub written_off: u64,
 }
 
 /// What the waitlist checks carry from an operation to the reading of its log, and across
@@ -146,6 +179,9 @@ impl Sim {
             wait: Waits::default(),
             trace: std::env::var_os("SIM_TRACE").is_some(),
             last_op: 0,
+            units: [0; SKUS.len()],
+            moved: [0; SKUS.len()],
+            inbound: InboundStats::default(),
         }
     }
 
@@ -172,7 +208,7 @@ impl Sim {
 
     fn step(&mut self) {
         self.step += 1;
-        let op = self.rng.random_range(0..110);
+        let op = self.rng.random_range(0..120);
         self.last_op = op;
         match op {
             0..=9 => self.receive(),
@@ -188,7 +224,13 @@ impl Sim {
             100..=104 => self.join(),
             105..=106 => self.leave(),
             107 => self.serve(),
-            _ => self.sell_out(),
+            108..=109 => self.sell_out(),
+            110..=111 => self.receive_lines(),
+            112..=114 => self.ship_transit(),
+            115..=116 => self.arrive_transit(),
+            117 => self.lose_transit(),
+            118 => self.customer_return(),
+            _ => self.release_quarantine(),
         }
         self.settle();
         if self.step.is_multiple_of(97) {
@@ -200,6 +242,7 @@ impl Sim {
     fn settle(&mut self) {
         self.read_log();
         self.check();
+        self.check_units();
         self.check_waitlists();
     }
 
@@ -284,6 +327,7 @@ impl Sim {
                 self.fail(format!("{sku}: {got} available to {CHANNEL}, model {want}"));
             }
         }
+        self.check_in_transit();
         let taken = self.engine.drop_pool_taken(DROP, CHANNEL).unwrap();
         if taken != self.model.pool_taken as u64 {
             self.fail(format!(
@@ -335,6 +379,91 @@ impl Sim {
         }
     }
 
+    /// The engine's units in transit per (SKU, destination) equal the model's, and are never
+    /// available: the units of a SKU the engine would hold (what its sellable levels have
+    /// available, and what its allocation order offers) are what its levels (checked equal
+    /// to the model's, which count none in transit) have unheld at the sellable locations.
+    fn check_in_transit(&self) {
+        let c = self.engine.catalogue();
+        for sku in SKUS {
+            let rows = self.engine.inbound(sku).unwrap();
+            let got: BTreeMap<&str, i64> = rows
+                .iter()
+                .filter(|(_, i)| i.in_transit != 0)
+                .map(|&(loc, i)| (c.location(loc), i.in_transit))
+                .collect();
+            let want = self.model.in_transit_of(sku);
+            if got != want {
+                self.fail(format!("{sku} in transit: engine {got:?}, model {want:?}"));
+            }
+            if let Some((loc, i)) = rows
+                .iter()
+                .find(|(_, i)| i.incoming != 0 || i.in_transit < 0)
+            {
+                self.fail(format!("{sku}@{}: inbound {i:?}", c.location(*loc)));
+            }
+            let sku_id = c.sku_id(sku).unwrap();
+            let total: i64 = want.values().sum();
+            if self.engine.in_transit_units(sku_id) != total {
+                self.fail(format!(
+                    "{sku}: engine counts {} in transit, its rows {total}",
+                    self.engine.in_transit_units(sku_id)
+                ));
+            }
+            let levels = self.engine.levels(sku).unwrap();
+            let want: i64 = levels
+                .iter()
+                .filter(|l| LOCATIONS.contains(&(c.location(l.location), true)))
+                .map(|l| (l.on_hand - l.reserved - l.committed).max(0))
+                .sum();
+            let reservable: i64 = levels.iter().map(|l| self.engine.reservable(l)).sum();
+            let ranked: i64 = self
+                .engine
+                .allocation_order(sku)
+                .unwrap()
+                .iter()
+                .map(|&(units, _)| units)
+                .sum();
+            if reservable != want || ranked != want {
+                self.fail(format!(
+                    "{sku}: engine has {reservable} available ({ranked} in its allocation \
+                     order), model {want} (and {total} in transit)"
+                ));
+            }
+        }
+    }
+
+    /// Each SKU's units on hand (every location) plus in transit changed, over the step, by
+    /// exactly what its ledger lines of receipts, returns, adjustments, ships and transit
+    /// losses say (`moved`, from the log the step wrote).
+    fn check_units(&mut self) {
+        for (s, sku) in SKUS.into_iter().enumerate() {
+            let on_hand: i64 = self
+                .engine
+                .levels(sku)
+                .unwrap()
+                .iter()
+                .map(|l| l.on_hand)
+                .sum();
+            let in_transit: i64 = self
+                .engine
+                .inbound(sku)
+                .unwrap()
+                .iter()
+                .map(|(_, i)| i.in_transit)
+                .sum();
+            let now = on_hand + in_transit;
+            if now - self.units[s] != self.moved[s] {
+                self.fail(format!(
+                    "{sku}: on hand + in transit went {} -> {now} ({on_hand} + {in_transit}), \
+                     the step's receipts, returns, adjustments, ships and losses say {:+}",
+                    self.units[s], self.moved[s]
+                ));
+            }
+            self.units[s] = now;
+        }
+    }
+
     fn sku_code(&self, sku: SkuId) -> &'static str {
         let code = self.engine.catalogue().sku(sku);
         SKUS.into_iter()
@@ -363,7 +492,19 @@ impl Sim {
         // SKUs whose units came back in this step so far, or whose queue's head left
         let mut freed: Vec<SkuId> = Vec::new();
         let mut offers = 0;
+        self.moved = [0; SKUS.len()];
         for entry in &batch {
+            let moved = &mut self.moved;
+            let c = self.engine.catalogue();
+            entry
+                .change
+                .for_each_ledger_line(|kind, sku, _, quantity, _| {
+                    let delta = units_moved(kind, quantity);
+                    if delta != 0 {
+                        let code = c.sku(sku);
+                        moved[SKUS.iter().position(|&s| s == code).unwrap()] += delta;
+                    }
+                });
             match &entry.change {
                 Change::Receipt { sku, .. }
                 | Change::Adjustment { sku, .. }
@@ -692,13 +833,70 @@ fn run(seed: u64, ops: usize) {
     );
     sim.replay_all("last");
     let stats = sim.wait.stats;
+    let inbound = sim.inbound;
     if std::env::var_os("SIM_STATS").is_some() {
         eprintln!("seed {seed}: waitlists {stats:?}");
+        eprintln!("seed {seed}: inbound {inbound:?}");
     }
     assert!(
         stats.joined > 0 && stats.offers > 0 && stats.cancelled > 0,
         "seed {seed}: the waitlists were hardly exercised: {stats:?}"
     );
+    let InboundStats {
+        receipts,
+        receipts_refused,
+        quarantined,
+        released,
+        shipped,
+        ships_short,
+        ships_refused,
+        arrived,
+        arrivals_refused,
+        lost,
+        returned,
+        written_off,
+    } = inbound;
+    assert!(
+        [
+            receipts,
+            receipts_refused,
+            quarantined,
+            released,
+            shipped,
+            ships_short,
+            ships_refused,
+            arrived,
+            arrivals_refused,
+            lost,
+            returned,
+            written_off
+        ]
+        .iter()
+        .all(|&n| n > 0),
+        "seed {seed}: inbound stock was hardly exercised: {inbound:?}"
+    );
+}
+
+/// What one ledger line does to its SKU's units on hand plus in transit: receipts, returns
+/// and adjustments (signed) bring units, ships and transit losses take them; moving units
+/// (transfers, transit out, in transit, in from transit) or promising them makes or loses
+/// none, and a written-off return was never in stock.
+fn units_moved(kind: Kind, quantity: i64) -> i64 {
+    match kind {
+        Kind::Receipt | Kind::Return | Kind::Adjustment => quantity,
+        Kind::Ship | Kind::TransitLost => -quantity,
+        Kind::Reserve
+        | Kind::Commit
+        | Kind::Release
+        | Kind::Cancel
+        | Kind::Expire
+        | Kind::TransferOut
+        | Kind::TransferIn
+        | Kind::TransitOut
+        | Kind::Transit
+        | Kind::TransitIn
+        | Kind::WriteOff => 0,
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The simulation's model: on-hand counts from movements, reservations as plain records,
-//! waitlists as the entries still waiting (in id order, which is arrival order).
+//! waitlists as the entries still waiting (in id order, which is arrival order), units in
+//! transit per destination (and the lot they were shipped from).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,6 +51,10 @@ pub struct Model {
     pub waiting: BTreeMap<u64, ModelEntry>,
     /// Entries that ever joined (ids run from 1).
     pub joined: u64,
+    /// Units shipped on transfers and still in transit, per (sku, destination, lot): on no
+    /// shelf, so in no level and never available. The engine keeps them per (sku,
+    /// destination); the lot only lets the simulation arrive them as the lot they left as.
+    pub in_transit: BTreeMap<(&'static str, &'static str, Option<&'static str>), i64>,
 }
 
 impl Model {
@@ -119,6 +124,69 @@ impl Model {
     /// beyond them.
     pub fn waiting_units(&self, sku: &str) -> i64 {
         self.queue(sku).map(|(_, e)| e.quantity).sum()
+    }
+
+    /// Units in transit of `sku` to `to`, whatever their lot.
+    pub fn in_transit_to(&self, sku: &str, to: &str) -> i64 {
+        self.in_transit
+            .iter()
+            .filter(|((s, t, _), _)| *s == sku && *t == to)
+            .map(|(_, &units)| units)
+            .sum()
+    }
+
+    /// Units in transit of `sku`, per destination (none where nothing is).
+    pub fn in_transit_of(&self, sku: &str) -> BTreeMap<&'static str, i64> {
+        let mut out: BTreeMap<&'static str, i64> = BTreeMap::new();
+        for (&(s, to, _), &units) in &self.in_transit {
+            if s == sku {
+                *out.entry(to).or_default() += units;
+            }
+        }
+        out.retain(|_, units| *units != 0);
+        out
+    }
+
+    /// Moves `units` into (or, negative, out of) transit to `to`.
+    pub fn move_transit(
+        &mut self,
+        sku: &'static str,
+        to: &'static str,
+        lot: Option<&'static str>,
+        units: i64,
+    ) {
+        let key = (sku, to, lot);
+        let left = {
+            let there = self.in_transit.entry(key).or_default();
+            *there += units;
+            *there
+        };
+        assert!(
+            left >= 0,
+            "model: more of {key:?} out of transit than went in"
+        );
+        if left == 0 {
+            self.in_transit.remove(&key);
+        }
+    }
+
+    /// Units nobody holds at a location, sellable or not: what may move away from it.
+    pub fn movable(&self, sku: &str, loc: &str) -> i64 {
+        let (o, r, c) = self.counters(sku, loc);
+        (o - r - c).max(0)
+    }
+
+    /// Units of `sku` on hand at a location, by lot (`None`: unlotted), those with some.
+    pub fn lots_at(&self, sku: &str, loc: &str) -> Vec<(Option<&'static str>, i64)> {
+        std::iter::once(None)
+            .chain(LOTS.iter().map(|&(lot, _)| Some(lot)))
+            .map(|lot| (lot, self.lot_units(sku, loc, lot)))
+            .filter(|&(_, units)| units > 0)
+            .collect()
+    }
+
+    pub fn on_hand_mut(&mut self, sku: &str, loc: &str) -> &mut i64 {
+        self.on_hand.entry((sku.into(), loc.into())).or_default()
     }
 
     pub fn available(&self, sku: &str, loc: &str) -> i64 {

@@ -2,12 +2,14 @@
 //! model, and compares the answers.
 
 use rand::Rng;
-use reservoir_engine::{EngineError, HoldFor, LineRequest, Status};
+use reservoir_engine::{
+    EngineError, HoldFor, LineRequest, ReceiptLine, ShipLine, Shortage, Status, TransitLine,
+};
 
 use crate::model::{ModelEntry, ModelHold};
 use crate::{
     Sim, BUYERS, CAPPED_SKU, CHANNEL, CHANNEL_BUFFER, CHANNEL_LOCATIONS, DROP, DROP_SKU,
-    DROP_SPILLS, DROP_STARTS, LOCATIONS, LOTS, PER_BUYER_MAX, POOL, SKUS,
+    DROP_SPILLS, DROP_STARTS, LOCATIONS, LOTS, PER_BUYER_MAX, POOL, QUARANTINE, SKUS,
 };
 
 impl Sim {
@@ -441,9 +443,20 @@ impl Sim {
         let from = LOCATIONS[self.rng.random_range(0..LOCATIONS.len())].0;
         let to = LOCATIONS[self.rng.random_range(0..LOCATIONS.len())].0;
         let q = self.rng.random_range(1..=4);
-        let (o, r, c) = self.model.counters(sku, from);
-        let movable = (o - r - c).max(0);
         let (lot, _) = self.some_lot();
+        self.transfer_units(sku, from, to, q, lot);
+    }
+
+    /// A one-step transfer: the model says whether the engine refuses it.
+    fn transfer_units(
+        &mut self,
+        sku: &str,
+        from: &str,
+        to: &str,
+        q: i64,
+        lot: Option<&'static str>,
+    ) -> bool {
+        let movable = self.model.movable(sku, from);
         let of_lot = self.model.lot_units(sku, from, lot);
         let result = self.engine.transfer(sku, from, to, q, lot, self.now);
         if from == to || q > movable || !self.known(sku, lot) || q > of_lot {
@@ -452,7 +465,7 @@ impl Sim {
                     "transfer {q} {from}->{to} of {movable} movable should be refused"
                 ));
             }
-            return;
+            return false;
         }
         result.unwrap_or_else(|e| self.fail(format!("transfer: {e}")));
         *self
@@ -467,6 +480,7 @@ impl Sim {
             .or_default() += q;
         self.model.move_lot(sku, from, lot, -q);
         self.model.move_lot(sku, to, lot, q);
+        true
     }
 
     pub(super) fn ship(&mut self) {
@@ -646,5 +660,465 @@ impl Sim {
     pub(super) fn serve(&mut self) {
         let offers = self.engine.serve_waitlists(self.now);
         self.wait.serve_offers = Some(offers);
+    }
+}
+
+/// A location and a SKU nobody defined: lines naming them are refused.
+const NOWHERE: &str = "NOWHERE";
+const NO_SKU: &str = "NOPE";
+
+/// What the model says a refused operation of several lines answers.
+#[derive(Debug)]
+enum Refusal {
+    /// `InvalidInput` naming this field (the reason is the engine's own prose).
+    Field(String),
+    /// Exactly this error.
+    Error(EngineError),
+}
+
+impl Refusal {
+    fn matches(&self, got: &EngineError) -> bool {
+        match self {
+            Refusal::Field(want) => {
+                matches!(got, EngineError::InvalidInput { field, .. } if field == want)
+            }
+            Refusal::Error(want) => got == want,
+        }
+    }
+}
+
+/// Inbound stock: receipts of several lines, the quarantine, transfers in transit, returns.
+impl Sim {
+    /// A refused operation of several lines answers what the model says and logs nothing
+    /// (`lsn`: the engine's last LSN before it): all lines or none.
+    fn refused<T: std::fmt::Debug>(
+        &self,
+        what: &str,
+        got: Result<T, EngineError>,
+        want: &Refusal,
+        lsn: u64,
+    ) {
+        if !got.as_ref().is_err_and(|e| want.matches(e)) {
+            self.fail(format!(
+                "{what}: engine {got:?}, the model refuses it: {want:?}"
+            ));
+        }
+        if self.engine.last_lsn() != lsn {
+            self.fail(format!("{what} was refused, yet logged changes"));
+        }
+    }
+
+    /// A receipt of several lines (a purchase order's), all or none. Now and then one line
+    /// is bad (no units, an unknown location or SKU, another expiry date for a known lot)
+    /// and the whole receipt is refused; often damaged units of its first line go to the
+    /// quarantine.
+    pub(super) fn receive_lines(&mut self) {
+        let n = self.rng.random_range(1..=3);
+        let mut lines: Vec<ReceiptLine<'static>> = Vec::with_capacity(n + 2);
+        // lots named so far: the first receipt line of a lot brings it in with its date
+        let mut named: Vec<(&str, &str)> = Vec::new();
+        for _ in 0..n {
+            let sku = SKUS[self.rng.random_range(0..SKUS.len())];
+            let loc = LOCATIONS[self.rng.random_range(0..LOCATIONS.len())].0;
+            let q = self.rng.random_range(1..=5);
+            let (lot, mut expires) = self.some_lot();
+            if let Some(code) = lot {
+                let seen = self.known(sku, lot) || named.contains(&(sku, code));
+                if seen && self.rng.random_bool(0.5) {
+                    expires = None; // a later line of a lot may leave its date out
+                }
+                named.push((sku, code));
+            }
+            lines.push((sku, loc, q, lot, expires));
+        }
+        if self.rng.random_bool(0.3) {
+            let (sku, _, _, lot, _) = lines[0];
+            let q = self.rng.random_range(1..=2);
+            lines.push((sku, QUARANTINE, q, lot, None));
+        }
+        let bad = if self.rng.random_bool(0.1) {
+            let i = self.rng.random_range(0..=lines.len());
+            let sku = SKUS[self.rng.random_range(0..SKUS.len())];
+            let known: Vec<&'static str> = LOTS
+                .iter()
+                .map(|&(lot, _)| lot)
+                .filter(|&lot| self.known(sku, Some(lot)))
+                .collect();
+            let (line, refusal) = match self.rng.random_range(0..4) {
+                1 => (
+                    (sku, NOWHERE, 1, None, None),
+                    Refusal::Error(EngineError::UnknownLocation(NOWHERE.into())),
+                ),
+                2 => (
+                    (NO_SKU, "L0", 1, None, None),
+                    Refusal::Error(EngineError::UnknownSku(NO_SKU.into())),
+                ),
+                3 if !known.is_empty() => {
+                    let lot = known[self.rng.random_range(0..known.len())];
+                    (
+                        (sku, "L1", 1, Some(lot), Some(7)),
+                        Refusal::Field(format!("lines[{i}].expires_on")),
+                    )
+                }
+                _ => (
+                    (sku, "L2", self.rng.random_range(-1..=0), None, None),
+                    Refusal::Field(format!("lines[{i}].quantity")),
+                ),
+            };
+            lines.insert(i, line);
+            Some(refusal)
+        } else {
+            None
+        };
+        let lsn = self.engine.last_lsn();
+        let result = self.engine.receive_lines(&lines, self.now);
+        if let Some(want) = bad {
+            self.refused(&format!("receipt {lines:?}"), result, &want, lsn);
+            self.inbound.receipts_refused += 1;
+            return;
+        }
+        let got = result.unwrap_or_else(|e| self.fail(format!("receipt {lines:?}: {e}")));
+        if got.len() != lines.len() {
+            self.fail(format!("receipt {lines:?}: {} lines received", got.len()));
+        }
+        let mut last = lsn;
+        for (&(sku, loc, q, lot, _), &(line_lsn, level)) in lines.iter().zip(&got) {
+            *self.model.on_hand_mut(sku, loc) += q;
+            if let Some(lot) = lot {
+                let next = self.model.lot_order.len() as u64;
+                self.model
+                    .lot_order
+                    .entry((sku.into(), lot))
+                    .or_insert(next);
+            }
+            self.model.move_lot(sku, loc, lot, q);
+            let want = self.model.counters(sku, loc).0;
+            if level.on_hand != want || line_lsn <= last {
+                self.fail(format!(
+                    "receipt {lines:?}: line {sku}@{loc} logged at {line_lsn} (after {last}), \
+                     {} on hand after it, model {want}",
+                    level.on_hand
+                ));
+            }
+            last = line_lsn;
+            if loc == QUARANTINE {
+                self.inbound.quarantined += q as u64;
+            }
+        }
+        self.inbound.receipts += 1;
+    }
+
+    /// Moves quarantined units (of one lot there) to a sellable location: now and then one
+    /// more than the quarantine has of the lot, refused.
+    pub(super) fn release_quarantine(&mut self) {
+        let sku = SKUS[self.rng.random_range(0..SKUS.len())];
+        let sellable: Vec<&str> = LOCATIONS
+            .iter()
+            .filter(|(_, sellable)| *sellable)
+            .map(|&(loc, _)| loc)
+            .collect();
+        let to = sellable[self.rng.random_range(0..sellable.len())];
+        let lots = self.model.lots_at(sku, QUARANTINE);
+        if lots.is_empty() {
+            return;
+        }
+        let (lot, units) = lots[self.rng.random_range(0..lots.len())];
+        let q = if self.rng.random_bool(0.1) {
+            units + 1
+        } else {
+            self.rng.random_range(1..=units)
+        };
+        if self.transfer_units(sku, QUARANTINE, to, q, lot) {
+            self.inbound.released += q as u64;
+        }
+    }
+
+    /// A SKU and a location with units nobody holds (any, when there are none).
+    fn stocked_place(&mut self) -> (&'static str, &'static str) {
+        let places: Vec<(&'static str, &'static str)> = SKUS
+            .iter()
+            .flat_map(|&sku| LOCATIONS.iter().map(move |&(loc, _)| (sku, loc)))
+            .filter(|&(sku, loc)| self.model.movable(sku, loc) > 0)
+            .collect();
+        if places.is_empty() {
+            let sku = SKUS[self.rng.random_range(0..SKUS.len())];
+            (sku, LOCATIONS[self.rng.random_range(0..LOCATIONS.len())].0)
+        } else {
+            places[self.rng.random_range(0..places.len())]
+        }
+    }
+
+    /// Ships a transfer of one or two lines (often of one level: they are summed) in transit:
+    /// mostly units nobody holds of a lot there, sometimes more (refused for the shortage),
+    /// now and then to where it comes from, or to an unknown location.
+    pub(super) fn ship_transit(&mut self) {
+        let n = self.rng.random_range(1..=2);
+        let mut lines: Vec<ShipLine<'static>> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (sku, from) = match lines.first() {
+                Some(&(sku, from, ..)) if self.rng.random_bool(0.7) => (sku, from),
+                _ => self.stocked_place(),
+            };
+            let to = match self.rng.random_range(0..100) {
+                0..=2 => from,
+                3..=4 => NOWHERE,
+                _ => {
+                    let others: Vec<&'static str> = LOCATIONS
+                        .iter()
+                        .map(|&(loc, _)| loc)
+                        .filter(|&loc| loc != from)
+                        .collect();
+                    others[self.rng.random_range(0..others.len())]
+                }
+            };
+            let lots = self.model.lots_at(sku, from);
+            let (lot, of_lot) = if lots.is_empty() || self.rng.random_bool(0.05) {
+                (self.some_lot().0, 0)
+            } else {
+                lots[self.rng.random_range(0..lots.len())]
+            };
+            let movable = self.model.movable(sku, from);
+            // more than nobody holds, mostly no more than the lot has (else the lot's
+            // shortage is what the engine answers)
+            let q = if self.rng.random_bool(0.15) {
+                movable + self.rng.random_range(1..=(of_lot - movable).max(1))
+            } else {
+                self.rng.random_range(1..=movable.min(of_lot).max(1))
+            };
+            lines.push((sku, from, to, q, lot));
+        }
+        let want = self.ship_refusal(&lines);
+        let lsn = self.engine.last_lsn();
+        let result = self.engine.ship_transit(&lines, self.now);
+        if let Some(want) = want {
+            match want {
+                Refusal::Error(EngineError::InsufficientStock(_)) => self.inbound.ships_short += 1,
+                _ => self.inbound.ships_refused += 1,
+            }
+            self.refused(&format!("ship in transit {lines:?}"), result, &want, lsn);
+            return;
+        }
+        let got = result.unwrap_or_else(|e| self.fail(format!("ship in transit {lines:?}: {e}")));
+        if got.len() != lines.len() {
+            self.fail(format!("ship in transit {lines:?}: {got:?} logged"));
+        }
+        for &(sku, from, to, q, lot) in &lines {
+            *self.model.on_hand_mut(sku, from) -= q;
+            self.model.move_lot(sku, from, lot, -q);
+            self.model.move_transit(sku, to, lot, q);
+            self.inbound.shipped += q as u64;
+        }
+    }
+
+    /// Why the engine refuses to ship `lines` in transit, if it does: a line to where it
+    /// comes from or to an unknown location, or of a lot never received; then (lines of one
+    /// level and lot summed) more of a lot than the level has; then more units than nobody
+    /// holds at a level, every such level's shortage.
+    fn ship_refusal(&self, lines: &[ShipLine<'static>]) -> Option<Refusal> {
+        for (i, &(sku, from, to, _, lot)) in lines.iter().enumerate() {
+            if from == to {
+                return Some(Refusal::Field(format!("lines[{i}].to")));
+            }
+            if to == NOWHERE {
+                return Some(Refusal::Error(EngineError::UnknownLocation(to.into())));
+            }
+            if !self.known(sku, lot) {
+                return Some(Refusal::Field(format!("lines[{i}].lot")));
+            }
+        }
+        let mut short = Vec::new();
+        for (i, &(sku, from, _, _, lot)) in lines.iter().enumerate() {
+            let same = |l: &&ShipLine<'static>| l.0 == sku && l.1 == from;
+            if !lines[..i].iter().any(|l| same(&l)) {
+                let asked: i64 = lines.iter().filter(same).map(|l| l.3).sum();
+                let movable = self.model.movable(sku, from);
+                if asked > movable {
+                    short.push(Shortage {
+                        sku: sku.to_owned(),
+                        requested: asked,
+                        available: movable,
+                    });
+                }
+            }
+            let of_lot: i64 = lines
+                .iter()
+                .filter(|l| same(l) && l.4 == lot)
+                .map(|l| l.3)
+                .sum();
+            if of_lot > self.model.lot_units(sku, from, lot) {
+                let field = if lot.is_some() { "quantity" } else { "lot" };
+                return Some(Refusal::Field(format!("lines[{i}].{field}")));
+            }
+        }
+        (!short.is_empty()).then_some(Refusal::Error(EngineError::InsufficientStock(short)))
+    }
+
+    /// Part of what is in transit arrives (one or two lots' worth, as the lots they left
+    /// as); now and then more than is in transit to a place, or a lot never received: refused.
+    pub(super) fn arrive_transit(&mut self) {
+        let keys: Vec<_> = self
+            .model
+            .in_transit
+            .iter()
+            .map(|(&key, &units)| (key, units))
+            .collect();
+        let mut lines: Vec<TransitLine<'static>> = Vec::new();
+        if keys.is_empty() {
+            let sku = SKUS[self.rng.random_range(0..SKUS.len())];
+            lines.push((
+                sku,
+                LOCATIONS[self.rng.random_range(0..LOCATIONS.len())].0,
+                1,
+                None,
+            ));
+        } else {
+            for _ in 0..self.rng.random_range(1..=2) {
+                let ((sku, to, lot), units) = keys[self.rng.random_range(0..keys.len())];
+                if !lines.iter().any(|l| l.0 == sku && l.1 == to && l.3 == lot) {
+                    lines.push((sku, to, self.rng.random_range(1..=units), lot));
+                }
+            }
+        }
+        let i = self.rng.random_range(0..lines.len());
+        match self.rng.random_range(0..100) {
+            0..=9 => {
+                let (sku, to, _, _) = lines[i];
+                let before: i64 = lines[..i]
+                    .iter()
+                    .filter(|l| l.0 == sku && l.1 == to)
+                    .map(|l| l.2)
+                    .sum();
+                lines[i].2 =
+                    self.model.in_transit_to(sku, to) - before + self.rng.random_range(1..=2);
+            }
+            10..=12 => {
+                let sku = lines[i].0;
+                lines[i].3 = LOTS
+                    .iter()
+                    .map(|&(lot, _)| Some(lot))
+                    .find(|&lot| !self.known(sku, lot))
+                    .unwrap_or(lines[i].3);
+            }
+            _ => {}
+        }
+        self.end_transit(&lines, false);
+    }
+
+    /// What is left in transit to a place is lost (every lot's); now and then one unit more
+    /// than is left: refused.
+    pub(super) fn lose_transit(&mut self) {
+        let places: Vec<(&'static str, &'static str)> = self
+            .model
+            .in_transit
+            .keys()
+            .map(|&(sku, to, _)| (sku, to))
+            .collect();
+        let mut lines: Vec<TransitLine<'static>> = if places.is_empty() {
+            let sku = SKUS[self.rng.random_range(0..SKUS.len())];
+            vec![(sku, QUARANTINE, 1, None)]
+        } else {
+            let (sku, to) = places[self.rng.random_range(0..places.len())];
+            self.model
+                .in_transit
+                .iter()
+                .filter(|(&(s, t, _), _)| s == sku && t == to)
+                .map(|(&(_, _, lot), &units)| (sku, to, units, lot))
+                .collect()
+        };
+        if self.rng.random_bool(0.1) {
+            let i = self.rng.random_range(0..lines.len());
+            lines[i].2 += 1;
+        }
+        self.end_transit(&lines, true);
+    }
+
+    /// Units in transit arrive (into `on_hand` and their lot at the destination) or are lost
+    /// (gone): every line or none, refused (`lines[i].lot`) for a lot never received and
+    /// (`lines[i].quantity`) for more than is in transit to the place, lines of one summed.
+    fn end_transit(&mut self, lines: &[TransitLine<'static>], lost: bool) {
+        let mut want = None;
+        for (i, &(sku, to, q, lot)) in lines.iter().enumerate() {
+            if !self.known(sku, lot) {
+                want = Some(Refusal::Field(format!("lines[{i}].lot")));
+                break;
+            }
+            let before: i64 = lines[..i]
+                .iter()
+                .filter(|l| l.0 == sku && l.1 == to)
+                .map(|l| l.2)
+                .sum();
+            if before + q > self.model.in_transit_to(sku, to) {
+                want = Some(Refusal::Field(format!("lines[{i}].quantity")));
+                break;
+            }
+        }
+        let lsn = self.engine.last_lsn();
+        let (what, result) = if lost {
+            ("loss", self.engine.lose_transit(lines, self.now))
+        } else {
+            ("arrival", self.engine.arrive_transit(lines, self.now))
+        };
+        if let Some(want) = want {
+            self.refused(&format!("{what} {lines:?}"), result, &want, lsn);
+            self.inbound.arrivals_refused += 1;
+            return;
+        }
+        let got = result.unwrap_or_else(|e| self.fail(format!("{what} {lines:?}: {e}")));
+        if got.len() != lines.len() {
+            self.fail(format!("{what} {lines:?}: {got:?} logged"));
+        }
+        for &(sku, to, q, lot) in lines {
+            self.model.move_transit(sku, to, lot, -q);
+            if lost {
+                self.inbound.lost += q as u64;
+            } else {
+                *self.model.on_hand_mut(sku, to) += q;
+                self.model.move_lot(sku, to, lot, q);
+                self.inbound.arrived += q as u64;
+            }
+        }
+    }
+
+    /// A customer sends units back: into stock (often the quarantine's), or written off
+    /// (recorded; the units never come into stock). A lot never received is refused.
+    pub(super) fn customer_return(&mut self) {
+        let sku = SKUS[self.rng.random_range(0..SKUS.len())];
+        let loc = if self.rng.random_bool(0.4) {
+            QUARANTINE
+        } else {
+            LOCATIONS[self.rng.random_range(0..LOCATIONS.len())].0
+        };
+        let q = self.rng.random_range(1..=3);
+        let (lot, _) = self.some_lot();
+        let write_off = self.rng.random_bool(0.5);
+        let result = if write_off {
+            self.engine.write_off(sku, loc, q, lot, self.now)
+        } else {
+            self.engine.return_units(sku, loc, q, lot, self.now)
+        };
+        let what = if write_off { "write-off" } else { "return" };
+        if !self.known(sku, lot) {
+            if !matches!(&result, Err(EngineError::InvalidInput { field, .. }) if field == "lot") {
+                self.fail(format!(
+                    "{what} of unknown lot {lot:?} of {sku}: {result:?}"
+                ));
+            }
+            return;
+        }
+        let (_, level) = result.unwrap_or_else(|e| self.fail(format!("{what}: {e}")));
+        if write_off {
+            self.inbound.written_off += q as u64;
+        } else {
+            *self.model.on_hand_mut(sku, loc) += q;
+            self.model.move_lot(sku, loc, lot, q);
+            self.inbound.returned += q as u64;
+        }
+        let want = self.model.counters(sku, loc).0;
+        if level.on_hand != want {
+            self.fail(format!(
+                "{what} of {q} {sku}@{loc}: {} on hand after, model {want}",
+                level.on_hand
+            ));
+        }
     }
 }
