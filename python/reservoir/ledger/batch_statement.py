@@ -164,6 +164,7 @@ WITH rows AS (
         reserved = l.reserved + EXCLUDED.reserved,
         committed = l.committed + EXCLUDED.committed,
         updated_at = EXCLUDED.updated_at
+    RETURNING l.sku, l.location, l.on_hand, l.reserved, l.committed
 ), joined AS (
     SELECT * FROM {JOINS.unnest()} AS t({JOINS.columns()})
 ), offered AS (
@@ -239,7 +240,13 @@ WITH rows AS (
         'changes', jsonb_agg(jsonb_build_array(
             lsn, at_ms, kind,
             CASE WHEN reference_type = 'reservation' THEN reference_id END,
-            sku, location, quantity, lot) ORDER BY ord))
+            sku, location, quantity, lot) ORDER BY ord),
+        -- for webhooks (ledger/webhook_fanout.py): what the documents' rows name (by their
+        -- index in `changes`; none on the reserve path) and the levels after the batch
+        'references', coalesce(jsonb_agg(jsonb_build_array(ord - 1, reference_type,
+            reference_id) ORDER BY ord) FILTER (WHERE reference_type <> 'reservation'), '[]'),
+        'levels', (SELECT coalesce(jsonb_agg(jsonb_build_array(
+            sku, location, on_hand, reserved, committed)), '[]') FROM levels))
     FROM rows
     HAVING count(*) > 0
 ), head AS (

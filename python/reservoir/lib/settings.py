@@ -16,6 +16,7 @@ import msgspec
 import msgspec.inspect
 
 from reservoir.lib.bounds import QUANTITY_MAX, TTL_SECONDS_MAX
+from reservoir.lib.webhook_signing import parse_schedule
 
 ENV_PREFIX = "RESERVOIR_"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -59,6 +60,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # dropped
     streams_max: Annotated[int, msgspec.Meta(ge=1)] = 1_000
     stream_queue_max: Annotated[int, msgspec.Meta(ge=1)] = 1_000
+    # webhooks: retries in seconds after the first attempt (Standard Webhooks' schedule),
+    # the time one attempt may take, when a failing endpoint is disabled, how long a rotated
+    # secret still signs, and whether private and loopback targets are allowed
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 15.0
+    webhook_disable_after_seconds: Annotated[int, msgspec.Meta(ge=1)] = 5 * 86_400
+    webhook_rotation_grace_seconds: Annotated[int, msgspec.Meta(ge=0)] = 86_400
+    webhook_private_targets: str = "allow"
     # the group-commit writer
     flush_interval_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 2
     batch_rows_max: Positive = 5_000
@@ -93,6 +102,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(
                 f"{env_name('ttl_seconds_default')}={self.ttl_seconds_default}: must be <= "
                 f"{env_name('ttl_seconds_max')} ({self.ttl_seconds_max})"
+            )
+        try:
+            parse_schedule(self.webhook_retry_schedule)
+        except ValueError as exc:
+            raise SettingsError(
+                f"{env_name('webhook_retry_schedule')}={self.webhook_retry_schedule!r}: {exc}"
+            ) from None
+        if self.webhook_private_targets not in ("allow", "deny"):
+            raise SettingsError(
+                f"{env_name('webhook_private_targets')}={self.webhook_private_targets!r}: "
+                "expected allow or deny"
             )
         if self.log_level.lower() not in LOG_LEVELS:
             raise SettingsError(

@@ -39,11 +39,14 @@ from reservoir.ledger.lock import LedgerLock, LedgerLockedError
 from reservoir.ledger.maintenance import run_maintenance
 from reservoir.ledger.migrate import MigrationError, prepare_ledger
 from reservoir.ledger.outbox import relay
+from reservoir.ledger.webhook_delivery import Policy, deliver
+from reservoir.ledger.webhook_fanout import fan_out
 from reservoir.ledger.write_path import WritePath
 from reservoir.lib.embedded import start_embedded_postgres
 from reservoir.lib.idempotency import IdempotencyKeys
 from reservoir.lib.key_reload import keep_keys_current
 from reservoir.lib.settings import Settings
+from reservoir.lib.webhook_signing import parse_schedule
 from reservoir.server.readiness import mark_not_ready, mark_ready
 
 logger = logging.getLogger("reservoir.lifespan")
@@ -129,7 +132,34 @@ async def drop_clock_lifespan(app: Litestar) -> AsyncIterator[None]:
         await _cancel(task)
 
 
-WRITE_PATH_LIFESPANS = (write_path_lifespan, outbox_lifespan, drop_clock_lifespan)
+@asynccontextmanager
+async def webhooks_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Fans the outbox out to webhook messages and delivers them while the app runs."""
+    settings = app.state.settings
+    policy = Policy(
+        schedule=parse_schedule(settings.webhook_retry_schedule),
+        timeout_s=settings.webhook_timeout_seconds,
+        disable_after_s=settings.webhook_disable_after_seconds,
+        deny_private=settings.webhook_private_targets == "deny",
+    )
+    wake = asyncio.Event()
+    tasks = [
+        asyncio.create_task(fan_out(app.state.pool, wake), name="webhook-fan-out"),
+        asyncio.create_task(deliver(app.state.pool, policy, wake), name="webhook-delivery"),
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            await _cancel(task)
+
+
+WRITE_PATH_LIFESPANS = (
+    write_path_lifespan,
+    outbox_lifespan,
+    drop_clock_lifespan,
+    webhooks_lifespan,
+)
 
 
 @asynccontextmanager

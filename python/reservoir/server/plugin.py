@@ -42,6 +42,7 @@ from reservoir.domain.reservations.controllers import ReservationController
 from reservoir.domain.stock.controllers import StockController
 from reservoir.domain.transfers.controllers import TransferController
 from reservoir.domain.waitlists.controllers import WaitlistController, WaitlistEntryController
+from reservoir.domain.webhooks.controllers import WebhookController
 from reservoir.lib import metrics
 from reservoir.lib.api_keys import load_api_keys
 from reservoir.lib.settings import Settings
@@ -77,6 +78,7 @@ def api_route_handlers() -> list[Any]:
         DiscrepancyController,
         ReconciliationController,
         AvailabilityStreamController,
+        WebhookController,
         LedgerController,
         StockController,
         ReservationController,
