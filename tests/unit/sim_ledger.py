@@ -70,8 +70,7 @@ class LedgerModel:
     def write_batch(self, args: tuple[Any, ...], fault: Fault | None) -> None:
         """Applies one batch atomically: everything is checked and staged first, then stored."""
         groups = decode(args)
-        last = bs.PARAMETER_GROUPS[-1].next
-        last_lsn, first_lsn = args[last - 1], args[last]
+        last_lsn, first_lsn = args[bs.LOT_DELTAS.next - 1], args[bs.LOT_DELTAS.next]
         problems = self._check(groups, last_lsn, first_lsn)
         if fault is Fault.DURING:
             raise InjectedFault("connection lost during the batch statement")
@@ -292,9 +291,7 @@ class LedgerModel:
 
 def decode(args: tuple[Any, ...]) -> dict[bs.Arrays, list[dict[str, Any]]]:
     """The statement's arguments as rows named by their columns, group by group."""
-    expected = (
-        bs.PARAMETER_GROUPS[-1].next + 2
-    )  # the groups' columns, then $last_lsn, $first_lsn, $epoch
+    expected = bs.LOT_DELTAS.next + 2  # the groups' columns, then $last_lsn, $first_lsn, $epoch
     assert len(args) == expected, f"WRITE_BATCH got {len(args)} arguments, expected {expected}"
     groups: dict[bs.Arrays, list[dict[str, Any]]] = {}
     for group in bs.PARAMETER_GROUPS:

@@ -94,8 +94,13 @@ LOT_DELTAS = Arrays(
     ("lot", "text"),
     ("units", "int8"),
 )
+LAST_LSN = f"${LOT_DELTAS.next}::int8"
+FIRST_LSN = f"${LOT_DELTAS.next + 1}::int8"
+EPOCH = f"${LOT_DELTAS.next + 2}::int8"  # the writer's fencing token (ledger/fencing.py)
+PARAMETER_GROUPS = (ROWS, LEVELS, CREATED, LINES, CHANGED, ANSWERS, LOT_DELTAS)
+# a batch with waitlist changes adds these after EPOCH (WRITE_BATCH_WAITLIST)
 JOINS = Arrays(
-    LOT_DELTAS.next,
+    LOT_DELTAS.next + 3,
     ("id", "int8"),
     ("lsn", "int8"),
     ("at_ms", "int8"),
@@ -118,16 +123,10 @@ LEAVES = Arrays(
     ("at_ms", "int8"),
     ("reason", "text"),
 )
-LAST_LSN = f"${LEAVES.next}::int8"
-FIRST_LSN = f"${LEAVES.next + 1}::int8"
-EPOCH = f"${LEAVES.next + 2}::int8"  # the writer's fencing token (ledger/fencing.py)
-PARAMETER_GROUPS = (
-    *(ROWS, LEVELS, CREATED, LINES, CHANGED, ANSWERS, LOT_DELTAS),
-    *(JOINS, OFFERS, LEAVES),
-)
+WAITLIST_GROUPS = (JOINS, OFFERS, LEAVES)
 WAITLIST_TOPIC = "waitlist"
 
-WRITE_BATCH = f"""
+_HEAD = f"""
 WITH rows AS (
     SELECT * FROM {ROWS.unnest()} WITH ORDINALITY AS t({ROWS.columns()}, ord)
 ), ledger AS (
@@ -165,7 +164,8 @@ WITH rows AS (
         committed = l.committed + EXCLUDED.committed,
         updated_at = EXCLUDED.updated_at
     RETURNING l.sku, l.location, l.on_hand, l.reserved, l.committed
-), joined AS (
+"""
+_WAITLIST_CTES = f"""), joined AS (
     SELECT * FROM {JOINS.unnest()} AS t({JOINS.columns()})
 ), offered AS (
     SELECT * FROM {OFFERS.unnest()} AS t({OFFERS.columns()})
@@ -196,9 +196,18 @@ WITH rows AS (
 ), entries_left AS (
     UPDATE waitlist_entries w SET ended_at = {_ms("l.at_ms")}, end_reason = l.reason
     FROM waitlist_left l WHERE w.id = l.entry
-), created_rows AS (
+"""
+_CREATED_ROWS = f"""), created_rows AS (
     SELECT * FROM {CREATED.unnest()} AS t({CREATED.columns()})
-), created AS (
+"""
+_CREATED = f"""), created AS (
+    INSERT INTO reservations (id, seq, status, expires_at, created_at, updated_at, channel,
+                              reference, commit_reference, owner, buyer, lsn)
+    SELECT t.id, t.seq, t.status, {_ms("t.expires_ms")}, {_ms("t.created_ms")}, now(),
+           t.channel, t.reference, t.commit_reference, t.owner, t.buyer, {LAST_LSN}
+    FROM created_rows t
+"""
+_CREATED_OFFERS = f"""), created AS (
     -- an offer's reservation belongs to its entry's key, buyer and channel
     INSERT INTO reservations (id, seq, status, expires_at, created_at, updated_at, channel,
                               reference, commit_reference, owner, buyer, lsn)
@@ -206,7 +215,8 @@ WITH rows AS (
            coalesce(t.channel, e.channel), t.reference, t.commit_reference,
            coalesce(t.owner, e.owner), coalesce(t.buyer, e.buyer), {LAST_LSN}
     FROM created_rows t LEFT JOIN offer_entries e ON e.reservation_id = t.id
-), waitlist_event AS (
+"""
+_WAITLIST_EVENT = f"""), waitlist_event AS (
     INSERT INTO outbox (lsn, topic, payload)
     SELECT {LAST_LSN}, '{WAITLIST_TOPIC}', jsonb_build_object('offers', jsonb_agg(
         jsonb_build_object(
@@ -216,7 +226,8 @@ WITH rows AS (
         ORDER BY e.entry))
     FROM offer_entries e JOIN created_rows t ON t.id = e.reservation_id
     HAVING count(*) > 0
-), created_lines AS (
+"""
+_TAIL = f"""), created_lines AS (
     INSERT INTO reservation_lines ({LINES.columns()})
     SELECT * FROM {LINES.unnest()}
 ), changed AS (
@@ -259,6 +270,13 @@ WITH rows AS (
 SELECT ledger_fenced({EPOCH}) WHERE NOT EXISTS (SELECT 1 FROM head)
 """
 
+# The batch statement, and (only for a batch with waitlist changes, so the reserve path
+# pays nothing for them) the one that also writes `waitlist_entries` and offers' owners.
+WRITE_BATCH = _HEAD + _CREATED_ROWS + _CREATED + _TAIL
+WRITE_BATCH_WAITLIST = (
+    _HEAD + _WAITLIST_CTES + _CREATED_ROWS + _CREATED_OFFERS + _WAITLIST_EVENT + _TAIL
+)
+
 
 async def store_batch(
     conn: asyncpg.Connection,
@@ -284,13 +302,16 @@ async def store_batch(
             [(r.owner, r.key, r.request_hash, r.status_code, r.body) for r in records], ANSWERS
         ),
         LOT_DELTAS: _columns(batch.lot_deltas, LOT_DELTAS),
-        JOINS: _columns(_join_rows(batch, metas), JOINS),
-        OFFERS: _columns(batch.offers, OFFERS),
-        LEAVES: _columns(batch.leaves, LEAVES),
     }
-    args = [column for group in PARAMETER_GROUPS for column in arrays[group]]
+    args: list[Any] = [column for group in PARAMETER_GROUPS for column in arrays[group]]
+    args += [batch.last_lsn, batch.first_lsn, epoch]
+    statement = WRITE_BATCH
+    if batch.joins or batch.offers or batch.leaves:
+        statement = WRITE_BATCH_WAITLIST
+        args += _columns(_join_rows(batch, metas), JOINS)
+        args += _columns(batch.offers, OFFERS) + _columns(batch.leaves, LEAVES)
     try:
-        await conn.execute(WRITE_BATCH, *args, batch.last_lsn, batch.first_lsn, epoch)
+        await conn.execute(statement, *args)
     except asyncpg.PostgresError as exc:
         fenced = fenced_error(exc)
         if fenced is not None:
