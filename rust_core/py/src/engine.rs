@@ -19,6 +19,8 @@ use crate::rows::{
 
 /// A waiting waitlist entry: (sku, quantity, buyer, channel, position).
 type WaitingRow = (String, i64, String, Option<String>, usize);
+/// A queued waitlist entry: (entry, quantity, buyer, channel).
+type QueuedRow = (u64, i64, String, Option<String>);
 /// A receipt line: (sku, location, quantity, lot, expires_on as a day number).
 type ReceiptRow = (
     PyBackedStr,
@@ -776,7 +778,7 @@ impl Engine {
         py: Python<'_>,
         sku: &str,
         limit: usize,
-    ) -> PyResult<Vec<(u64, i64, String, Option<String>)>> {
+    ) -> PyResult<Vec<QueuedRow>> {
         let queue = self.inner.waitlist(sku).map_err(|e| errors::to_py(py, e))?;
         Ok(queue
             .take(limit)
