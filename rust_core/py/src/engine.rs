@@ -773,12 +773,7 @@ impl Engine {
 
     /// Up to `limit` entries waiting for `sku`, oldest first: (entry, quantity, buyer, channel).
     #[pyo3(signature = (sku, limit=100))]
-    fn waitlist(
-        &self,
-        py: Python<'_>,
-        sku: &str,
-        limit: usize,
-    ) -> PyResult<Vec<QueuedRow>> {
+    fn waitlist(&self, py: Python<'_>, sku: &str, limit: usize) -> PyResult<Vec<QueuedRow>> {
         let queue = self.inner.waitlist(sku).map_err(|e| errors::to_py(py, e))?;
         Ok(queue
             .take(limit)
