@@ -5,6 +5,7 @@ loses nothing: the messages are rows with stable ids from then on.
 
 Events (`type`, with `data`):
 - `stock.changed`: per SKU and location a batch changed, the levels after it and its LSN;
+- `stock.low`: a location's available units fell below `RESERVOIR_STOCK_LOW_UNITS` in a batch;
 - `reservation.held|committed|released|expired|fulfilled`, per reservation and state;
 - `po.received`: a receipt against a purchase order, its lines and their outcomes;
 - `transfer.shipped|received|lost`: a transfer's step;
@@ -24,12 +25,14 @@ from typing import Any
 
 import asyncpg
 
+from reservoir.ledger.fold import FOLD
 from reservoir.lib.clock import rfc3339
 
 logger = logging.getLogger("reservoir.webhooks")
 
 EVENT_TYPES = (
     "stock.changed",
+    "stock.low",
     "reservation.held",
     "reservation.committed",
     "reservation.released",
@@ -71,10 +74,14 @@ class Event:
     data: dict[str, Any]
 
 
-def events_of(topic: str, payload: dict[str, Any]) -> Iterator[Event]:
+def events_of(
+    topic: str, payload: dict[str, Any], stock_low_units: int | None = None
+) -> Iterator[Event]:
     """The events of one outbox row."""
     if topic == "ledger":
         yield from _ledger_events(payload)
+        if stock_low_units is not None:
+            yield from _stock_low(payload, stock_low_units)
     elif topic == "waitlist":
         for offer in payload.get("offers", ()):
             yield Event("waitlist.offered", offer.get("sku"), offer)
@@ -107,6 +114,28 @@ def _ledger_events(payload: dict[str, Any]) -> Iterator[Event]:
         yield Event("stock.changed", sku, data)
     yield from _reservation_events(payload)
     yield from _document_events(payload)
+
+
+def _stock_low(payload: dict[str, Any], threshold: int) -> Iterator[Event]:
+    """`stock.low` for each location whose available units the batch took from at least
+    `threshold` to below it (the levels before are the levels after less the batch's fold)."""
+    for sku, location, on_hand, reserved, committed in payload.get("levels", ()):
+        delta = [0, 0, 0]
+        for change in payload["changes"]:
+            if change[4] == sku and change[5] == location:
+                for i, sign in enumerate(FOLD[change[2]]):
+                    delta[i] += sign * change[6]
+        after = max(0, on_hand - reserved - committed)
+        before = max(0, (on_hand - delta[0]) - (reserved - delta[1]) - (committed - delta[2]))
+        if before >= threshold > after:
+            data = {
+                "sku": sku,
+                "location": location,
+                "available": after,
+                "threshold": threshold,
+                "lsn": payload["last_lsn"],
+            }
+            yield Event("stock.low", sku, data)
 
 
 def _reservation_events(payload: dict[str, Any]) -> Iterator[Event]:
@@ -168,7 +197,7 @@ async def _fulfilled(conn: asyncpg.Connection, payload: dict[str, Any]) -> None:
         payload["fulfilled"] = [r[0] for r in await conn.fetch(FULFILLED, shipped)]
 
 
-async def fan_out_once(pool: asyncpg.Pool) -> int:
+async def fan_out_once(pool: asyncpg.Pool, stock_low_units: int | None = None) -> int:
     """Turns the next outbox rows into messages; returns how many rows it read. With no
     endpoint enabled, it only moves the cursor (no payload is read)."""
     async with pool.acquire() as conn, conn.transaction():
@@ -185,7 +214,7 @@ async def fan_out_once(pool: asyncpg.Pool) -> int:
             payload = json.loads(text)
             if topic == "ledger":
                 await _fulfilled(conn, payload)
-            for n, event in enumerate(events_of(topic, payload)):
+            for n, event in enumerate(events_of(topic, payload, stock_low_units)):
                 body = json.dumps(
                     {
                         "type": event.type,
@@ -203,11 +232,13 @@ async def fan_out_once(pool: asyncpg.Pool) -> int:
         return len(rows)
 
 
-async def fan_out(pool: asyncpg.Pool, wake: asyncio.Event) -> None:
+async def fan_out(
+    pool: asyncpg.Pool, wake: asyncio.Event, stock_low_units: int | None = None
+) -> None:
     """Runs forever: outbox rows become messages; `wake` is set when there are new ones."""
     while True:
         try:
-            read = await fan_out_once(pool)
+            read = await fan_out_once(pool, stock_low_units)
             if read:
                 wake.set()
             if read < ROWS_PER_ROUND_MAX:  # caught up: poll again shortly

@@ -68,6 +68,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_disable_after_seconds: Annotated[int, msgspec.Meta(ge=1)] = 5 * 86_400
     webhook_rotation_grace_seconds: Annotated[int, msgspec.Meta(ge=0)] = 86_400
     webhook_private_targets: str = "allow"
+    # `stock.low` when a location's available units fall below this; None: no such event
+    stock_low_units: Annotated[int, msgspec.Meta(ge=1)] | None = None
     # the group-commit writer
     flush_interval_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 2
     batch_rows_max: Positive = 5_000

@@ -144,7 +144,9 @@ async def webhooks_lifespan(app: Litestar) -> AsyncIterator[None]:
     )
     wake = asyncio.Event()
     tasks = [
-        asyncio.create_task(fan_out(app.state.pool, wake), name="webhook-fan-out"),
+        asyncio.create_task(
+            fan_out(app.state.pool, wake, settings.stock_low_units), name="webhook-fan-out"
+        ),
         asyncio.create_task(deliver(app.state.pool, policy, wake), name="webhook-delivery"),
     ]
     try:
