@@ -33,6 +33,11 @@ JSON = "application/json"
 REPLAYED = {"Idempotent-Replayed": "true"}
 
 
+def transaction_id(lsn: int) -> str:
+    """The public id of a stock movement: its LSN."""
+    return f"txn_{lsn}"
+
+
 def answer(body: bytes, status_code: int, headers: dict[str, str] | None = None) -> ASGIResponse:
     """An already-encoded JSON answer, handed to the ASGI server as is (Litestar's Response
     object would be converted into this per request). A write answered with an error status

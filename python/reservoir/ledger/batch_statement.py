@@ -123,7 +123,6 @@ LEAVES = Arrays(
     ("at_ms", "int8"),
     ("reason", "text"),
 )
-WAITLIST_GROUPS = (JOINS, OFFERS, LEAVES)
 WAITLIST_TOPIC = "waitlist"
 
 _HEAD = f"""

@@ -35,18 +35,25 @@ HEARTBEAT_S = 15.0
 encode = msgspec.json.Encoder().encode
 
 
+def _data(sku: str, seq: int, levels: tuple[int, int, int, int], lsn: int | None = None) -> bytes:
+    """An event's data: the SKU's levels, its `seq`, and the batch's `lsn` (not on a reset)."""
+    on_hand, reserved, committed, available = levels
+    data: dict[str, str | int] = {
+        "sku": sku,
+        "seq": seq,
+        "on_hand": on_hand,
+        "reserved": reserved,
+        "committed": committed,
+        "available": available,
+    }
+    if lsn is not None:
+        data["lsn"] = lsn
+    return encode(data)
+
+
 def _levels(event: LevelEvent) -> bytes:
-    return encode(
-        {
-            "sku": event.sku,
-            "seq": event.seq,
-            "on_hand": event.on_hand,
-            "reserved": event.reserved,
-            "committed": event.committed,
-            "available": event.available,
-            "lsn": event.lsn,
-        }
-    )
+    levels = (event.on_hand, event.reserved, event.committed, event.available)
+    return _data(event.sku, event.seq, levels, event.lsn)
 
 
 def _skus(raw: str) -> frozenset[str]:
@@ -67,16 +74,8 @@ async def _events(
             engine = write_path.reader()
             cursor = feed.position()
             for sku in sorted(subscription.skus):
-                on_hand, reserved, committed, available = totals(engine, sku)
-                data = {
-                    "sku": sku,
-                    "seq": feed.seq(sku),
-                    "on_hand": on_hand,
-                    "reserved": reserved,
-                    "committed": committed,
-                    "available": available,
-                }
-                yield ServerSentEventMessage(data=encode(data), event="reset", id=cursor)
+                data = _data(sku, feed.seq(sku), totals(engine, sku))
+                yield ServerSentEventMessage(data=data, event="reset", id=cursor)
         else:
             for event in missed:
                 yield ServerSentEventMessage(

@@ -11,7 +11,6 @@ held until the receipt is durable, so the tolerance check sees every earlier rec
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
@@ -34,12 +33,13 @@ from reservoir.domain.purchasing.schemas import (
     Supplier,
     SupplierIn,
 )
-from reservoir.domain.writes import WriteRequest, Writes, Written
+from reservoir.domain.writes import WriteRequest, Writes, Written, transaction_id
 from reservoir.ledger.changes import ChangeMeta
 from reservoir.lib.auth import Identity
 from reservoir.lib.clock import day_number, now_ms
 from reservoir.lib.codes import check_code
 from reservoir.lib.errors import ProblemError, invalid_input, unknown_location, unknown_sku
+from reservoir.lib.keyed_locks import KeyedLocks
 from reservoir.lib.text import NAME_LENGTH_MAX, check_text
 
 encode = msgspec.json.Encoder().encode
@@ -73,11 +73,8 @@ WHERE p.state = 'open' AND r.sku = ANY($1::text[])
 GROUP BY r.sku, p.warehouse
 """
 
-_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-
-
-def order_lock(order_id: str) -> asyncio.Lock:
-    return _locks[order_id]
+# receipts and ends of one order, one at a time (each until durable)
+_order_steps = KeyedLocks()
 
 
 # --- suppliers --------------------------------------------------------------------------------
@@ -380,13 +377,13 @@ async def receive(
         for (lsn, _), meta in zip(moved[:-1], metas[:-1], strict=True):
             write_path.note(lsn, meta)
         received = [
-            ReceivedLine(p.sku, p.quantity, p.outcome, p.location, f"txn_{lsn}", p.lot)
+            ReceivedLine(p.sku, p.quantity, p.outcome, p.location, transaction_id(lsn), p.lot)
             for p, (lsn, _) in zip(plan, moved, strict=True)
         ]
         out = OrderReceiptOut(purchase_order=_after(order, plan), lines=received)
         return Written(201, encode(out), moved[-1][0], metas[-1])
 
-    async with order_lock(order_id):
+    async with _order_steps.hold(order_id):
         answer = await writes.perform(request, caller, apply)
     await refresh_incoming(writes, [line.sku for line in body.lines])
     return answer
@@ -508,7 +505,7 @@ async def end_order(
         )
         return Written(200, encode(await read_order(conn, order_id)), 0)
 
-    async with order_lock(order_id):
+    async with _order_steps.hold(order_id):
         answer = await writes.perform_in_transaction(request, caller, writes.pool, apply)
     async with writes.pool.acquire() as conn:
         skus = [line.sku for line in (await read_order(conn, order_id)).lines]

@@ -10,9 +10,7 @@ at a time, each until durable.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -23,12 +21,13 @@ from litestar.response.base import ASGIResponse
 
 from reservoir import _core
 from reservoir.domain.reconciliations.counts import Count
-from reservoir.domain.writes import WriteRequest, Writes, Written
+from reservoir.domain.writes import WriteRequest, Writes, Written, transaction_id
 from reservoir.ledger.changes import ChangeMeta
 from reservoir.ledger.fold import fold_sql
 from reservoir.lib.auth import Identity
 from reservoir.lib.clock import now_ms
 from reservoir.lib.errors import ProblemError, invalid_input
+from reservoir.lib.keyed_locks import KeyedLocks
 
 encode = msgspec.json.Encoder().encode
 REFERENCE_TYPE = "reconciliation"
@@ -112,7 +111,7 @@ ORDER BY r.line_no
 LIMIT $4
 """
 
-_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+_applies = KeyedLocks()  # the applies of one reconciliation, one at a time
 
 
 def not_found(rid: str) -> ProblemError:
@@ -367,11 +366,11 @@ async def apply(
             note = f"counted {line.counted}, ledger {line.expected} at {counted_at}"
             reference = f"{rid}:{line.line_no}"
             metas.append((lsn, ChangeMeta(caller.actor, REFERENCE_TYPE, reference, note=note)))
-            applied.append(msgspec.structs.replace(line, applied=f"txn_{lsn}"))
+            applied.append(msgspec.structs.replace(line, applied=transaction_id(lsn)))
         for lsn, meta in metas[:-1]:
             write_path.note(lsn, meta)
         out = Applied(reconciliation=rid, applied=applied, already_applied=done)
         return Written(200, encode(out), metas[-1][0], metas[-1][1])
 
-    async with _locks[rid]:
+    async with _applies.hold(rid):
         return await writes.perform(request, caller, run)

@@ -20,7 +20,7 @@ from reservoir.domain.stock.schemas import (
     TransferIn,
     TransferOut,
 )
-from reservoir.domain.writes import Writes, Written
+from reservoir.domain.writes import Writes, Written, transaction_id
 from reservoir.ledger.changes import ChangeMeta
 from reservoir.lib.auth import AuthedRequest, requires_role
 from reservoir.lib.bodies import StrictBody
@@ -32,10 +32,6 @@ WAREHOUSE = requires_role("warehouse")
 # 409: a transfer of units that are held, or an Idempotency-Key in flight
 MOVE_PROBLEMS = problem_responses(*AUTHED, *BODY, 409, 503)
 encode = msgspec.json.Encoder().encode
-
-
-def transaction_id(lsn: int) -> str:
-    return f"txn_{lsn}"
 
 
 def _movement(

@@ -7,21 +7,19 @@ back at most what that order shipped, less what came back before: its entries na
 
 from __future__ import annotations
 
-import asyncio
-from collections import defaultdict
-
 import asyncpg
 import msgspec
 from litestar.response.base import ASGIResponse
 
 from reservoir.domain.places import quarantine_of, warehouse_of
 from reservoir.domain.stock.schemas import MovementOut, ReturnIn
-from reservoir.domain.writes import WriteRequest, Writes, Written
+from reservoir.domain.writes import WriteRequest, Writes, Written, transaction_id
 from reservoir.ledger.changes import ChangeMeta
 from reservoir.lib.auth import Identity
 from reservoir.lib.clock import now_ms
 from reservoir.lib.codes import check_code
 from reservoir.lib.errors import ProblemError, invalid_input, unknown_location
+from reservoir.lib.keyed_locks import KeyedLocks
 from reservoir.lib.text import check_text
 
 encode = msgspec.json.Encoder().encode
@@ -38,7 +36,7 @@ WHERE sku = $2 AND reference_id = $1
        OR (reference_type = 'order_return' AND kind IN ('return', 'write_off')))
 """
 
-_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+_orders = KeyedLocks()  # the returns of one order, one at a time
 
 
 async def _check_order(conn: asyncpg.Connection, data: ReturnIn) -> None:
@@ -103,11 +101,11 @@ async def take_return(
             meta = ChangeMeta(
                 caller.actor,
                 reference_type="return",
-                reference_id=data.reference or data.reason or f"txn_{lsn}",
+                reference_id=data.reference or data.reason or transaction_id(lsn),
                 note=data.reason if data.reference else None,
             )
         body = MovementOut(
-            transaction_id=f"txn_{lsn}",
+            transaction_id=transaction_id(lsn),
             sku=level.sku,
             location=level.location,
             on_hand=level.on_hand,
@@ -122,5 +120,5 @@ async def take_return(
 
     if data.reservation is None:
         return await writes.perform(request, caller, apply)
-    async with _locks[data.reservation]:
+    async with _orders.hold(data.reservation):
         return await writes.perform(request, caller, apply)

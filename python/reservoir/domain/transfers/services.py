@@ -8,7 +8,6 @@ transfer are serialised by a lock held until the step is durable.
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
@@ -30,6 +29,7 @@ from reservoir.lib.auth import Identity
 from reservoir.lib.clock import now_ms
 from reservoir.lib.codes import check_code
 from reservoir.lib.errors import ProblemError, invalid_input, unknown_location, unknown_sku
+from reservoir.lib.keyed_locks import KeyedLocks
 from reservoir.lib.text import check_text
 
 encode = msgspec.json.Encoder().encode
@@ -55,7 +55,7 @@ GROUP BY t.line_no, t.sku, t.quantity, t.lot
 ORDER BY t.line_no
 """
 
-_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+_transfers = KeyedLocks()  # the steps of one transfer, one at a time
 
 
 def not_found(transfer_id: str) -> ProblemError:
@@ -207,7 +207,7 @@ async def _step(
             write_path.note(lsn, meta)
         return Written(200, encode(_after(transfer, moving, move)), lsns[-1], meta)
 
-    async with _locks[transfer_id]:
+    async with _transfers.hold(transfer_id):
         return await writes.perform(request, caller, apply)
 
 
