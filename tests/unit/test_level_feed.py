@@ -1,11 +1,15 @@
 """The live availability feed on a real engine: events per SKU with gap-free sequence
-numbers, a resume that gets exactly what was missed, a reset when it cannot, and a stream
-that falls a whole queue behind dropped without blocking the publisher."""
+numbers, each framed once and shared by every stream; a resume that gets exactly what was
+missed, a reset when it cannot, streams woken once per flush with everything in order, and a
+stream that falls a whole queue behind dropped without blocking the publisher."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 from reservoir import _core
-from reservoir.ledger.level_feed import LevelFeed, StreamsFull
+from reservoir.ledger.level_feed import LevelFeed, StreamsFull, Subscription
 
 NOW = 1_700_000_000_000
 
@@ -19,51 +23,92 @@ def engine() -> _core.Engine:
     return e
 
 
+def events(feed: LevelFeed, subscription: Subscription) -> list[tuple[str, str, dict]]:
+    """(event, id, data) of each frame pending for the stream, as a client parses them."""
+    parsed = []
+    for block in feed.take(subscription).decode().split("\n\n")[:-1]:
+        fields = dict(line.split(": ", 1) for line in block.split("\n"))
+        parsed.append((fields["event"], fields.get("id", ""), json.loads(fields["data"])))
+    return parsed
+
+
 async def test_a_resumed_stream_gets_exactly_what_it_missed() -> None:
     e, feed = engine(), LevelFeed(kept_max=100, queue_max=100)
-    first, missed = feed.subscribe(frozenset({"A"}), None)
-    assert missed is None, "a new stream starts from a snapshot"
+    first = feed.subscribe(frozenset({"A"}), None, e)
+    assert not first.resumed, "a new stream starts from a snapshot"
+    assert [(ev, d["sku"], d["seq"]) for ev, _, d in events(feed, first)] == [("reset", "A", 0)]
     feed.publish(e, ["A", "B", "A"], lsn=1)  # a SKU once per batch
     e.reserve([("A", 3, None)], 60_000, NOW)
     feed.publish(e, ["A"], lsn=2)
-    got = [first.queue.get_nowait() for _ in range(first.queue.qsize())]
-    assert [(ev.sku, ev.seq, ev.reserved, ev.available) for ev in got] == [
-        ("A", 1, 0, 10),
-        ("A", 2, 3, 7),
+    got = events(feed, first)
+    assert [(d["sku"], d["seq"], d["reserved"], d["available"], d["lsn"]) for _, _, d in got] == [
+        ("A", 1, 0, 10, 1),
+        ("A", 2, 3, 7, 2),
     ]
     # a second stream that saw the first event resumes after it: only what it missed
-    _, resumed = feed.subscribe(frozenset({"A", "B"}), feed.cursor(got[0]))
-    assert resumed is not None
-    assert [(ev.sku, ev.seq) for ev in resumed] == [("B", 1), ("A", 2)]
-    _, nothing = feed.subscribe(frozenset({"A"}), feed.position())
-    assert nothing == []
+    resumed = feed.subscribe(frozenset({"A", "B"}), got[0][1], e)
+    assert resumed.resumed
+    assert [(d["sku"], d["seq"]) for _, _, d in events(feed, resumed)] == [("B", 1), ("A", 2)]
+    up_to_date = feed.subscribe(frozenset({"A"}), feed.position(), e)
+    assert up_to_date.resumed and events(feed, up_to_date) == []
+
+
+async def test_every_stream_of_a_sku_gets_the_same_bytes() -> None:
+    e, feed = engine(), LevelFeed()
+    one, two = (feed.subscribe(frozenset({"A"}), feed.position(), e) for _ in range(2))
+    feed.publish(e, ["A"], lsn=7)
+    assert one.frames == two.frames and one.frames[0] is two.frames[0], "encoded once"
 
 
 async def test_a_cursor_it_cannot_resume_gets_a_reset() -> None:
     e, feed = engine(), LevelFeed(kept_max=2)
     for lsn in range(1, 6):
         feed.publish(e, ["A"], lsn=lsn)
-    assert feed.subscribe(frozenset({"A"}), f"{feed.epoch}-1")[1] is None, "older than kept"
-    assert feed.subscribe(frozenset({"A"}), "another-3")[1] is None, "another process's"
-    assert feed.subscribe(frozenset({"A"}), f"{feed.epoch}-99")[1] is None, "from the future"
-    kept = feed.subscribe(frozenset({"A"}), f"{feed.epoch}-3")[1]
-    assert kept is not None and [ev.seq for ev in kept] == [4, 5]
+    for cursor, why in [
+        (f"{feed.epoch}-1", "older than kept"),
+        ("another-3", "another process's"),
+        (f"{feed.epoch}-99", "from the future"),
+    ]:
+        stream = feed.subscribe(frozenset({"A"}), cursor, e)
+        got = events(feed, stream)
+        assert not stream.resumed, why
+        assert [(ev, i, d["seq"]) for ev, i, d in got] == [("reset", feed.position(), 5)], why
+    kept = feed.subscribe(frozenset({"A"}), f"{feed.epoch}-3", e)
+    assert [d["seq"] for _, _, d in events(feed, kept)] == [4, 5]
+
+
+async def test_streams_are_told_once_per_flush_with_everything_in_order() -> None:
+    e, feed = engine(), LevelFeed(flush_ms=30)
+    stream = feed.subscribe(frozenset({"A"}), feed.position(), e)
+    told: list[list[int]] = []
+    stream.on_due = lambda: told.append([d["seq"] for _, _, d in events(feed, stream)])
+    for lsn in range(1, 4):
+        feed.publish(e, ["A"], lsn=lsn)
+    assert told == [], "not before the flush"
+    await asyncio.sleep(0.2)
+    assert told == [[1, 2, 3]], "once, everything, in order"
+    feed.publish(e, ["B"], lsn=4)
+    await asyncio.sleep(0.2)
+    assert told == [[1, 2, 3]], "not told of another SKU"
 
 
 async def test_a_slow_stream_is_dropped_and_the_others_go_on() -> None:
     e, feed = engine(), LevelFeed(queue_max=3, streams_max=2)
-    slow, _ = feed.subscribe(frozenset({"A"}), None)
-    fast, _ = feed.subscribe(frozenset({"A"}), None)
+    slow = feed.subscribe(frozenset({"A"}), feed.position(), e)
+    fast = feed.subscribe(frozenset({"A"}), feed.position(), e)
     try:
-        feed.subscribe(frozenset({"A"}), None)
+        feed.subscribe(frozenset({"A"}), None, e)
         raise AssertionError("a third stream past streams_max")
     except StreamsFull:
         pass
     for lsn in range(1, 4):
         feed.publish(e, ["A"], lsn=lsn)
-        fast.queue.get_nowait()
+        events(feed, fast)
     assert slow.dropped is None
-    feed.publish(e, ["A"], lsn=4)  # the slow one's queue is full: it goes
-    assert slow.dropped == "more than 3 events behind" and slow.done.is_set()
-    assert fast.queue.get_nowait().seq == 4
+    feed.publish(e, ["A"], lsn=4)  # the slow one has 3 pending: it goes
+    assert slow.dropped == "more than 3 events behind"
+    assert [d["seq"] for _, _, d in events(feed, fast)] == [4]
     assert len(feed) == 1
+    feed.unsubscribe(fast)
+    assert len(feed) == 0
+    feed.subscribe(frozenset({"B"}), None, e)  # room again

@@ -4,9 +4,14 @@ a stream that reconnects gets exactly what it missed.
 
 Each event has a cursor, `<epoch>-<n>`: `n` counts events in this process, `epoch` names the
 process. A cursor from another process, or older than the ring keeps, cannot be resumed: the
-stream gets a `reset` with a fresh snapshot instead. Subscribers get events through a bounded
-queue; one that falls behind by a whole queue is dropped, with a reason, and never slows the
-writer (publishing is a few dictionary and deque operations per SKU per batch).
+stream starts with a `reset` snapshot instead.
+
+An event is encoded once, as its Server-Sent Events frame, and that one `bytes` is appended
+to each subscribed stream's pending frames (a list, at most `queue_max` long: one that falls
+further behind is dropped, with a reason, and never slows the writer). Streams are told at
+most once per `flush_ms` (one timer for all of them) and send what gathered in one write: a
+hundred streams of a flash-drop SKU cost a hundred writes per flush, not per batch
+(benchmarks/RESULTS.md, "The live availability stream"). Every event is still sent, in order.
 """
 
 from __future__ import annotations
@@ -14,10 +19,16 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+import msgspec
+
 from reservoir import _core
+from reservoir.lib import sse
+
+encode = msgspec.json.Encoder().encode
+Levels = tuple[int, int, int, int]  # on_hand, reserved, committed, available
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,18 +37,23 @@ class LevelEvent:
     sku: str
     seq: int
     lsn: int
-    on_hand: int
-    reserved: int
-    committed: int
-    available: int
+    levels: Levels
+    frame: bytes  # `event: levels` as sent, the same bytes for every stream
+
+
+def _nothing() -> None:
+    pass
 
 
 @dataclass(eq=False)
 class Subscription:
     skus: frozenset[str]
-    queue: asyncio.Queue[LevelEvent | None]
+    frames: list[bytes] = field(default_factory=list)  # to send, in order
+    # called at a flush that left frames for it, and once when it is dropped; the stream
+    # sends what `take` gives it (domain.availability.stream)
+    on_due: Callable[[], None] = _nothing
     dropped: str | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+    resumed: bool = False  # False: it began with a `reset` snapshot
 
 
 class StreamsFull(Exception):
@@ -45,53 +61,114 @@ class StreamsFull(Exception):
 
 
 class LevelFeed:
-    def __init__(self, *, kept_max: int = 10_000, queue_max: int = 1_000, streams_max: int = 1_000):
+    def __init__(
+        self,
+        *,
+        kept_max: int = 10_000,
+        queue_max: int = 1_000,
+        streams_max: int = 1_000,
+        flush_ms: int = 0,
+    ):
         self.epoch = secrets.token_hex(4)
         self.kept_max = kept_max
         self.queue_max = queue_max
         self.streams_max = streams_max
+        self.flush_s = flush_ms / 1000
         self._events: deque[LevelEvent] = deque(maxlen=kept_max)
         self._n = 0
         self._seq: dict[str, int] = {}
-        self._subscriptions: set[Subscription] = set()
+        self._by_sku: dict[str, set[Subscription]] = {}
+        self._count = 0
+        self._due: set[Subscription] = set()  # streams given frames since the last flush
+        self._flush: asyncio.Handle | None = None
 
     def cursor(self, event: LevelEvent) -> str:
-        return f"{self.epoch}-{event.n}"
+        return self._cursor(event.n)
 
     def position(self) -> str:
         """The cursor of the newest event (a stream resumed from it misses nothing)."""
-        return f"{self.epoch}-{self._n}"
+        return self._cursor(self._n)
+
+    def _cursor(self, n: int) -> str:
+        return f"{self.epoch}-{n}"
 
     def seq(self, sku: str) -> int:
         return self._seq.get(sku, 0)
 
     def publish(self, engine: _core.Engine, skus: Iterable[str], lsn: int) -> None:
-        """One event per SKU (each once), with its levels now; fanned out to its streams."""
+        """One event per SKU (each once), with its levels now; appended to its streams."""
         for sku in dict.fromkeys(skus):
             self._n += 1
             seq = self._seq[sku] = self._seq.get(sku, 0) + 1
-            event = LevelEvent(self._n, sku, seq, lsn, *totals(engine, sku))
+            levels = totals(engine, sku)
+            data = level_data(sku, seq, levels, lsn)
+            frame = sse.frame("levels", data, self._cursor(self._n))
+            event = LevelEvent(self._n, sku, seq, lsn, levels, frame)
             self._events.append(event)
-            for subscription in list(self._subscriptions):
-                if sku in subscription.skus and subscription.dropped is None:
-                    try:
-                        subscription.queue.put_nowait(event)
-                    except asyncio.QueueFull:
-                        self._drop(subscription, f"more than {self.queue_max} events behind")
+            behind = []
+            for subscription in self._by_sku.get(sku, ()):
+                if len(subscription.frames) >= self.queue_max:
+                    behind.append(subscription)
+                else:
+                    subscription.frames.append(frame)
+                    self._due.add(subscription)
+            for subscription in behind:
+                self._drop(subscription, f"more than {self.queue_max} events behind")
+        if self._due and self._flush is None:
+            loop = asyncio.get_running_loop()
+            if self.flush_s:
+                self._flush = loop.call_later(self.flush_s, self._tell_due)
+            else:
+                self._flush = loop.call_soon(self._tell_due)
 
     def subscribe(
-        self, skus: frozenset[str], cursor: str | None
-    ) -> tuple[Subscription, list[LevelEvent] | None]:
-        """A new stream of `skus`, and what it missed since `cursor` (None: it cannot be
-        resumed, send a snapshot)."""
-        if len(self._subscriptions) >= self.streams_max:
+        self, skus: frozenset[str], cursor: str | None, engine: _core.Engine
+    ) -> Subscription:
+        """A new stream of `skus`, its first frames already pending (to `take` before the first
+        flush): what it missed since `cursor`, or (no cursor, or one it cannot resume) a
+        `reset` per SKU with its levels and `seq` now."""
+        if self._count >= self.streams_max:
             raise StreamsFull(f"{self.streams_max} streams are open")
-        subscription = Subscription(skus, asyncio.Queue(self.queue_max))
-        self._subscriptions.add(subscription)
-        return subscription, self._missed(skus, cursor)
+        subscription = Subscription(skus)
+        missed = self._missed(skus, cursor)
+        if missed is None:
+            position = self.position()
+            for sku in sorted(skus):
+                data = level_data(sku, self.seq(sku), totals(engine, sku))
+                subscription.frames.append(sse.frame("reset", data, position))
+        else:
+            subscription.resumed = True
+            subscription.frames.extend(event.frame for event in missed)
+        for sku in skus:
+            self._by_sku.setdefault(sku, set()).add(subscription)
+        self._count += 1
+        return subscription
+
+    def take(self, subscription: Subscription) -> bytes:
+        """The subscription's pending frames, as one write."""
+        frames, subscription.frames = subscription.frames, []
+        return b"".join(frames)
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscriptions.discard(subscription)
+        if subscription.dropped is None:
+            subscription.dropped = "closed"
+            self._forget(subscription)
+
+    def _forget(self, subscription: Subscription) -> None:
+        for sku in subscription.skus:
+            streams = self._by_sku.get(sku)
+            if streams is not None:
+                streams.discard(subscription)
+                if not streams:
+                    del self._by_sku[sku]
+        self._due.discard(subscription)
+        self._count -= 1
+
+    def _tell_due(self) -> None:
+        self._flush = None
+        due, self._due = self._due, set()
+        for subscription in due:
+            subscription.on_due()
 
     def _missed(self, skus: frozenset[str], cursor: str | None) -> list[LevelEvent] | None:
         if cursor is None:
@@ -106,20 +183,38 @@ class LevelFeed:
         return [e for e in self._events if e.n > after and e.sku in skus]
 
     def _drop(self, subscription: Subscription, reason: str) -> None:
-        subscription.dropped = reason
-        self._subscriptions.discard(subscription)
-        subscription.done.set()
+        if subscription.dropped is None:
+            subscription.dropped = reason
+            self._forget(subscription)
+            subscription.on_due()
 
     def close(self) -> None:
         """Ends every stream (shutdown)."""
-        for subscription in list(self._subscriptions):
-            self._drop(subscription, "the server is shutting down")
+        for streams in list(self._by_sku.values()):
+            for subscription in list(streams):
+                self._drop(subscription, "the server is shutting down")
 
     def __len__(self) -> int:
-        return len(self._subscriptions)
+        return self._count
 
 
-def totals(engine: _core.Engine, sku: str) -> tuple[int, int, int, int]:
+def level_data(sku: str, seq: int, levels: Levels, lsn: int | None = None) -> bytes:
+    """An event's data: the SKU's levels, its `seq`, and the batch's `lsn` (not on a reset)."""
+    on_hand, reserved, committed, available = levels
+    data: dict[str, str | int] = {
+        "sku": sku,
+        "seq": seq,
+        "on_hand": on_hand,
+        "reserved": reserved,
+        "committed": committed,
+        "available": available,
+    }
+    if lsn is not None:
+        data["lsn"] = lsn
+    return encode(data)
+
+
+def totals(engine: _core.Engine, sku: str) -> Levels:
     """(on_hand, reserved, committed, available) over the SKU's sellable locations."""
     on_hand = reserved = committed = available = 0
     for level in engine.levels(sku):

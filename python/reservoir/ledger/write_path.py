@@ -77,7 +77,11 @@ class WritePath:
         self._rebuilding: asyncio.Task[None] | None = None
         self.accepting = False
         # the live availability feed (`GET /v1/availability/stream`), fed by durable batches
-        self.feed = LevelFeed(queue_max=settings.stream_queue_max, streams_max=settings.streams_max)
+        self.feed = LevelFeed(
+            queue_max=settings.stream_queue_max,
+            streams_max=settings.streams_max,
+            flush_ms=settings.stream_flush_ms,
+        )
 
     # --- lifecycle ----------------------------------------------------------------------------
 

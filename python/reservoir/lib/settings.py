@@ -60,6 +60,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # dropped
     streams_max: Annotated[int, msgspec.Meta(ge=1)] = 1_000
     stream_queue_max: Annotated[int, msgspec.Meta(ge=1)] = 1_000
+    # how long the feed gathers events before waking the streams (one write each per flush)
+    stream_flush_ms: Annotated[int, msgspec.Meta(ge=0, le=1_000)] = 20
     # webhooks: retries in seconds after the first attempt (Standard Webhooks' schedule),
     # the time one attempt may take, when a failing endpoint is disabled, how long a rotated
     # secret still signs, and whether private and loopback targets are allowed

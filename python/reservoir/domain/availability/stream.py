@@ -14,17 +14,21 @@ Events with each SKU's levels as its changes become durable.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import Coroutine, Generator
+from typing import Annotated, Any, cast
 
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import Stream
+from litestar.response.base import ASGIResponse
+from litestar.response.streaming import ASGIStreamingResponse
+from litestar.types import HTTPResponseBodyEvent, Receive, Send
 
-from reservoir.ledger.level_feed import LevelEvent, LevelFeed, StreamsFull, Subscription, totals
+from reservoir.ledger.level_feed import LevelFeed, StreamsFull, Subscription
 from reservoir.ledger.write_path import WritePath
+from reservoir.lib import sse
 from reservoir.lib.auth import requires_role
 from reservoir.lib.codes import check_code
 from reservoir.lib.errors import ProblemError, invalid_input
@@ -33,27 +37,6 @@ from reservoir.lib.openapi import AUTHED, problem_responses
 SKUS_MAX = 100
 HEARTBEAT_S = 15.0
 encode = msgspec.json.Encoder().encode
-
-
-def _data(sku: str, seq: int, levels: tuple[int, int, int, int], lsn: int | None = None) -> bytes:
-    """An event's data: the SKU's levels, its `seq`, and the batch's `lsn` (not on a reset)."""
-    on_hand, reserved, committed, available = levels
-    data: dict[str, str | int] = {
-        "sku": sku,
-        "seq": seq,
-        "on_hand": on_hand,
-        "reserved": reserved,
-        "committed": committed,
-        "available": available,
-    }
-    if lsn is not None:
-        data["lsn"] = lsn
-    return encode(data)
-
-
-def _levels(event: LevelEvent) -> bytes:
-    levels = (event.on_hand, event.reserved, event.committed, event.available)
-    return _data(event.sku, event.seq, levels, event.lsn)
 
 
 def _skus(raw: str) -> frozenset[str]:
@@ -65,45 +48,154 @@ def _skus(raw: str) -> frozenset[str]:
     return frozenset(skus)
 
 
-async def _events(
-    write_path: WritePath, subscription: Subscription, missed: list[LevelEvent] | None
-) -> AsyncIterator[ServerSentEventMessage]:
-    feed: LevelFeed = write_path.feed
-    try:
-        if missed is None:
-            engine = write_path.reader()
-            cursor = feed.position()
-            for sku in sorted(subscription.skus):
-                data = _data(sku, feed.seq(sku), totals(engine, sku))
-                yield ServerSentEventMessage(data=data, event="reset", id=cursor)
-        else:
-            for event in missed:
-                yield ServerSentEventMessage(
-                    data=_levels(event), event="levels", id=feed.cursor(event)
-                )
+class _Resume:
+    """Awaits the rest of a coroutine that already ran up to its first suspension, where it
+    yielded `pending` (the future it waits on): a task can finish what a callback began."""
+
+    __slots__ = ("coro", "pending")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], pending: Any) -> None:
+        self.coro = coro
+        self.pending = pending
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        pending = self.pending
         while True:
-            get = asyncio.ensure_future(subscription.queue.get())
-            done = asyncio.ensure_future(subscription.done.wait())
-            finished, _ = await asyncio.wait(
-                {get, done}, timeout=HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED
-            )
-            if get in finished:
-                done.cancel()
-                live = get.result()
-                if live is not None:
-                    yield ServerSentEventMessage(
-                        data=_levels(live), event="levels", id=feed.cursor(live)
-                    )
-                continue
-            get.cancel()
-            done.cancel()
-            if subscription.dropped is not None:
-                reason = encode({"reason": subscription.dropped})
-                yield ServerSentEventMessage(data=reason, event="dropped")
-                return
-            yield ServerSentEventMessage(comment="keep-alive")
-    finally:
-        feed.unsubscribe(subscription)
+            try:
+                value = yield pending
+            except BaseException as exc:  # cancelled: the coroutine decides
+                try:
+                    pending = self.coro.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    pending = self.coro.send(value)
+                except StopIteration:
+                    return
+
+
+async def _finish(resume: _Resume) -> None:
+    await resume
+
+
+class _Sender:
+    """Writes a stream's frames from the feed's flush itself, not from a task per stream.
+
+    At each flush the feed calls this for every stream it gave frames: the frames become one
+    `http.response.body` message, and the ASGI `send` coroutine is run right here. Sending to
+    a client that keeps up finishes without waiting (the server writes to the socket's
+    buffer), so a write costs one pass through `send`, not a task switch and a wake-up
+    (benchmarks/RESULTS.md, "The live availability stream": a hundred streams of a flash-drop
+    SKU). When `send` has to wait (the client is not reading: flow control), a task finishes
+    that write while the next frames gather; one that falls `queue_max` behind is dropped.
+    """
+
+    __slots__ = ("busy", "ended", "feed", "send", "subscription")
+
+    def __init__(self, feed: LevelFeed, subscription: Subscription, send: Send) -> None:
+        self.feed = feed
+        self.subscription = subscription
+        self.send = send
+        self.busy: asyncio.Task[None] | None = None  # finishing a write that had to wait
+        self.ended = asyncio.Event()  # dropped (told the client, if it could be), or failed
+
+    def __call__(self) -> None:
+        if self.busy is not None or self.ended.is_set():
+            return  # what gathers goes when the waiting write is done
+        dropped = self.subscription.dropped
+        if dropped is not None:
+            self.write(sse.frame("dropped", encode({"reason": dropped})))
+            self.ended.set()
+        elif self.subscription.frames:
+            self.write(self.feed.take(self.subscription))
+
+    def keep_alive(self) -> None:
+        if self.busy is None and not self.ended.is_set():
+            self.write(sse.KEEP_ALIVE)
+
+    def write(self, body: bytes) -> None:
+        message: HTTPResponseBodyEvent = {
+            "type": "http.response.body",
+            "body": body,
+            "more_body": True,
+        }
+        coro = cast("Coroutine[Any, Any, None]", self.send(message))  # Litestar's: an async def
+        try:
+            pending = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:  # the connection is gone
+            self.ended.set()
+            return
+        self.busy = asyncio.ensure_future(_finish(_Resume(coro, pending)))
+        self.busy.add_done_callback(self._written)
+
+    def _written(self, task: asyncio.Task[None]) -> None:
+        self.busy = None
+        if task.cancelled() or task.exception() is not None:
+            self.ended.set()
+        else:
+            self()
+
+
+class _FeedBody(ASGIStreamingResponse):
+    """The stream's body: the `_Sender` writes, this waits for the client to go, the feed to
+    drop the stream, or 15 s of quiet (a keep-alive comment)."""
+
+    def __init__(self, feed: LevelFeed, subscription: Subscription, **kwargs: Any) -> None:
+        super().__init__(iterator=(), **kwargs)
+        self.feed = feed
+        self.subscription = subscription
+
+    async def send_body(self, send: Send, receive: Receive) -> None:
+        sender = _Sender(self.feed, self.subscription, send)
+        self.subscription.on_due = sender
+        sender()  # the reset or what it missed
+        gone = asyncio.ensure_future(_disconnected(receive))
+        ended = asyncio.ensure_future(sender.ended.wait())
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    {gone, ended}, timeout=HEARTBEAT_S, return_when=asyncio.FIRST_COMPLETED
+                )
+                if gone in done:
+                    return
+                if ended in done:
+                    break
+                sender.keep_alive()
+            if sender.busy is None:
+                async with asyncio.timeout(HEARTBEAT_S):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            for task in (gone, ended, sender.busy):
+                if task is not None:
+                    task.cancel()
+            self.feed.unsubscribe(self.subscription)
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class FeedStream(Stream):
+    """`Stream` to Litestar (headers, OpenAPI), `_FeedBody` on the wire."""
+
+    def __init__(self, feed: LevelFeed, subscription: Subscription) -> None:
+        super().__init__((), media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
+        self.feed = feed
+        self.subscription = subscription
+
+    def to_asgi_response(
+        self, app: Any, request: Any, *, headers: dict[str, str] | None = None, **_: Any
+    ) -> ASGIResponse:
+        return _FeedBody(
+            self.feed,
+            self.subscription,
+            headers={**(headers or {}), **self.headers},
+            media_type=sse.MEDIA_TYPE,
+        )
 
 
 class AvailabilityStreamController(Controller):
@@ -126,7 +218,7 @@ class AvailabilityStreamController(Controller):
         cursor: Annotated[
             str | None, QueryParameter(description="Resume after this (as Last-Event-ID)")
         ] = None,
-    ) -> ServerSentEvent:
+    ) -> Stream:
         wanted = _skus(skus)
         engine = write_path.reader()
         for sku in sorted(wanted):
@@ -135,7 +227,7 @@ class AvailabilityStreamController(Controller):
                     404, "unknown-sku", "Unknown SKU", f"No item {sku!r}.", field="skus", sku=sku
                 )
         try:
-            subscription, missed = write_path.feed.subscribe(wanted, last_event_id or cursor)
+            subscription = write_path.feed.subscribe(wanted, last_event_id or cursor, engine)
         except StreamsFull as exc:
             raise ProblemError(
                 503,
@@ -144,4 +236,4 @@ class AvailabilityStreamController(Controller):
                 f"{exc}; retry later.",
                 headers={"Retry-After": "5"},
             ) from None
-        return ServerSentEvent(_events(write_path, subscription, missed))
+        return FeedStream(write_path.feed, subscription)
