@@ -1,20 +1,22 @@
 """The live availability stream under a flash drop: how far events trail the ledger, and
 what open streams cost the holds.
 
-One `reservoir serve` per run (benchmarks/one_sku_server.sh: one SKU, HOT-1), `wrk -t1 -c64`
-of one-unit holds for `--duration` seconds, with `--streams` SSE clients of HOT-1 open. Runs
-with 0 streams and with N are measured side by side, alternated, `--pairs` times.
+One `reservoir serve` (benchmarks/one_sku_server.sh: one SKU, HOT-1, a million units), then
+`--rounds` times two segments of `wrk -t1 -c64` one-unit holds for `--duration` seconds: one
+with no stream open and one with `--streams` SSE clients of HOT-1, the order alternating
+from round to round. Side by side on one server, so the machine's drift (these machines are
+shared) and the server's own (open holds grow) fall on both alike.
 
-The server is judged by what it did: holds/s from wrk's 201s, and the server process's CPU
-seconds per 1,000 holds (psutil, user + system, over the load). The SSE clients run in a
-child process of their own (`--watch`: one asyncio protocol per stream on uvloop, each
-chunk stored with its arrival time and parsed after the run), so they take as little CPU
-from the server as a client can. Lag is a frame's arrival time less the ledger `at` of its
-LSN (the engine's apply time of the batch's last change; the event goes out after that batch
-commits, so the lag includes the group commit and the feed's flush): one machine, one clock.
-Each stream's `seq` must run 1, 2, 3, … without a gap or a repeat.
+The server is judged by what it did: holds from wrk's 201s, the server process's CPU per
+hold (psutil, user + system, over the segment) and its ledger batches (its /metrics). The
+SSE clients run in a child process of their own (`--watch`: one asyncio protocol per stream
+on uvloop, each chunk stored with its arrival time and parsed after the segment), so they
+take as little CPU from the server as a client can. Lag is a frame's arrival less the ledger
+`at` of its LSN (the engine's apply time of the batch's last change; the event goes out after
+that batch commits, so the lag includes the group commit and the feed's flush): one
+machine, one clock. Each stream's `seq` must run on without a gap or a repeat.
 
-  .venv/bin/python benchmarks/stream_lag.py --streams 100 --duration 10 --pairs 3
+  .venv/bin/python benchmarks/stream_lag.py --streams 100 --duration 8 --rounds 4
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,8 +94,10 @@ async def watch(port: int, streams: int, seconds: float) -> None:
         watches.append(protocol)
     await asyncio.wait_for(asyncio.gather(*(w.started for w in watches)), 30)
     print("ready", flush=True)
+    cpu = time.process_time()
     await asyncio.sleep(seconds)
-    print(json.dumps([w.frames() for w in watches]), flush=True)
+    cpu = time.process_time() - cpu
+    print(json.dumps({"cpu_s": cpu, "frames": [w.frames() for w in watches]}), flush=True)
 
 
 # --- the runs ---------------------------------------------------------------------------------
@@ -103,57 +109,98 @@ def gaps(frames: list[tuple[float, int, int | None]]) -> int:
     return sum(1 for a, b in itertools.pairwise(seqs) if b != a + 1)
 
 
-async def run(port: int, streams: int, duration: int, env: dict[str, str]) -> dict[str, float]:
-    proc, pid = start_server(port, env)
+async def batches(port: int) -> float:
+    """The server's ledger batches so far (its /metrics)."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    return sum(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("reservoir_ledger_batches_total")
+    )
+
+
+async def segment(port: int, pid: int, streams: int, duration: int) -> dict[str, Any]:
+    """One wrk run of `duration` s with `streams` clients open: its figures, and the frames
+    the clients saw (arrival, seq, lsn) under "frames"."""
     server = psutil.Process(pid)
     watcher = None
     if streams:
         watcher = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--watch", str(port), "--streams", str(streams),
-            "--duration", str(duration + 3),
+            "--duration", str(duration + 1),
             stdout=asyncio.subprocess.PIPE, limit=1 << 30,
         )  # fmt: skip
         assert watcher.stdout is not None
         assert (await watcher.stdout.readline()).strip() == b"ready"
-    await asyncio.sleep(1.0)
-    cpu = server.cpu_times()
+    cpu, batches0 = server.cpu_times(), await batches(port)
     wrk = await asyncio.create_subprocess_exec(
         "wrk", "-t1", "-c64", f"-d{duration}s", "-s", str(ROOT / "benchmarks/wrk/reserve.lua"),
         f"http://127.0.0.1:{port}", "--", "path=/v1/reservations", "key=s1",
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out_wrk, _ = await wrk.communicate()
-    after = server.cpu_times()
-    result = json.loads(out_wrk.decode().strip().splitlines()[-1])
-    holds = result["status_201"]
-    figures = {
-        "holds_per_s": round(holds / duration),
-        "cpu_ms_per_1000_holds": round(
-            (after.user + after.system - cpu.user - cpu.system) * 1e6 / holds
-        ),
+    after, batches1 = server.cpu_times(), await batches(port)
+    holds = json.loads(out_wrk.decode().strip().splitlines()[-1])["status_201"]
+    figures: dict[str, Any] = {
+        "streams": streams,
+        "holds": holds,
+        "cpu_s": after.user + after.system - cpu.user - cpu.system,
+        "cpu_system_s": after.system - cpu.system,
+        "batches": batches1 - batches0,
     }
     if watcher is not None:
         assert watcher.stdout is not None
-        seen = json.loads(await watcher.stdout.readline())
+        watched = json.loads(await watcher.stdout.readline())
         await watcher.wait()
-        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/bench_{port}")
-        rows = await conn.fetch("SELECT lsn, max(at) FROM ledger_entries GROUP BY lsn")
-        await conn.close()
-        at = {r[0]: r[1].timestamp() for r in rows}
-        lags = sorted(
-            (t - at[lsn]) * 1000 for frames in seen for t, _, lsn in frames if lsn is not None
-        )
-        figures |= {
-            "events_per_stream": round(statistics.mean(len(f) for f in seen)),
-            "seq_gaps_or_repeats": sum(gaps(f) for f in seen),
-            "lag_p50_ms": round(statistics.median(lags), 1),
-            "lag_p99_ms": round(lags[int(len(lags) * 0.99) - 1], 1),
-            "lag_max_ms": round(lags[-1], 1),
-        }
+        figures |= {"clients_cpu_s": watched["cpu_s"], "frames": watched["frames"]}
+    return figures
+
+
+async def run(port: int, streams: int, duration: int, rounds: int, env: dict[str, str]) -> None:
+    """One server; `rounds` times a segment with no stream and one with `streams`, the order
+    alternating, so drift of the machine or the server falls on both alike."""
+    proc, pid = start_server(port, env)
+    segments = []
+    for r in range(rounds):
+        for n in (0, streams) if r % 2 == 0 else (streams, 0):
+            seg = await segment(port, pid, n, duration)
+            segments.append(seg)
+            shown = {k: v for k, v in seg.items() if k != "frames"}
+            print(json.dumps({"round": r + 1, **shown}), flush=True)
+    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/bench_{port}")
+    rows = await conn.fetch("SELECT lsn, max(at) FROM ledger_entries GROUP BY lsn")
+    await conn.close()
+    at = {r[0]: r[1].timestamp() for r in rows}
     stopper = await asyncio.create_subprocess_exec("pkill", "-f", f"serve --port {port}")
     await stopper.wait()
     await asyncio.to_thread(proc.wait)
-    return figures
+
+    def total(n: int, key: str) -> float:
+        return sum(s[key] for s in segments if s["streams"] == n)
+
+    seen = [f for s in segments if s["streams"] for f in s["frames"]]
+    lags = sorted((t - at[lsn]) * 1000 for f in seen for t, _, lsn in f if lsn is not None)
+    summary = {
+        "holds_per_s": {n: round(total(n, "holds") / (rounds * duration)) for n in (0, streams)},
+        "holds_ratio": round(total(streams, "holds") / total(0, "holds"), 3),
+        "cpu_us_per_hold": {
+            n: round(total(n, "cpu_s") * 1e6 / total(n, "holds")) for n in (0, streams)
+        },
+        "system_us_per_hold": {
+            n: round(total(n, "cpu_system_s") * 1e6 / total(n, "holds")) for n in (0, streams)
+        },
+        "holds_per_batch": {
+            n: round(total(n, "holds") / max(1, total(n, "batches")), 1) for n in (0, streams)
+        },
+        "clients_cpu_s_per_segment": round(total(streams, "clients_cpu_s") / rounds, 2),
+        "events_per_stream_per_s": round(statistics.mean(len(f) for f in seen) / (duration + 1), 1),
+        "seq_gaps_or_repeats": sum(gaps(f) for f in seen),
+        "lag_p50_ms": round(statistics.median(lags), 1),
+        "lag_p99_ms": round(lags[int(len(lags) * 0.99) - 1], 1),
+        "lag_max_ms": round(lags[-1], 1),
+    }
+    print(json.dumps({"summary": summary}), flush=True)
 
 
 def main() -> None:
@@ -162,7 +209,7 @@ def main() -> None:
     )
     p.add_argument("--streams", type=int, default=100)
     p.add_argument("--duration", type=int, default=10)
-    p.add_argument("--pairs", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--server-env", action="append", default=[], help="K=V for reservoir serve")
     p.add_argument("--watch", type=int, help=argparse.SUPPRESS)  # the watcher process: its port
     opts = p.parse_args()
@@ -173,11 +220,7 @@ def main() -> None:
         return
     os.chdir(ROOT)
     env = dict(kv.split("=", 1) for kv in opts.server_env)
-    for pair in range(opts.pairs):
-        for streams in (0, opts.streams):
-            port = 8400 + pair * 2 + (1 if streams else 0)
-            figures = asyncio.run(run(port, streams, opts.duration, env))
-            print(json.dumps({"pair": pair + 1, "streams": streams, **figures}), flush=True)
+    asyncio.run(run(8400, opts.streams, opts.duration, opts.rounds, env))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from stock_checks import (
     check_no_oversell_now,
     check_receipts,
 )
+from stream_checks import check_streams
 from verify import run_verify, verify_supports_server
 from waitlist_checks import cancel_waiting, check_waitlist
 
@@ -118,6 +119,8 @@ async def _checks_with_ledger(
         checks += await check_drop_pools(conn, run.config, info)
     if run.config.get("waitlist"):
         checks += await check_waitlist(conn, run, rec, info)
+    if load.watchers:
+        checks += await check_streams(conn, load.watchers, run.config["drop_sku"])
     checks.append(check_commit_answers(rec))
     exact = not any(k.endswith(" 0") for k in load.statuses) and not any(
         h.unanswered() for h in rec.holds.values()

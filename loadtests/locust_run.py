@@ -21,6 +21,7 @@ import httpx
 from errors import RunError
 from scenarios import Run
 from service import BIN, Service
+from stream_checks import StreamWatcher, start_watchers
 
 HERE = Path(__file__).resolve().parent
 STOP_TIMEOUT_S = 10  # Locust: how long a user may finish its journey after the run time
@@ -45,6 +46,7 @@ class LoadResult:
     returncode: int
     probe_ms: list[float]
     probe_errors: int
+    watchers: list[StreamWatcher]  # of the drop SKU's live stream, still running
 
 
 class Probe(threading.Thread):
@@ -163,6 +165,11 @@ def run_locust(run: Run, service: Service, out: Path) -> LoadResult:
     server_cpu0, busy0 = service.cpu_seconds(), machine_busy()
     probe = Probe(service.base_url, run.config["keys"]["storefront"], run.config["probe_path"])
     probe.start()
+    watchers = []
+    if "drop_sku" in run.config:
+        storefront = run.config["keys"]["storefront"]
+        sku, duration = run.config["drop_sku"], run.args.duration
+        watchers = start_watchers(service.base_url, storefront, sku, duration)
     t0 = time.monotonic()
     returncode = wait_for_locust(run, cmd, env, out)
     wall = time.monotonic() - t0
@@ -181,4 +188,5 @@ def run_locust(run: Run, service: Service, out: Path) -> LoadResult:
         returncode=returncode,
         probe_ms=probe.latencies_ms,
         probe_errors=probe.errors,
+        watchers=watchers,
     )

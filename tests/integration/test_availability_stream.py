@@ -6,7 +6,9 @@ on a real PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 from typing import Any
 
 import httpx
@@ -24,12 +26,17 @@ def shop(server):
 
 
 async def read_events(
-    client: httpx.AsyncClient, into: list[dict[str, Any]], *, stop_after: int, cursor: str | None
+    client: httpx.AsyncClient,
+    into: list[dict[str, Any]],
+    *,
+    stop_after: int,
+    cursor: str | None,
+    skus: str = SKU,
 ) -> None:
     """Reads SSE events (`event`, `id`, parsed `data`) into `into` until `stop_after`."""
     headers = {"Last-Event-ID": cursor} if cursor else {}
     async with client.stream(
-        "GET", "/v1/availability/stream", params={"skus": SKU}, headers=headers
+        "GET", "/v1/availability/stream", params={"skus": skus}, headers=headers
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -102,3 +109,90 @@ async def test_bad_requests_name_the_field(shop):
         assert unknown.status_code == 404 and unknown.json()["field"] == "skus"
         bad = await client.get("/v1/availability/stream", params={"skus": "bad code!"})
         assert bad.status_code == 400 and bad.json()["field"] == "skus"
+
+
+WIDE = [f"WIDE-{i:02d}" for i in range(50)]
+
+
+@pytest.fixture(scope="module")
+def tight(start_server, database_factory):
+    """A server whose streams may fall 200 events behind, writing each batch's events at once,
+    with 50 SKUs in stock: a hold of one unit of each makes 50 events (~9 KB of frames)."""
+    server = start_server(
+        database_factory(),
+        env={"RESERVOIR_STREAM_QUEUE_MAX": "200", "RESERVOIR_STREAM_FLUSH_MS": "0"},
+    )
+    for sku in WIDE:
+        stock(server, sku, "WIDE-BIN", 10_000)
+    yield server
+    server.stop()
+
+
+async def test_a_client_that_stops_reading_is_dropped_and_the_others_go_on(tight):
+    skus = ",".join(WIDE)
+    stuck = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # before connect: a small window
+    stuck.connect(("127.0.0.1", tight.port))
+    stuck.sendall(
+        f"GET /v1/availability/stream?skus={skus} HTTP/1.1\r\nHost: t\r\n"
+        f"Authorization: Bearer {tight.keys['storefront']}\r\n\r\n".encode()
+    )
+    holds = 0
+    async with (
+        tight.async_client("storefront", timeout=30) as watcher,
+        tight.async_client("storefront", timeout=30) as writer,
+    ):
+        seen: list[dict[str, Any]] = []
+        reading = asyncio.create_task(
+            read_events(watcher, seen, stop_after=10**9, cursor=None, skus=skus)
+        )
+        await asyncio.sleep(0.5)
+        body = {"lines": [{"sku": sku, "quantity": 1} for sku in WIDE]}
+        dropped = 0.0
+        while not dropped and holds < 400:  # each hold: 50 events the stuck client never reads
+            held = await writer.post("/v1/reservations", json=body)
+            assert held.status_code == 201, held.text
+            released = await writer.post(f"/v1/reservations/{held.json()['id']}/release")
+            assert released.status_code == 200, released.text
+            holds += 1
+            dropped = await metric(writer, "reservoir_live_streams_dropped_total")
+        await asyncio.sleep(1.0)  # the last batch's events reach the reader
+        open_streams = await metric(writer, "reservoir_live_streams")
+        reading.cancel()
+    rest = await asyncio.to_thread(_read_to_end, stuck)  # it reads again: what was left
+    stuck.close()
+    assert b"event: dropped" in rest and b"events behind" in rest, rest[-300:]
+    assert rest.endswith(b"0\r\n\r\n"), "and the end of the response"
+
+    assert dropped == 1, f"the stuck client was still connected after {holds} holds"
+    assert open_streams == 1, "the reader's stream is open, the stuck one's is not"
+    assert seen[0]["event"] == "reset"
+    start = {e["data"]["sku"]: e["data"]["seq"] for e in seen if e["event"] == "reset"}
+    per_sku: dict[str, list[int]] = {}
+    for e in seen:
+        if e["event"] == "levels":
+            per_sku.setdefault(e["data"]["sku"], []).append(e["data"]["seq"])
+    for sku in WIDE:
+        got = per_sku[sku]
+        assert got == list(range(start[sku] + 1, start[sku] + 1 + len(got))), sku
+        assert len(got) == 2 * holds, f"{sku}: a hold and a release per round, each once"
+
+
+async def metric(client: httpx.AsyncClient, name: str) -> float:
+    for line in (await client.get("/metrics")).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+def _read_to_end(sock: socket.socket) -> bytes:
+    """What the server sent, up to the end of the chunked response (or 10 s of nothing)."""
+    sock.settimeout(10)
+    data = b""
+    with contextlib.suppress(TimeoutError):
+        while not data.endswith(b"0\r\n\r\n"):
+            chunk = sock.recv(1 << 16)
+            if not chunk:
+                break
+            data += chunk
+    return data

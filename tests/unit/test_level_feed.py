@@ -20,6 +20,7 @@ def engine() -> _core.Engine:
     for sku in ("A", "B"):
         e.define_sku(sku)
         e.receive(sku, "BIN", 10, NOW)
+    e.drain(1_000)  # durable, as the ledger writer leaves it
     return e
 
 
@@ -39,11 +40,12 @@ async def test_a_resumed_stream_gets_exactly_what_it_missed() -> None:
     assert [(ev, d["sku"], d["seq"]) for ev, _, d in events(feed, first)] == [("reset", "A", 0)]
     feed.publish(e, ["A", "B", "A"], lsn=1)  # a SKU once per batch
     e.reserve([("A", 3, None)], 60_000, NOW)
-    feed.publish(e, ["A"], lsn=2)
+    batch = e.drain(1_000)
+    feed.publish(e, ["A"], lsn=batch.last_lsn)
     got = events(feed, first)
     assert [(d["sku"], d["seq"], d["reserved"], d["available"], d["lsn"]) for _, _, d in got] == [
         ("A", 1, 0, 10, 1),
-        ("A", 2, 3, 7, 2),
+        ("A", 2, 3, 7, batch.last_lsn),
     ]
     # a second stream that saw the first event resumes after it: only what it missed
     resumed = feed.subscribe(frozenset({"A", "B"}), got[0][1], e)
@@ -51,6 +53,20 @@ async def test_a_resumed_stream_gets_exactly_what_it_missed() -> None:
     assert [(d["sku"], d["seq"]) for _, _, d in events(feed, resumed)] == [("B", 1), ("A", 2)]
     up_to_date = feed.subscribe(frozenset({"A"}), feed.position(), e)
     assert up_to_date.resumed and events(feed, up_to_date) == []
+
+
+async def test_an_event_shows_the_levels_of_its_batch_not_what_came_after() -> None:
+    e, feed = engine(), LevelFeed()
+    stream = feed.subscribe(frozenset({"A"}), feed.position(), e)
+    e.reserve([("A", 3, None)], 60_000, NOW)
+    batch = e.drain(1_000)
+    e.reserve([("A", 4, None)], 60_000, NOW)  # applied while the batch was being written
+    feed.publish(e, ["A"], lsn=batch.last_lsn)
+    [(_, _, data)] = events(feed, stream)
+    assert (data["reserved"], data["available"], data["lsn"]) == (3, 7, batch.last_lsn)
+    fresh = feed.subscribe(frozenset({"A"}), None, e)
+    [(_, _, snapshot)] = events(feed, fresh)
+    assert (snapshot["reserved"], snapshot["seq"]) == (3, 1), "a reset is durable levels too"
 
 
 async def test_every_stream_of_a_sku_gets_the_same_bytes() -> None:
@@ -77,19 +93,22 @@ async def test_a_cursor_it_cannot_resume_gets_a_reset() -> None:
     assert [d["seq"] for _, _, d in events(feed, kept)] == [4, 5]
 
 
-async def test_streams_are_told_once_per_flush_with_everything_in_order() -> None:
+async def test_streams_are_told_at_most_once_per_flush_with_everything_in_order() -> None:
     e, feed = engine(), LevelFeed(flush_ms=30)
     stream = feed.subscribe(frozenset({"A"}), feed.position(), e)
     told: list[list[int]] = []
     stream.on_due = lambda: told.append([d["seq"] for _, _, d in events(feed, stream)])
-    for lsn in range(1, 4):
+    for lsn in range(1, 4):  # one batch after another, before the loop runs again
         feed.publish(e, ["A"], lsn=lsn)
-    assert told == [], "not before the flush"
+    await asyncio.sleep(0)
+    assert told == [[1, 2, 3]], "after a quiet flush at once: everything, in order"
+    for lsn in range(4, 6):
+        feed.publish(e, ["A"], lsn=lsn)
+    feed.publish(e, ["B"], lsn=6)
+    await asyncio.sleep(0)
+    assert told == [[1, 2, 3]], "then not before a flush has passed"
     await asyncio.sleep(0.2)
-    assert told == [[1, 2, 3]], "once, everything, in order"
-    feed.publish(e, ["B"], lsn=4)
-    await asyncio.sleep(0.2)
-    assert told == [[1, 2, 3]], "not told of another SKU"
+    assert told == [[1, 2, 3], [4, 5]], "once for what gathered, not for another SKU"
 
 
 async def test_a_slow_stream_is_dropped_and_the_others_go_on() -> None:

@@ -9,7 +9,8 @@ stream starts with a `reset` snapshot instead.
 An event is encoded once, as its Server-Sent Events frame, and that one `bytes` is appended
 to each subscribed stream's pending frames (a list, at most `queue_max` long: one that falls
 further behind is dropped, with a reason, and never slows the writer). Streams are told at
-most once per `flush_ms` (one timer for all of them) and send what gathered in one write: a
+once after a quiet `flush_ms`, else at most once per `flush_ms` (one timer for all of them),
+and send what gathered in one write: a
 hundred streams of a flash-drop SKU cost a hundred writes per flush, not per batch
 (benchmarks/RESULTS.md, "The live availability stream"). Every event is still sent, in order.
 """
@@ -25,9 +26,13 @@ from dataclasses import dataclass, field
 import msgspec
 
 from reservoir import _core
-from reservoir.lib import sse
+from reservoir.lib import metrics, sse
 
 encode = msgspec.json.Encoder().encode
+_OPEN = metrics.gauge("reservoir_live_streams", "Live availability streams open.")
+_BEHIND = metrics.counter(
+    "reservoir_live_streams_dropped_total", "Live availability streams dropped for falling behind."
+)
 Levels = tuple[int, int, int, int]  # on_hand, reserved, committed, available
 
 
@@ -81,6 +86,7 @@ class LevelFeed:
         self._count = 0
         self._due: set[Subscription] = set()  # streams given frames since the last flush
         self._flush: asyncio.Handle | None = None
+        self._told_at = float("-inf")  # the last flush, on the loop's clock
 
     def cursor(self, event: LevelEvent) -> str:
         return self._cursor(event.n)
@@ -96,15 +102,18 @@ class LevelFeed:
         return self._seq.get(sku, 0)
 
     def publish(self, engine: _core.Engine, skus: Iterable[str], lsn: int) -> None:
-        """One event per SKU (each once), with its levels now; appended to its streams."""
+        """One event per SKU (each once) of the batch that just became durable, with the SKU's
+        levels as of that batch: the engine's less what it applied since (not yet drained,
+        not durable), so an event never shows a change the ledger does not hold yet and its
+        levels are the ledger's at its `lsn`. Appended to the SKU's streams."""
+        pending = _pending(engine)
         for sku in dict.fromkeys(skus):
             self._n += 1
             seq = self._seq[sku] = self._seq.get(sku, 0) + 1
-            levels = totals(engine, sku)
+            levels = totals(engine, sku, pending)
             data = level_data(sku, seq, levels, lsn)
             frame = sse.frame("levels", data, self._cursor(self._n))
-            event = LevelEvent(self._n, sku, seq, lsn, levels, frame)
-            self._events.append(event)
+            self._events.append(LevelEvent(self._n, sku, seq, lsn, levels, frame))
             behind = []
             for subscription in self._by_sku.get(sku, ()):
                 if len(subscription.frames) >= self.queue_max:
@@ -113,12 +122,14 @@ class LevelFeed:
                     subscription.frames.append(frame)
                     self._due.add(subscription)
             for subscription in behind:
+                _BEHIND.inc()
                 self._drop(subscription, f"more than {self.queue_max} events behind")
         if self._due and self._flush is None:
             loop = asyncio.get_running_loop()
-            if self.flush_s:
-                self._flush = loop.call_later(self.flush_s, self._tell_due)
-            else:
+            wait = self._told_at + self.flush_s - loop.time()
+            if wait > 0:
+                self._flush = loop.call_later(wait, self._tell_due)
+            else:  # quiet for a whole flush: at once
                 self._flush = loop.call_soon(self._tell_due)
 
     def subscribe(
@@ -132,9 +143,9 @@ class LevelFeed:
         subscription = Subscription(skus)
         missed = self._missed(skus, cursor)
         if missed is None:
-            position = self.position()
+            position, pending = self.position(), _pending(engine)
             for sku in sorted(skus):
-                data = level_data(sku, self.seq(sku), totals(engine, sku))
+                data = level_data(sku, self.seq(sku), totals(engine, sku, pending))
                 subscription.frames.append(sse.frame("reset", data, position))
         else:
             subscription.resumed = True
@@ -142,6 +153,7 @@ class LevelFeed:
         for sku in skus:
             self._by_sku.setdefault(sku, set()).add(subscription)
         self._count += 1
+        _OPEN.inc()
         return subscription
 
     def take(self, subscription: Subscription) -> bytes:
@@ -163,9 +175,11 @@ class LevelFeed:
                     del self._by_sku[sku]
         self._due.discard(subscription)
         self._count -= 1
+        _OPEN.dec()
 
     def _tell_due(self) -> None:
         self._flush = None
+        self._told_at = asyncio.get_running_loop().time()
         due, self._due = self._due, set()
         for subscription in due:
             subscription.on_due()
@@ -214,15 +228,30 @@ def level_data(sku: str, seq: int, levels: Levels, lsn: int | None = None) -> by
     return encode(data)
 
 
-def totals(engine: _core.Engine, sku: str) -> Levels:
-    """(on_hand, reserved, committed, available) over the SKU's sellable locations."""
+PendingDeltas = dict[tuple[str, str], tuple[int, int, int]]
+
+
+def _pending(engine: _core.Engine) -> PendingDeltas:
+    """What the engine applied and has not drained yet, per (sku, location)."""
+    if not engine.pending():
+        return {}
+    return {(sku, loc): (h, r, c) for sku, loc, h, r, c in engine.pending_level_deltas()}
+
+
+def totals(engine: _core.Engine, sku: str, pending: PendingDeltas) -> Levels:
+    """(on_hand, reserved, committed, available) over the SKU's sellable locations, less the
+    `pending` deltas (available per location as the engine counts it: never below 0)."""
     on_hand = reserved = committed = available = 0
     for level in engine.levels(sku):
         if level.sellable:
-            on_hand += level.on_hand
-            reserved += level.reserved
-            committed += level.committed
-            available += level.available
+            h, r, c = level.on_hand, level.reserved, level.committed
+            delta = pending.get((sku, level.location))
+            if delta is not None:
+                h, r, c = h - delta[0], r - delta[1], c - delta[2]
+            on_hand += h
+            reserved += r
+            committed += c
+            available += max(h - r - c, 0)
     return on_hand, reserved, committed, available
 
 

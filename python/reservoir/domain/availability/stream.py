@@ -98,17 +98,16 @@ class _Sender:
         self.subscription = subscription
         self.send = send
         self.busy: asyncio.Task[None] | None = None  # finishing a write that had to wait
-        self.ended = asyncio.Event()  # dropped (told the client, if it could be), or failed
+        self.ended = asyncio.Event()  # dropped by the feed, or a write failed
 
     def __call__(self) -> None:
-        if self.busy is not None or self.ended.is_set():
-            return  # what gathers goes when the waiting write is done
-        dropped = self.subscription.dropped
-        if dropped is not None:
-            self.write(sse.frame("dropped", encode({"reason": dropped})))
-            self.ended.set()
-        elif self.subscription.frames:
+        if self.ended.is_set():
+            return
+        if self.subscription.dropped is not None:
+            self.ended.set()  # the body ends the stream: the dropped event, then the end
+        elif self.busy is None and self.subscription.frames:
             self.write(self.feed.take(self.subscription))
+        # else: what gathers goes when the waiting write is done
 
     def keep_alive(self) -> None:
         if self.busy is None and not self.ended.is_set():
@@ -164,14 +163,27 @@ class _FeedBody(ASGIStreamingResponse):
                 if ended in done:
                     break
                 sender.keep_alive()
-            if sender.busy is None:
-                async with asyncio.timeout(HEARTBEAT_S):
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await _end(sender, send)
         finally:
             for task in (gone, ended, sender.busy):
                 if task is not None:
                     task.cancel()
             self.feed.unsubscribe(self.subscription)
+
+
+async def _end(sender: _Sender, send: Send) -> None:
+    """Tells the client why its stream ends and ends the body, once the write it has not read
+    yet is through; a client that reads nothing for 15 s more is cut off (the server closes
+    the connection)."""
+    dropped = sender.subscription.dropped
+    if dropped is None:
+        return  # a write failed: the connection is gone
+    async with asyncio.timeout(HEARTBEAT_S):
+        if sender.busy is not None:
+            await sender.busy
+        reason = sse.frame("dropped", encode({"reason": dropped}))
+        await send({"type": "http.response.body", "body": reason, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def _disconnected(receive: Receive) -> None:
