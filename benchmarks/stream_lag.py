@@ -109,15 +109,19 @@ def gaps(frames: list[tuple[float, int, int | None]]) -> int:
     return sum(1 for a, b in itertools.pairwise(seqs) if b != a + 1)
 
 
-async def batches(port: int) -> float:
-    """The server's ledger batches so far (its /metrics)."""
+async def counters(port: int) -> dict[str, float]:
+    """The server's ledger batches and live-stream seconds so far (its /metrics)."""
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
-    return sum(
-        float(line.split()[-1])
+    wanted = {
+        "reservoir_ledger_batches_total": "batches",
+        "reservoir_live_stream_seconds_total": "stream_s",
+    }
+    return {
+        wanted[line.split()[0]]: float(line.split()[-1])
         for line in text.splitlines()
-        if line.startswith("reservoir_ledger_batches_total")
-    )
+        if line.split(" ")[0] in wanted
+    }
 
 
 async def segment(port: int, pid: int, streams: int, duration: int) -> dict[str, Any]:
@@ -133,21 +137,22 @@ async def segment(port: int, pid: int, streams: int, duration: int) -> dict[str,
         )  # fmt: skip
         assert watcher.stdout is not None
         assert (await watcher.stdout.readline()).strip() == b"ready"
-    cpu, batches0 = server.cpu_times(), await batches(port)
+    cpu, before = server.cpu_times(), await counters(port)
     wrk = await asyncio.create_subprocess_exec(
         "wrk", "-t1", "-c64", f"-d{duration}s", "-s", str(ROOT / "benchmarks/wrk/reserve.lua"),
         f"http://127.0.0.1:{port}", "--", "path=/v1/reservations", "key=s1",
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out_wrk, _ = await wrk.communicate()
-    after, batches1 = server.cpu_times(), await batches(port)
+    after, counted = server.cpu_times(), await counters(port)
     holds = json.loads(out_wrk.decode().strip().splitlines()[-1])["status_201"]
     figures: dict[str, Any] = {
         "streams": streams,
         "holds": holds,
         "cpu_s": after.user + after.system - cpu.user - cpu.system,
         "cpu_system_s": after.system - cpu.system,
-        "batches": batches1 - batches0,
+        "batches": counted["batches"] - before["batches"],
+        "stream_s": counted["stream_s"] - before["stream_s"],
     }
     if watcher is not None:
         assert watcher.stdout is not None
@@ -193,6 +198,10 @@ async def run(port: int, streams: int, duration: int, rounds: int, env: dict[str
         "holds_per_batch": {
             n: round(total(n, "holds") / max(1, total(n, "batches")), 1) for n in (0, streams)
         },
+        # the server's own account: time inside the feed (events, writes) per CPU second
+        "stream_share_of_server_cpu": round(
+            total(streams, "stream_s") / total(streams, "cpu_s"), 3
+        ),
         "clients_cpu_s_per_segment": round(total(streams, "clients_cpu_s") / rounds, 2),
         "events_per_stream_per_s": round(statistics.mean(len(f) for f in seen) / (duration + 1), 1),
         "seq_gaps_or_repeats": sum(gaps(f) for f in seen),

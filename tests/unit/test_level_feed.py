@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 from reservoir import _core
-from reservoir.ledger.level_feed import LevelFeed, StreamsFull, Subscription
+from reservoir.ledger.level_feed import WRITE_SHARE_MAX, LevelFeed, StreamsFull, Subscription
 
 NOW = 1_700_000_000_000
 
@@ -131,3 +132,25 @@ async def test_a_slow_stream_is_dropped_and_the_others_go_on() -> None:
     feed.unsubscribe(fast)
     assert len(feed) == 0
     feed.subscribe(frozenset({"B"}), None, e)  # room again
+
+
+async def test_flushes_space_out_when_writing_takes_long() -> None:
+    e, feed = engine(), LevelFeed(flush_ms=0)
+    stream = feed.subscribe(frozenset({"A"}), feed.position(), e)
+    loop = asyncio.get_running_loop()
+    told: list[float] = []
+    twice = asyncio.Event()
+
+    def slow_write() -> None:  # as a flush of many streams: 5 ms of writing
+        told.append(loop.time())
+        feed.take(stream)
+        time.sleep(0.005)
+        if len(told) == 2:
+            twice.set()
+
+    stream.on_due = slow_write
+    feed.publish(e, ["A"], lsn=1)
+    await asyncio.sleep(0)
+    feed.publish(e, ["A"], lsn=2)
+    await asyncio.wait_for(twice.wait(), 5)
+    assert told[1] - told[0] >= 0.005 / WRITE_SHARE_MAX * 0.9, "writing kept to its share"

@@ -10,15 +10,18 @@ An event is encoded once, as its Server-Sent Events frame, and that one `bytes` 
 to each subscribed stream's pending frames (a list, at most `queue_max` long: one that falls
 further behind is dropped, with a reason, and never slows the writer). Streams are told at
 once after a quiet `flush_ms`, else at most once per `flush_ms` (one timer for all of them),
-and send what gathered in one write: a
-hundred streams of a flash-drop SKU cost a hundred writes per flush, not per batch
-(benchmarks/RESULTS.md, "The live availability stream"). Every event is still sent, in order.
+and send what gathered in one write: a hundred streams of a flash-drop SKU cost a hundred
+writes per flush, not per batch. When so many streams are open that a flush takes long,
+flushes space out so that writing takes at most `WRITE_SHARE_MAX` of the process's time
+(benchmarks/RESULTS.md, "The live availability stream"). Every event is still sent, in
+order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +32,15 @@ from reservoir import _core
 from reservoir.lib import metrics, sse
 
 encode = msgspec.json.Encoder().encode
+# the most of its time the process spends writing to streams: a flush that took t is
+# followed by the next no sooner than t / WRITE_SHARE_MAX (and `flush_ms`), so many streams
+# space their writes out (later events, never fewer) instead of slowing the holds
+WRITE_SHARE_MAX = 0.05
 _OPEN = metrics.gauge("reservoir_live_streams", "Live availability streams open.")
+_SPENT = metrics.counter(
+    "reservoir_live_stream_seconds_total",
+    "Time the live feed spent making events and writing them to streams.",
+)
 _BEHIND = metrics.counter(
     "reservoir_live_streams_dropped_total", "Live availability streams dropped for falling behind."
 )
@@ -87,6 +98,7 @@ class LevelFeed:
         self._due: set[Subscription] = set()  # streams given frames since the last flush
         self._flush: asyncio.Handle | None = None
         self._told_at = float("-inf")  # the last flush, on the loop's clock
+        self._gap = self.flush_s  # from it to the next
 
     def cursor(self, event: LevelEvent) -> str:
         return self._cursor(event.n)
@@ -106,6 +118,7 @@ class LevelFeed:
         levels as of that batch: the engine's less what it applied since (not yet drained,
         not durable), so an event never shows a change the ledger does not hold yet and its
         levels are the ledger's at its `lsn`. Appended to the SKU's streams."""
+        started = time.perf_counter()
         pending = _pending(engine)
         for sku in dict.fromkeys(skus):
             self._n += 1
@@ -124,9 +137,10 @@ class LevelFeed:
             for subscription in behind:
                 _BEHIND.inc()
                 self._drop(subscription, f"more than {self.queue_max} events behind")
+        _SPENT.inc(time.perf_counter() - started)
         if self._due and self._flush is None:
             loop = asyncio.get_running_loop()
-            wait = self._told_at + self.flush_s - loop.time()
+            wait = self._told_at + self._gap - loop.time()
             if wait > 0:
                 self._flush = loop.call_later(wait, self._tell_due)
             else:  # quiet for a whole flush: at once
@@ -180,9 +194,13 @@ class LevelFeed:
     def _tell_due(self) -> None:
         self._flush = None
         self._told_at = asyncio.get_running_loop().time()
+        started = time.perf_counter()
         due, self._due = self._due, set()
         for subscription in due:
             subscription.on_due()
+        spent = time.perf_counter() - started
+        self._gap = max(self.flush_s, spent / WRITE_SHARE_MAX)
+        _SPENT.inc(spent)
 
     def _missed(self, skus: frozenset[str], cursor: str | None) -> list[LevelEvent] | None:
         if cursor is None:
