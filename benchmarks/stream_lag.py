@@ -110,18 +110,37 @@ def gaps(frames: list[tuple[float, int, int | None]]) -> int:
 
 
 async def counters(port: int) -> dict[str, float]:
-    """The server's ledger batches and live-stream seconds so far (its /metrics)."""
+    """The server's ledger batches, live-stream seconds and its commit-to-write lag histogram
+    (cumulative counts by bucket, "le=<s>") so far: its /metrics."""
     async with httpx.AsyncClient() as client:
         text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
     wanted = {
         "reservoir_ledger_batches_total": "batches",
         "reservoir_live_stream_seconds_total": "stream_s",
     }
-    return {
-        wanted[line.split()[0]]: float(line.split()[-1])
-        for line in text.splitlines()
-        if line.split(" ")[0] in wanted
-    }
+    found = {}
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name in wanted:
+            found[wanted[name]] = float(value)
+        elif name.startswith("reservoir_live_stream_lag_seconds_bucket"):
+            found["le=" + name.split('le="')[1].rstrip('"}')] = float(value)
+    return found
+
+
+def percentile_of_buckets(buckets: dict[float, float], q: float) -> float:
+    """The q-quantile (ms) of a cumulative histogram, linear within the bucket it falls in."""
+    bounds = sorted(buckets)
+    total = buckets[bounds[-1]]
+    lower, below = 0.0, 0.0
+    for bound in bounds:
+        if buckets[bound] >= q * total:
+            inside = buckets[bound] - below
+            share = (q * total - below) / inside if inside else 0.0
+            upper = bound if bound != float("inf") else lower
+            return (lower + (upper - lower) * share) * 1000
+        lower, below = bound, buckets[bound]
+    return lower * 1000
 
 
 async def segment(port: int, pid: int, streams: int, duration: int) -> dict[str, Any]:
@@ -153,6 +172,9 @@ async def segment(port: int, pid: int, streams: int, duration: int) -> dict[str,
         "cpu_system_s": after.system - cpu.system,
         "batches": counted["batches"] - before["batches"],
         "stream_s": counted["stream_s"] - before["stream_s"],
+        "lag_buckets": {
+            float(k[3:]): counted[k] - before.get(k, 0.0) for k in counted if k.startswith("le=")
+        },
     }
     if watcher is not None:
         assert watcher.stdout is not None
@@ -171,7 +193,7 @@ async def run(port: int, streams: int, duration: int, rounds: int, env: dict[str
         for n in (0, streams) if r % 2 == 0 else (streams, 0):
             seg = await segment(port, pid, n, duration)
             segments.append(seg)
-            shown = {k: v for k, v in seg.items() if k != "frames"}
+            shown = {k: v for k, v in seg.items() if k not in ("frames", "lag_buckets")}
             print(json.dumps({"round": r + 1, **shown}), flush=True)
     conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/bench_{port}")
     rows = await conn.fetch("SELECT lsn, max(at) FROM ledger_entries GROUP BY lsn")
@@ -186,6 +208,11 @@ async def run(port: int, streams: int, duration: int, rounds: int, env: dict[str
 
     seen = [f for s in segments if s["streams"] for f in s["frames"]]
     lags = sorted((t - at[lsn]) * 1000 for f in seen for t, _, lsn in f if lsn is not None)
+    lag_buckets: dict[float, float] = {}
+    for seg in segments:
+        if seg["streams"]:
+            for bound, count in seg["lag_buckets"].items():
+                lag_buckets[bound] = lag_buckets.get(bound, 0.0) + count
     summary = {
         "holds_per_s": {n: round(total(n, "holds") / (rounds * duration)) for n in (0, streams)},
         "holds_ratio": round(total(streams, "holds") / total(0, "holds"), 3),
@@ -205,6 +232,10 @@ async def run(port: int, streams: int, duration: int, rounds: int, env: dict[str
         "clients_cpu_s_per_segment": round(total(streams, "clients_cpu_s") / rounds, 2),
         "events_per_stream_per_s": round(statistics.mean(len(f) for f in seen) / (duration + 1), 1),
         "seq_gaps_or_repeats": sum(gaps(f) for f in seen),
+        # the server's clock: a batch's commit to its events' write (reservoir_live_stream_lag)
+        "server_lag_p50_ms": round(percentile_of_buckets(lag_buckets, 0.5), 1),
+        "server_lag_p99_ms": round(percentile_of_buckets(lag_buckets, 0.99), 1),
+        # the clients' clock: the engine applying the batch's last change to the frame's arrival
         "lag_p50_ms": round(statistics.median(lags), 1),
         "lag_p99_ms": round(lags[int(len(lags) * 0.99) - 1], 1),
         "lag_max_ms": round(lags[-1], 1),

@@ -116,10 +116,12 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from reservoir.server.app import create_app
+    from reservoir.server.gc_tuning import tune_gc
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     app = create_app(settings, exit_on_lock_loss=True)
+    tune_gc()
     config = uvicorn.Config(
         app,
         host=host,

@@ -41,6 +41,11 @@ _SPENT = metrics.counter(
     "reservoir_live_stream_seconds_total",
     "Time the live feed spent making events and writing them to streams.",
 )
+_LAG = metrics.histogram(
+    "reservoir_live_stream_lag_seconds",
+    "From a batch's commit to its events' write to the streams.",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0),
+)
 _BEHIND = metrics.counter(
     "reservoir_live_streams_dropped_total", "Live availability streams dropped for falling behind."
 )
@@ -99,6 +104,7 @@ class LevelFeed:
         self._flush: asyncio.Handle | None = None
         self._told_at = float("-inf")  # the last flush, on the loop's clock
         self._gap = self.flush_s  # from it to the next
+        self._committed: list[float] = []  # commit times of the events the next flush writes
 
     def cursor(self, event: LevelEvent) -> str:
         return self._cursor(event.n)
@@ -119,6 +125,7 @@ class LevelFeed:
         not durable), so an event never shows a change the ledger does not hold yet and its
         levels are the ledger's at its `lsn`. Appended to the SKU's streams."""
         started = time.perf_counter()
+        committed = asyncio.get_running_loop().time()  # the writer calls at once after commit
         pending = _pending(engine)
         for sku in dict.fromkeys(skus):
             self._n += 1
@@ -134,6 +141,8 @@ class LevelFeed:
                 else:
                     subscription.frames.append(frame)
                     self._due.add(subscription)
+            if sku in self._by_sku:
+                self._committed.append(committed)
             for subscription in behind:
                 _BEHIND.inc()
                 self._drop(subscription, f"more than {self.queue_max} events behind")
@@ -193,7 +202,10 @@ class LevelFeed:
 
     def _tell_due(self) -> None:
         self._flush = None
-        self._told_at = asyncio.get_running_loop().time()
+        self._told_at = now = asyncio.get_running_loop().time()
+        for committed in self._committed:
+            _LAG.observe(now - committed)
+        self._committed.clear()
         started = time.perf_counter()
         due, self._due = self._due, set()
         for subscription in due:
