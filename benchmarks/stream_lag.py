@@ -1,7 +1,7 @@
 """The live availability stream under a flash drop: how far events trail the ledger, and
 what open streams cost the holds.
 
-One `reservoir serve` (benchmarks/one_sku_server.sh: one SKU, HOT-1, a million units), then
+One `reservoir serve` (benchmarks/one_sku_server.sh: one SKU, HOT-1, ten million units), then
 `--rounds` times two segments of `wrk -t1 -c64` one-unit holds for `--duration` seconds: one
 with no stream open and one with `--streams` SSE clients of HOT-1, the order alternating
 from round to round. Side by side on one server, so the machine's drift (these machines are
@@ -188,6 +188,13 @@ async def run(port: int, streams: int, duration: int, rounds: int, env: dict[str
     """One server; `rounds` times a segment with no stream and one with `streams`, the order
     alternating, so drift of the machine or the server falls on both alike."""
     proc, pid = start_server(port, env)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        for _ in range(9):  # ten million units in all: a receipt takes at most a million
+            receipt = {"sku": "HOT-1", "location": "WH-1-A01", "quantity": 1_000_000}
+            answer = await client.post(
+                "/v1/stock/receipts", json=receipt, headers={"Authorization": "Bearer w1"}
+            )
+            answer.raise_for_status()
     segments = []
     for r in range(rounds):
         for n in (0, streams) if r % 2 == 0 else (streams, 0):
