@@ -154,3 +154,25 @@ async def test_flushes_space_out_when_writing_takes_long() -> None:
     feed.publish(e, ["A"], lsn=2)
     await asyncio.wait_for(twice.wait(), 5)
     assert told[1] - told[0] >= 0.005 / WRITE_SHARE_MAX * 0.9, "writing kept to its share"
+
+
+async def test_a_stream_that_fails_to_send_is_dropped_and_the_others_are_told() -> None:
+    e, feed = engine(), LevelFeed()
+    broken = feed.subscribe(frozenset({"A"}), feed.position(), e)
+    fine = feed.subscribe(frozenset({"A"}), feed.position(), e)
+    told: list[int] = []
+
+    def fail() -> None:
+        raise RuntimeError("a bug in a sender")
+
+    broken.on_due = fail
+    fine.on_due = lambda: told.extend(d["seq"] for _, _, d in events(feed, fine))
+    loop = asyncio.get_running_loop()
+    escaped: list[dict] = []
+    loop.set_exception_handler(lambda _, context: escaped.append(context))
+    for lsn in (1, 2):  # the broken one fails at the first flush: the second is the others'
+        feed.publish(e, ["A"], lsn=lsn)
+        await asyncio.sleep(0.05)
+    assert told == [1, 2], "told at every flush"
+    assert broken.dropped == "the server could not send to this stream" and len(feed) == 1
+    assert escaped == [], "nothing escaped the flush"

@@ -20,6 +20,7 @@ order.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from collections import deque
@@ -32,6 +33,7 @@ from reservoir import _core
 from reservoir.lib import metrics, sse
 
 encode = msgspec.json.Encoder().encode
+logger = logging.getLogger("reservoir.stream")
 # the most of its time the process spends writing to streams: a flush that took t is
 # followed by the next no sooner than t / WRITE_SHARE_MAX (and `flush_ms`), so many streams
 # space their writes out (later events, never fewer) instead of slowing the holds
@@ -209,7 +211,12 @@ class LevelFeed:
         started = time.perf_counter()
         due, self._due = self._due, set()
         for subscription in due:
-            subscription.on_due()
+            try:
+                subscription.on_due()
+            except Exception:  # one stream's failure is not the others'
+                logger.exception("a live stream failed to send; it is dropped")
+                subscription.on_due = _nothing
+                self._drop(subscription, "the server could not send to this stream")
         spent = time.perf_counter() - started
         self._gap = max(self.flush_s, spent / WRITE_SHARE_MAX)
         _SPENT.inc(spent)
