@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from tests.integration.stock_helpers import level, put_item, put_location, recei
 
 from reservoir import _core
 from reservoir.ledger.verify import verify
+from reservoir.ledger.webhook_fanout import name_fulfilled
 
 _tags = itertools.count(1)
 
@@ -567,3 +569,32 @@ async def test_a_shortfall_moves_to_a_bin_with_units_to_spare(server, warehouse,
         assert finished.json()["reservations"] == [{"id": rid, "status": "fulfilled"}]
     assert await level(server_db, sku, spare_bin) == (7, 0, 0)
     assert await verify(server_db) == []
+
+
+async def test_a_reservation_shipped_by_two_lists_is_fulfilled_by_the_second_only(
+    server, warehouse, server_db
+):
+    """The webhook fan-out names a reservation `fulfilled` in the batch that fulfilled it,
+    not in an earlier batch that shipped part of it, however late it reads that batch."""
+    wh = Warehouse(server)
+    sku = f"{wh.code}-F"
+    bin_ = wh.stock(sku, 3, 12, 10)
+    rid = order(server, (sku, 2, bin_))
+    first = create(warehouse, wh.code, reservations=[rid]).json()
+    assert confirm(warehouse, first, {first["stops"][0]["seq"]: 1}).status_code == 200
+    second = create(warehouse, wh.code, reservations=[rid]).json()
+    assert [s["quantity"] for s in second["stops"]] == [1], "the rest, on a later list"
+    assert confirm(warehouse, second).json()["reservations"] == [{"id": rid, "status": "fulfilled"}]
+    # both ship batches are in the outbox now: read them as a late fan-out would
+    payloads = [
+        json.loads(text)
+        for (text,) in await server_db.fetch(
+            "SELECT payload::text FROM outbox WHERE topic = 'ledger' AND payload::text LIKE $1"
+            " ORDER BY id",
+            f'%"ship", "{rid}"%',
+        )
+    ]
+    assert len(payloads) == 2, "one batch per confirmation"
+    for payload in payloads:
+        await name_fulfilled(server_db, payload)
+    assert [p.get("fulfilled") for p in payloads] == [[], [rid]]

@@ -187,14 +187,19 @@ SKIP_ALL = """
 UPDATE webhook_state SET last_outbox_id = (SELECT max(id) FROM outbox)
 WHERE last_outbox_id < (SELECT max(id) FROM outbox)
 """
-FULFILLED = "SELECT id FROM reservations WHERE id = ANY($1::text[]) AND status = 'fulfilled'"
+# fulfilled by this batch: a reservation's `lsn` is that of the batch that last changed it,
+# and nothing changes a fulfilled one again (an earlier, partial ship's batch does not match)
+FULFILLED = """
+SELECT id FROM reservations WHERE id = ANY($1::text[]) AND status = 'fulfilled' AND lsn = $2
+"""
 
 
-async def _fulfilled(conn: asyncpg.Connection, payload: dict[str, Any]) -> None:
+async def name_fulfilled(conn: asyncpg.Connection, payload: dict[str, Any]) -> None:
     """Names the reservations a batch's `ship` rows fulfilled (the batch does not say)."""
     shipped = list({c[3] for c in payload.get("changes", ()) if c[2] == "ship" and c[3]})
     if shipped:
-        payload["fulfilled"] = [r[0] for r in await conn.fetch(FULFILLED, shipped)]
+        rows = await conn.fetch(FULFILLED, shipped, payload["last_lsn"])
+        payload["fulfilled"] = [r[0] for r in rows]
 
 
 async def fan_out_once(pool: asyncpg.Pool, stock_low_units: int | None = None) -> int:
@@ -213,7 +218,7 @@ async def fan_out_once(pool: asyncpg.Pool, stock_low_units: int | None = None) -
         for outbox_id, topic, text, created_at in rows:
             payload = json.loads(text)
             if topic == "ledger":
-                await _fulfilled(conn, payload)
+                await name_fulfilled(conn, payload)
             for n, event in enumerate(events_of(topic, payload, stock_low_units)):
                 body = json.dumps(
                     {
