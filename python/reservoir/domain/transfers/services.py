@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import asyncpg
 import msgspec
 from litestar.response.base import ASGIResponse
 
+from reservoir import _core
 from reservoir.domain.transfers.schemas import (
     Transfer,
     TransferLine,
@@ -168,52 +170,64 @@ async def create(
     return await writes.perform_in_transaction(request, caller, writes.pool, apply)
 
 
+Moving = list[tuple[TransferLine, int]]  # lines and the units of each that move
+
+
+@dataclass(frozen=True)
+class _Move:
+    """A step's engine call, and the count of a line its units add to."""
+
+    counts: str  # "shipped", "received" or "lost"
+    run: Callable[[_core.Engine, Transfer, Moving, int], list[int]]  # -> the LSNs
+
+
+def _ship(engine: _core.Engine, transfer: Transfer, moving: Moving, now: int) -> list[int]:
+    src, dst = transfer.from_location, transfer.to_location
+    return engine.ship_transit([(ln.sku, src, dst, units, ln.lot) for ln, units in moving], now)
+
+
+def _at_destination(transfer: Transfer, moving: Moving) -> list[tuple[str, str, int, str | None]]:
+    return [(line.sku, transfer.to_location, units, line.lot) for line, units in moving]
+
+
+SHIP = _Move("shipped", _ship)
+ARRIVE = _Move("received", lambda e, t, m, now: e.arrive_transit(_at_destination(t, m), now))
+LOSE = _Move("lost", lambda e, t, m, now: e.lose_transit(_at_destination(t, m), now))
+
+
 async def _step(
     writes: Writes,
     request: WriteRequest,
     caller: Identity,
     transfer_id: str,
-    plan: Callable[[Transfer], list[tuple[TransferLine, int]]],
-    move: str,
+    plan: Callable[[Transfer], Moving],
+    move: _Move,
     note: str | None = None,
 ) -> ASGIResponse:
     """One step of a transfer: `plan` says how many units of which lines move (or raises),
-    the engine moves them (`move`: ship_transit, arrive_transit or lose_transit), and the
-    answer is the transfer after the step, once durable."""
+    the engine moves them (`move`), and the answer is the transfer after the step, once
+    durable."""
     write_path = writes.write_path
 
     async def apply() -> Written:
         async with writes.pool.acquire() as conn:
             transfer = await read_transfer(conn, transfer_id)
         moving = plan(transfer)
-        engine = write_path.engine()
-        now = now_ms()
-        if move == "ship_transit":
-            lsns = engine.ship_transit(
-                [
-                    (line.sku, transfer.from_location, transfer.to_location, units, line.lot)
-                    for line, units in moving
-                ],
-                now,
-            )
-        else:
-            lines = [(line.sku, transfer.to_location, units, line.lot) for line, units in moving]
-            step = engine.arrive_transit if move == "arrive_transit" else engine.lose_transit
-            lsns = step(lines, now)
+        lsns = move.run(write_path.engine(), transfer, moving, now_ms())
         meta = ChangeMeta(
             caller.actor, reference_type=REFERENCE_TYPE, reference_id=transfer_id, note=note
         )
         for lsn in lsns[:-1]:
             write_path.note(lsn, meta)
-        return Written(200, encode(_after(transfer, moving, move)), lsns[-1], meta)
+        return Written(200, encode(_after(transfer, moving, move.counts)), lsns[-1], meta)
 
     async with _transfers.hold(transfer_id):
         return await writes.perform(request, caller, apply)
 
 
-def _after(transfer: Transfer, moving: list[tuple[TransferLine, int]], move: str) -> Transfer:
+def _after(transfer: Transfer, moving: Moving, field: str) -> Transfer:
+    """The transfer with `moving` added to each line's `field` count, and its new status."""
     moved = {line.line_no: units for line, units in moving}
-    field = {"ship_transit": "shipped", "arrive_transit": "received"}.get(move, "lost")
     lines = []
     for line in transfer.lines:
         units = moved.get(line.line_no, 0)
@@ -240,12 +254,12 @@ async def ship(
     """`POST /v1/transfers/{id}/ship`: every line leaves the source (only units nobody
     holds: 409 with the shortage) and is in transit to the destination."""
 
-    def plan(transfer: Transfer) -> list[tuple[TransferLine, int]]:
+    def plan(transfer: Transfer) -> Moving:
         if transfer.status != "draft":
             raise _not_in(transfer, "draft", "shipped")
         return [(line, line.quantity) for line in transfer.lines]
 
-    return await _step(writes, request, caller, transfer_id, plan, "ship_transit")
+    return await _step(writes, request, caller, transfer_id, plan, SHIP)
 
 
 async def receive(
@@ -259,7 +273,7 @@ async def receive(
     still in transit on a line is 422 naming it."""
     _check_lines(body.lines)
 
-    def plan(transfer: Transfer) -> list[tuple[TransferLine, int]]:
+    def plan(transfer: Transfer) -> Moving:
         if transfer.status not in ("shipped", "partially_received"):
             raise _not_in(transfer, "shipped", "received")
         by_key = {(line.sku, line.lot): line for line in transfer.lines}
@@ -285,7 +299,7 @@ async def receive(
             moving.append((line, arrived.quantity))
         return moving
 
-    return await _step(writes, request, caller, transfer_id, plan, "arrive_transit")
+    return await _step(writes, request, caller, transfer_id, plan, ARRIVE)
 
 
 async def close(
@@ -295,10 +309,10 @@ async def close(
     written off as `transit_lost` (reason `lost_in_transit`, and a discrepancy)."""
     check_text("reason", body.reason)
 
-    def plan(transfer: Transfer) -> list[tuple[TransferLine, int]]:
+    def plan(transfer: Transfer) -> Moving:
         if transfer.status not in ("shipped", "partially_received"):
             raise _not_in(transfer, "shipped", "closed")
         return [(line, line.in_transit) for line in transfer.lines if line.in_transit > 0]
 
     note = body.reason or "lost_in_transit"
-    return await _step(writes, request, caller, transfer_id, plan, "lose_transit", note)
+    return await _step(writes, request, caller, transfer_id, plan, LOSE, note)
