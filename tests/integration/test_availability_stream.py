@@ -6,7 +6,6 @@ on a real PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import socket
 from typing import Any
@@ -14,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from tests.integration.stock_helpers import stock
+
+from reservoir.domain.availability.feed_response import HEARTBEAT_S
 
 SKU, BIN = "STREAM-SKU", "STREAM-BIN"
 CHANGES = 40
@@ -128,15 +129,22 @@ def tight(start_server, database_factory):
     server.stop()
 
 
-async def test_a_client_that_stops_reading_is_dropped_and_the_others_go_on(tight):
-    skus = ",".join(WIDE)
+def _stuck_client(server, skus: str) -> socket.socket:
+    """A stream whose client sends its request and then reads nothing."""
     stuck = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)  # before connect: a small window
-    stuck.connect(("127.0.0.1", tight.port))
+    stuck.connect(("127.0.0.1", server.port))
     stuck.sendall(
         f"GET /v1/availability/stream?skus={skus} HTTP/1.1\r\nHost: t\r\n"
-        f"Authorization: Bearer {tight.keys['storefront']}\r\n\r\n".encode()
+        f"Authorization: Bearer {server.keys['storefront']}\r\n\r\n".encode()
     )
+    return stuck
+
+
+async def test_clients_that_stop_reading_are_dropped_and_the_others_go_on(tight):
+    skus = ",".join(WIDE)
+    # one reads again soon after it is dropped, one never does
+    stuck, mute = _stuck_client(tight, skus), _stuck_client(tight, skus)
     holds = 0
     async with (
         tight.async_client("storefront", timeout=30) as watcher,
@@ -149,7 +157,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_others_go_on(tight
         await asyncio.sleep(0.5)
         body = {"lines": [{"sku": sku, "quantity": 1} for sku in WIDE]}
         dropped = 0.0
-        while not dropped and holds < 400:  # each hold: 50 events the stuck client never reads
+        while dropped < 2 and holds < 400:  # each hold: 50 events neither stuck client reads
             held = await writer.post("/v1/reservations", json=body)
             assert held.status_code == 201, held.text
             released = await writer.post(f"/v1/reservations/{held.json()['id']}/release")
@@ -159,13 +167,18 @@ async def test_a_client_that_stops_reading_is_dropped_and_the_others_go_on(tight
         await asyncio.sleep(1.0)  # the last batch's events reach the reader
         open_streams = await metric(writer, "reservoir_live_streams")
         reading.cancel()
-    rest = await asyncio.to_thread(_read_to_end, stuck)  # it reads again: what was left
+    rest, _ = await asyncio.to_thread(_read_to_end, stuck)  # it reads again: what was left
     stuck.close()
     assert b"event: dropped" in rest and b"events behind" in rest, rest[-300:]
     assert rest.endswith(b"0\r\n\r\n"), "and the end of the response"
+    await asyncio.sleep(HEARTBEAT_S + 1)  # the mute one read nothing for 15 s more: cut off
+    cut, closed = await asyncio.to_thread(_read_to_end, mute)
+    mute.close()
+    assert closed, "the server closed the mute client's connection"
+    assert b"event: dropped" not in cut and not cut.endswith(b"0\r\n\r\n"), cut[-300:]
 
-    assert dropped == 1, f"the stuck client was still connected after {holds} holds"
-    assert open_streams == 1, "the reader's stream is open, the stuck one's is not"
+    assert dropped == 2, f"the stuck clients were still connected after {holds} holds"
+    assert open_streams == 1, "the reader's stream is open, the stuck ones' are not"
     assert seen[0]["event"] == "reset"
     start = {e["data"]["sku"]: e["data"]["seq"] for e in seen if e["event"] == "reset"}
     per_sku: dict[str, list[int]] = {}
@@ -185,14 +198,19 @@ async def metric(client: httpx.AsyncClient, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
-def _read_to_end(sock: socket.socket) -> bytes:
-    """What the server sent, up to the end of the chunked response (or 10 s of nothing)."""
+def _read_to_end(sock: socket.socket) -> tuple[bytes, bool]:
+    """What the server sent, up to the end of the chunked response, the end of the
+    connection, or 10 s of nothing; and whether the server closed the connection."""
     sock.settimeout(10)
     data = b""
-    with contextlib.suppress(TimeoutError):
+    try:
         while not data.endswith(b"0\r\n\r\n"):
             chunk = sock.recv(1 << 16)
             if not chunk:
-                break
+                return data, True
             data += chunk
-    return data
+    except TimeoutError:
+        pass
+    except ConnectionResetError:
+        return data, True
+    return data, False

@@ -6,6 +6,7 @@ it is `_FeedBody`, whose `send_body` replaces the iteration of a streaming respo
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Coroutine, Generator
 from typing import Any, cast
 
@@ -19,6 +20,7 @@ from reservoir.ledger.level_feed import LevelFeed, Subscription
 from reservoir.lib import sse
 
 HEARTBEAT_S = 15.0
+logger = logging.getLogger("reservoir.stream")
 encode = msgspec.json.Encoder().encode
 
 
@@ -147,17 +149,23 @@ class _FeedBody(ASGIStreamingResponse):
 
 async def _end(sender: _Sender, send: Send) -> None:
     """Tells the client why its stream ends and ends the body, once the write it has not read
-    yet is through; a client that reads nothing for 15 s more is cut off (the server closes
-    the connection)."""
+    yet is through; a client that reads nothing for 15 s more is cut off (returning with the
+    body unfinished: the server closes the connection)."""
     dropped = sender.subscription.dropped
     if dropped is None:
         return  # a write failed: the connection is gone
-    async with asyncio.timeout(HEARTBEAT_S):
-        if sender.busy is not None:
-            await sender.busy
-        reason = sse.frame("dropped", encode({"reason": dropped}))
-        await send({"type": "http.response.body", "body": reason, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    try:
+        async with asyncio.timeout(HEARTBEAT_S):
+            waiting = sender.busy
+            if waiting is not None:
+                await asyncio.wait({waiting})
+                if waiting.cancelled() or waiting.exception() is not None:
+                    return  # the waiting write failed: the connection is gone
+            reason = sse.frame("dropped", encode({"reason": dropped}))
+            await send({"type": "http.response.body", "body": reason, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except TimeoutError:
+        logger.warning("a live stream's client read nothing for %.0f s; cut off", HEARTBEAT_S)
 
 
 async def _disconnected(receive: Receive) -> None:
