@@ -50,8 +50,9 @@ pub struct Waitlists {
     queues: FxHashMap<SkuId, VecDeque<Entry>>,
     /// The SKU of each waiting entry.
     sku_of: FxHashMap<EntryId, SkuId>,
-    /// The waiting entry of each (SKU, buyer): a buyer waits once per SKU.
-    by_buyer: FxHashMap<(SkuId, Box<str>), EntryId>,
+    /// The waiting entry of each buyer, per SKU: a buyer waits once per SKU (nested, so a
+    /// lookup by `&str` needs no key built).
+    by_buyer: FxHashMap<SkuId, FxHashMap<Box<str>, EntryId>>,
     /// Units the waiting entries of each SKU ask for.
     units: FxHashMap<SkuId, i64>,
     next_id: EntryId,
@@ -91,7 +92,7 @@ impl Waitlists {
 
     /// The entry `buyer` is waiting with for `sku`, if any.
     pub fn waiting(&self, sku: SkuId, buyer: &str) -> Option<EntryId> {
-        self.by_buyer.get(&(sku, Box::from(buyer))).copied()
+        self.by_buyer.get(&sku)?.get(buyer).copied()
     }
 
     /// Adds an entry at the back of its SKU's queue. Its id must be above every id before.
@@ -103,7 +104,9 @@ impl Waitlists {
         self.next_id = entry.id + 1;
         self.sku_of.insert(entry.id, entry.sku);
         self.by_buyer
-            .insert((entry.sku, entry.buyer.clone()), entry.id);
+            .entry(entry.sku)
+            .or_default()
+            .insert(entry.buyer.clone(), entry.id);
         *self.units.entry(entry.sku).or_default() += entry.quantity;
         self.queues.entry(entry.sku).or_default().push_back(entry);
     }
@@ -128,7 +131,12 @@ impl Waitlists {
         if queue.is_empty() {
             self.queues.remove(&sku);
         }
-        self.by_buyer.remove(&(sku, entry.buyer.clone()));
+        if let Some(buyers) = self.by_buyer.get_mut(&sku) {
+            buyers.remove(&entry.buyer);
+            if buyers.is_empty() {
+                self.by_buyer.remove(&sku);
+            }
+        }
         let units = self.units.get_mut(&sku).expect("units of a waiting SKU");
         *units -= entry.quantity;
         if *units == 0 {
