@@ -11,10 +11,10 @@ from litestar.response.base import ASGIResponse
 
 from reservoir import _core
 from reservoir.domain.stock import returns
+from reservoir.domain.stock.movements import movement_body
 from reservoir.domain.stock.schemas import (
     AdjustmentIn,
     LevelOut,
-    MovementOut,
     ReceiptIn,
     ReturnIn,
     TransferIn,
@@ -32,27 +32,6 @@ WAREHOUSE = requires_role("warehouse")
 # 409: a transfer of units that are held, or an Idempotency-Key in flight
 MOVE_PROBLEMS = problem_responses(*AUTHED, *BODY, 409, 503)
 encode = msgspec.json.Encoder().encode
-
-
-def _movement(
-    lsn: int, level: _core.LevelRow, delta: int | None = None, lot: str | None = None
-) -> bytes:
-    short = max(0, level.reserved + level.committed - level.on_hand)
-    shortfall = short if delta is not None else None
-    return encode(
-        MovementOut(
-            transaction_id=transaction_id(lsn),
-            sku=level.sku,
-            location=level.location,
-            on_hand=level.on_hand,
-            reserved=level.reserved,
-            committed=level.committed,
-            available=level.available,
-            delta=delta,
-            shortfall=shortfall,
-            lot=lot,
-        )
-    )
 
 
 class StockController(Controller):
@@ -97,7 +76,7 @@ class StockController(Controller):
                 reference_id=data.reference or transaction_id(lsn),
                 expires_on=data.expires_on,
             )
-            return Written(201, _movement(lsn, level, lot=data.lot), lsn, meta)
+            return Written(201, movement_body(lsn, level, lot=data.lot), lsn, meta)
 
         return await writes.perform(request, caller, apply)
 
@@ -127,7 +106,8 @@ class StockController(Controller):
                 data.sku, data.location, data.delta, now_ms(), lot=data.lot
             )
             meta = ChangeMeta(caller.actor, reference_type="adjustment", reference_id=data.reason)
-            return Written(201, _movement(lsn, level, data.delta, data.lot), lsn, meta)
+            body = movement_body(lsn, level, delta=data.delta, lot=data.lot)
+            return Written(201, body, lsn, meta)
 
         return await writes.perform(request, caller, apply)
 

@@ -8,11 +8,11 @@ back at most what that order shipped, less what came back before: its entries na
 from __future__ import annotations
 
 import asyncpg
-import msgspec
 from litestar.response.base import ASGIResponse
 
 from reservoir.domain.places import quarantine_of, warehouse_of
-from reservoir.domain.stock.schemas import MovementOut, ReturnIn
+from reservoir.domain.stock.movements import movement_body
+from reservoir.domain.stock.schemas import ReturnIn
 from reservoir.domain.writes import WriteRequest, Writes, Written, transaction_id
 from reservoir.ledger.changes import ChangeMeta
 from reservoir.lib.auth import Identity
@@ -22,7 +22,6 @@ from reservoir.lib.errors import ProblemError, invalid_input, unknown_location
 from reservoir.lib.keyed_locks import KeyedLocks
 from reservoir.lib.text import check_text
 
-encode = msgspec.json.Encoder().encode
 ORDER_RETURN = "order_return"
 
 ORDER_UNITS = """
@@ -104,19 +103,10 @@ async def take_return(
                 reference_id=data.reference or data.reason or transaction_id(lsn),
                 note=data.reason if data.reference else None,
             )
-        body = MovementOut(
-            transaction_id=transaction_id(lsn),
-            sku=level.sku,
-            location=level.location,
-            on_hand=level.on_hand,
-            reserved=level.reserved,
-            committed=level.committed,
-            available=level.available,
-            lot=data.lot,
-            condition=data.condition,
-            reservation=data.reservation,
+        body = movement_body(
+            lsn, level, lot=data.lot, condition=data.condition, reservation=data.reservation
         )
-        return Written(201, encode(body), lsn, meta)
+        return Written(201, body, lsn, meta)
 
     if data.reservation is None:
         return await writes.perform(request, caller, apply)
