@@ -53,6 +53,7 @@ ACCEPTED, REJECTED, WRONG_ITEM = (
     "purchase_order_wrong_item",
 )
 STATUSES = ("open", "partially_received", "received", "closed", "cancelled")
+ENDED = ("closed", "cancelled")  # stored states; nothing more happens to an order in these
 
 SELECT_ORDERS = """
 SELECT id, supplier, warehouse, expected_on, reference, state, ended_at, ended_reason,
@@ -179,6 +180,18 @@ async def _orders(conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[
     return [_order(row, [_line(line, row["state"]) for line in lines[row["id"]]]) for row in rows]
 
 
+def _ended(order: PurchaseOrder, rest: str) -> ProblemError:
+    """409: the order is closed or cancelled (`rest` ends the sentence)."""
+    return ProblemError(
+        409,
+        "purchase-order-not-open",
+        "Purchase order not open",
+        f"{order.id} is {order.status}{rest}",
+        purchase_order=order.id,
+        order_status=order.status,
+    )
+
+
 async def read_order(conn: asyncpg.Connection, order_id: str) -> PurchaseOrder:
     row = await conn.fetchrow(SELECT_ORDERS + "WHERE id = $1", order_id)
     if row is None:
@@ -203,7 +216,7 @@ async def list_orders(
     if expected_before is not None:
         args.append(expected_before)
         where.append(f"expected_on < ${len(args)}")
-    if status in ("closed", "cancelled"):
+    if status in ENDED:
         args.append(status)
         where.append(f"state = ${len(args)}")
     elif status is not None:
@@ -336,15 +349,8 @@ async def receive(
     async def apply() -> Written:
         async with writes.pool.acquire() as conn:
             order = await read_order(conn, order_id)
-            if order.status in ("closed", "cancelled"):
-                raise ProblemError(
-                    409,
-                    "purchase-order-not-open",
-                    "Purchase order not open",
-                    f"{order_id} is {order.status}; nothing can be received against it.",
-                    purchase_order=order_id,
-                    order_status=order.status,
-                )
+            if order.status in ENDED:
+                raise _ended(order, "; nothing can be received against it.")
             warehouse = await warehouse_of(conn, body.location)
         if warehouse != order.warehouse:
             raise invalid_input(
@@ -473,15 +479,8 @@ async def end_order(
 
     async def apply(conn: asyncpg.Connection) -> Written:
         order = await read_order(conn, order_id)
-        if order.status in ("closed", "cancelled"):
-            raise ProblemError(
-                409,
-                "purchase-order-not-open",
-                "Purchase order not open",
-                f"{order_id} is {order.status} already.",
-                purchase_order=order_id,
-                order_status=order.status,
-            )
+        if order.status in ENDED:
+            raise _ended(order, " already.")
         if state == "cancelled" and order.status != "open":
             raise ProblemError(
                 409,
