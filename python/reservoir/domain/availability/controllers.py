@@ -16,7 +16,7 @@ from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import requires_role
 from reservoir.lib.clock import from_day_number, now_ms
 from reservoir.lib.codes import check_code, path_code
-from reservoir.lib.errors import ProblemError
+from reservoir.lib.errors import unknown_sku
 from reservoir.lib.openapi import AUTHED, problem_responses
 
 
@@ -71,9 +71,7 @@ def availability(
     try:
         levels = engine.levels(sku)
     except _core.UnknownSku:
-        raise ProblemError(
-            404, "unknown-sku", "Unknown SKU", f"No item {sku!r}.", field="sku", sku=sku
-        ) from None
+        raise unknown_sku(sku, status=404) from None
     locations = [
         LocationAvailability(
             level.location,

@@ -27,7 +27,7 @@ from reservoir.ledger.level_feed import StreamsFull
 from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import requires_role
 from reservoir.lib.codes import check_code
-from reservoir.lib.errors import ProblemError, invalid_input
+from reservoir.lib.errors import ProblemError, invalid_input, unknown_sku
 from reservoir.lib.openapi import AUTHED, problem_responses
 
 SKUS_MAX = 100
@@ -67,9 +67,7 @@ class AvailabilityStreamController(Controller):
         engine = write_path.reader()
         for sku in sorted(wanted):
             if not engine.has_sku(sku):
-                raise ProblemError(
-                    404, "unknown-sku", "Unknown SKU", f"No item {sku!r}.", field="skus", sku=sku
-                )
+                raise unknown_sku(sku, "skus", status=404)
         try:
             subscription = write_path.feed.subscribe(wanted, last_event_id or cursor, engine)
         except StreamsFull as exc:

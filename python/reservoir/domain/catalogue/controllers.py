@@ -19,7 +19,7 @@ from reservoir.ledger.write_path import WritePath
 from reservoir.lib.auth import requires_role
 from reservoir.lib.bodies import StrictBody
 from reservoir.lib.codes import path_code
-from reservoir.lib.errors import ProblemError
+from reservoir.lib.errors import ProblemError, unknown_sku
 from reservoir.lib.openapi import AUTHED, BODY, problem_responses
 
 ANY_ROLE = requires_role("storefront", "warehouse", "purchasing")
@@ -63,9 +63,7 @@ class ItemController(Controller):
         code = path_code(sku)
         item = await services.get_item(pool, code)
         if item is None:
-            raise ProblemError(
-                404, "unknown-sku", "Unknown SKU", f"No item {code!r}.", field="sku", sku=code
-            )
+            raise unknown_sku(code, status=404)
         return item
 
 
