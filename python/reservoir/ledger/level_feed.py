@@ -56,12 +56,9 @@ Levels = tuple[int, int, int, int]  # on_hand, reserved, committed, available
 
 @dataclass(frozen=True, slots=True)
 class LevelEvent:
-    n: int
+    n: int  # the cursor's number
     sku: str
-    seq: int
-    lsn: int
-    levels: Levels
-    frame: bytes  # `event: levels` as sent, the same bytes for every stream
+    frame: bytes  # `event: levels` as sent (levels, seq, lsn), the same bytes for every stream
 
 
 def _nothing() -> None:
@@ -76,7 +73,6 @@ class Subscription:
     # sends what `take` gives it (domain.availability.stream)
     on_due: Callable[[], None] = _nothing
     dropped: str | None = None
-    resumed: bool = False  # False: it began with a `reset` snapshot
 
 
 class StreamsFull(Exception):
@@ -132,10 +128,9 @@ class LevelFeed:
         for sku in dict.fromkeys(skus):
             self._n += 1
             seq = self._seq[sku] = self._seq.get(sku, 0) + 1
-            levels = totals(engine, sku, pending)
-            data = level_data(sku, seq, levels, lsn)
+            data = level_data(sku, seq, totals(engine, sku, pending), lsn)
             frame = sse.frame("levels", data, self._cursor(self._n))
-            self._events.append(LevelEvent(self._n, sku, seq, lsn, levels, frame))
+            self._events.append(LevelEvent(self._n, sku, frame))
             behind = []
             for subscription in self._by_sku.get(sku, ()):
                 if len(subscription.frames) >= self.queue_max:
@@ -173,7 +168,6 @@ class LevelFeed:
                 data = level_data(sku, self.seq(sku), totals(engine, sku, pending))
                 subscription.frames.append(sse.frame("reset", data, position))
         else:
-            subscription.resumed = True
             subscription.frames.extend(event.frame for event in missed)
         for sku in skus:
             self._by_sku.setdefault(sku, set()).add(subscription)
