@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 import asyncpg
 
 from check import Check
+from percentiles import percentile
 from records import Records
 
 # How close to `expires_at` the server may have received a refused commit and still be fair:
@@ -170,7 +171,7 @@ async def check_abandoned_expired(
     )
     values = sorted(r["lag"] for r in lags)
     if values:
-        p50, p99, top = values[len(values) // 2], values[int(len(values) * 0.99)], values[-1]
+        p50, p99, top = percentile(values, 0.5), percentile(values, 0.99), values[-1]
         checks.append(
             Check(
                 f"expiry within {EXPIRY_LAG_MAX_S:.0f} s of expires_at (ledger `at`)",

@@ -15,6 +15,7 @@ from typing import Any
 
 from check import Check
 from locust_run import LoadResult
+from percentiles import percentile
 from records import Records
 from scenarios import Run
 
@@ -29,7 +30,7 @@ def _probe(load: LoadResult) -> str:
     values = sorted(load.probe_ms)
     if not values:
         return f"no answers ({load.probe_errors} errors)"
-    p50, p99 = values[len(values) // 2], values[min(len(values) - 1, int(len(values) * 0.99))]
+    p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
     return (
         f"availability p50 {p50:.0f} ms p99 {p99:.0f} ms max {values[-1]:.0f} ms"
         f" ({len(values)} GETs one at a time from the runner, {load.probe_errors} errors)"

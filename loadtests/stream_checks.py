@@ -11,7 +11,6 @@ import asyncio
 import bisect
 import itertools
 import json
-import statistics
 import threading
 import time
 from collections import defaultdict
@@ -21,6 +20,7 @@ import asyncpg
 import httpx
 
 from check import Check
+from percentiles import percentile
 from reservoir.ledger.fold import FOLD
 
 QUIET_WAIT_S = 15.0  # after the load: how long the last events may take to arrive
@@ -193,8 +193,8 @@ def _check_watcher(
         f"levels = ledger fold at each lsn"
     )
     if lags:
-        p99 = lags[max(0, int(len(lags) * 0.99) - 1)]
-        detail += f"; live lag p50 {statistics.median(lags):.0f} ms, p99 {p99:.0f} ms"
+        p50, p99 = percentile(lags, 0.5), percentile(lags, 0.99)
+        detail += f"; live lag p50 {p50:.0f} ms, p99 {p99:.0f} ms"
     if len(live) < len(levels):
         detail += f"; {len(levels) - len(live)} from before a connection was answered"
     return Check(name, not problems, "; ".join(problems) if problems else detail)

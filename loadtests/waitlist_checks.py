@@ -21,6 +21,7 @@ import asyncpg
 
 from check import Check
 from errors import RunError
+from percentiles import percentile
 from records import Records
 from scenarios import Run
 from service_reads import gather_limited
@@ -62,10 +63,6 @@ DROP_TIMES = "SELECT starts_at, spill_at FROM drops WHERE sku = $1"
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
-
-
-def _pct(values: list[float], q: float) -> float:
-    return values[min(len(values) - 1, int(len(values) * q))]
 
 
 # --- the runner's step at the end of the load -------------------------------------------------
@@ -370,7 +367,7 @@ def check_offer_causes(led: Ledger) -> tuple[Check, str]:
     lags = sorted(o.lag_s for o in offers if o.lag_s is not None)
     if not lags:
         return Check("waitlist: offers made when units came back", not without, "no offers"), ""
-    p50, p99, top = _pct(lags, 0.5), _pct(lags, 0.99), lags[-1]
+    p50, p99, top = percentile(lags, 0.5), percentile(lags, 0.99), lags[-1]
     late = sum(1 for v in lags if v > OFFER_LAG_GOAL_S)
     causes = Counter(o.cause for o in offers)
     from_exp = sorted(o.from_expiry_s for o in offers if o.from_expiry_s is not None)
@@ -381,8 +378,8 @@ def check_offer_causes(led: Ledger) -> tuple[Check, str]:
     )
     if from_exp:
         line += (
-            f"; from the expired hold's expires_at p50 {_ms(_pct(from_exp, 0.5))},"
-            f" p99 {_ms(_pct(from_exp, 0.99))}"
+            f"; from the expired hold's expires_at p50 {_ms(percentile(from_exp, 0.5))},"
+            f" p99 {_ms(percentile(from_exp, 0.99))}"
         )
     ok = not without and p99 <= OFFER_LAG_GOAL_S
     detail = line if not without else f"{len(without)} offers with no cause before: {without[:3]}"
@@ -477,8 +474,8 @@ async def check_waitlist(
         "entries": len(led.entries),
         "offers": len(led.offers),
         "offer_status": dict(Counter(_final(e) for e in led.entries if e["reservation_id"])),
-        "lag_ms_p50": _pct(lags, 0.5) * 1000 if lags else None,
-        "lag_ms_p99": _pct(lags, 0.99) * 1000 if lags else None,
+        "lag_ms_p50": percentile(lags, 0.5) * 1000 if lags else None,
+        "lag_ms_p99": percentile(lags, 0.99) * 1000 if lags else None,
         "lag_ms_max": lags[-1] * 1000 if lags else None,
     }
     return checks
