@@ -70,7 +70,7 @@ class Subscription:
     skus: frozenset[str]
     frames: list[bytes] = field(default_factory=list)  # to send, in order
     # called at a flush that left frames for it, and once when it is dropped; the stream
-    # sends what `take` gives it (domain.availability.stream)
+    # sends what `take` gives it (domain.availability.feed_response)
     on_due: Callable[[], None] = _nothing
     dropped: str | None = None
 
@@ -103,9 +103,6 @@ class LevelFeed:
         self._told_at = float("-inf")  # the last flush, on the loop's clock
         self._gap = self.flush_s  # from it to the next
         self._committed: list[float] = []  # commit times of the events the next flush writes
-
-    def cursor(self, event: LevelEvent) -> str:
-        return self._cursor(event.n)
 
     def position(self) -> str:
         """The cursor of the newest event (a stream resumed from it misses nothing)."""
